@@ -1,0 +1,856 @@
+//! Capture file reading: classic pcap, pcapng and gzip-compressed forms of both.
+//!
+//! Read, at least: the pcap format (draft-ietf-opsawg-pcap) and the pcapng format
+//! (draft-ietf-opsawg-pcapng), sections on the Section Header, Interface Description,
+//! Enhanced/Simple Packet and Custom blocks.
+//!
+//! The reader pulls one record at a time, either straight from a byte slice (a
+//! memory-mapped file: nothing is copied) or from any [`Read`] source through a small
+//! refillable buffer (stdin, a gzip stream). Memory use is one record, never the file.
+//!
+//! Record framing is done by the `pcap-file` crate; this module adds what tshark does on
+//! top of it and that the crate leaves out: per-interface link types and timestamp
+//! resolutions, `if_tsoffset`, section changes with a new byte order, the 256 KiB record
+//! limit that tells a corrupt file from a large packet, and errors that carry the frame
+//! number and the byte offset where reading stopped.
+
+use std::io::{self, Read};
+
+use pcap_file::pcap::{PcapHeader, RawPcapPacket};
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+use pcap_file::pcapng::blocks::section_header::SectionHeaderBlock;
+use pcap_file::pcapng::{Block, PcapNgParser, RawBlock};
+use pcap_file::{Endianness, PcapError};
+
+/// Largest record tshark accepts before it calls a file corrupt (WTAP_MAX_PACKET_SIZE_STANDARD).
+pub const MAX_RECORD_LEN: u32 = 262_144;
+
+/// A larger pcapng block than this is treated as corruption rather than buffered.
+const MAX_BLOCK_LEN: u32 = 16 * 1024 * 1024;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const PCAPNG_SHB: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+const PCAPNG_CUSTOM_COPY: u32 = 0x0000_0BAD;
+const PCAPNG_CUSTOM_NOCOPY: u32 = 0x4000_0BAD;
+const PCAPNG_EPB: u32 = 6;
+const PCAPNG_SPB: u32 = 3;
+const PCAPNG_PB: u32 = 2;
+const PCAPNG_IDB: u32 = 1;
+
+/// The container format of a capture file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Classic libpcap format.
+    Pcap,
+    /// pcapng.
+    PcapNg,
+}
+
+/// A point in time as the capture recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Timestamp {
+    /// Seconds since the Unix epoch.
+    pub secs: i64,
+    /// Nanoseconds within the second, `0..1_000_000_000`.
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    /// Seconds as a float, for durations and differences (loses precision past µs).
+    pub fn as_f64(self) -> f64 {
+        self.secs as f64 + f64::from(self.nanos) * 1e-9
+    }
+
+    /// `self - earlier` in seconds.
+    pub fn seconds_since(self, earlier: Timestamp) -> f64 {
+        (self.secs - earlier.secs) as f64 + (f64::from(self.nanos) - f64::from(earlier.nanos)) * 1e-9
+    }
+
+    /// Builds a timestamp from a count of `units` where one unit is `10^-exp10` or
+    /// `2^-exp2` seconds (pcapng `if_tsresol`), plus a whole-second offset.
+    fn from_units(raw: u64, resol: u8, offset_secs: i64) -> Timestamp {
+        let (secs, nanos) = if resol & 0x80 == 0 {
+            let exp = u32::from(resol);
+            if exp <= 9 {
+                let per_sec = 10u64.pow(exp);
+                let frac = raw % per_sec;
+                (raw / per_sec, frac * 10u64.pow(9 - exp))
+            } else {
+                let per_sec = 10u128.pow(exp.min(38));
+                let raw = u128::from(raw);
+                let frac = raw % per_sec;
+                ((raw / per_sec) as u64, (frac * 1_000_000_000 / per_sec) as u64)
+            }
+        } else {
+            let exp = u32::from(resol & 0x7f).min(63);
+            let per_sec = 1u128 << exp;
+            let raw = u128::from(raw);
+            let frac = raw % per_sec;
+            ((raw / per_sec) as u64, (frac * 1_000_000_000 / per_sec) as u64)
+        };
+        Timestamp {
+            secs: (secs as i64).wrapping_add(offset_secs),
+            nanos: nanos as u32,
+        }
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    /// `secs.nnnnnnnnn`, as tshark prints `frame.time_epoch`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:09}", self.secs, self.nanos)
+    }
+}
+
+/// What a frame holds. tshark numbers pcapng custom blocks as frames too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A captured packet (pcap record, pcapng EPB/SPB/PB).
+    Packet,
+    /// A pcapng custom block (`copyable` = block type 0x0BAD rather than 0x40000BAD).
+    CustomBlock {
+        /// Private Enterprise Number of the block's owner.
+        pen: u32,
+        /// Whether the block may be copied to a new file.
+        copyable: bool,
+    },
+}
+
+/// One frame of a capture: metadata plus the captured bytes, borrowed from the reader.
+#[derive(Debug, Clone)]
+pub struct Frame<'a> {
+    /// 1-based frame number, as `frame.number`.
+    pub number: u64,
+    /// Capture time; `None` where the format has none (pcapng Simple Packet Block).
+    pub timestamp: Option<Timestamp>,
+    /// Link-layer type (LINKTYPE_* value, FCS bits masked off).
+    pub link_type: u32,
+    /// pcapng interface index (0 for classic pcap).
+    pub interface_id: u32,
+    /// Length of the packet on the wire (`frame.len`).
+    pub orig_len: u32,
+    /// Captured bytes (`frame.cap_len` = `data.len()`).
+    pub data: &'a [u8],
+    /// Packet or other record.
+    pub kind: FrameKind,
+    /// Byte offset of the record in the (decompressed) capture.
+    pub offset: u64,
+}
+
+/// Why reading a capture stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// The data starts with neither a pcap nor a pcapng magic number.
+    #[error("not a pcap or pcapng capture (first bytes: {found})")]
+    UnknownFormat {
+        /// Hex of the first bytes found.
+        found: String,
+    },
+    /// The file header declares a version we (and tshark) do not read.
+    #[error("{format} version {major}.{minor} unsupported")]
+    UnsupportedVersion {
+        /// `pcap` or `pcapng`.
+        format: &'static str,
+        /// Major version.
+        major: u16,
+        /// Minor version.
+        minor: u16,
+    },
+    /// The file ends in the middle of a record.
+    #[error("cut short in the middle of a packet after frame {last_frame} (record at byte offset {offset}, {have} of {need} bytes present)")]
+    Truncated {
+        /// Last frame read completely (0 if none).
+        last_frame: u64,
+        /// Byte offset where the partial record starts.
+        offset: u64,
+        /// Bytes present.
+        have: usize,
+        /// Bytes the record header announced, when known (else the header size).
+        need: usize,
+    },
+    /// A record whose header makes no sense.
+    #[error("damaged or corrupt after frame {last_frame} at byte offset {offset}: {reason}")]
+    Corrupt {
+        /// Last frame read completely (0 if none).
+        last_frame: u64,
+        /// Byte offset of the bad record.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading the source failed.
+    #[error("read error after frame {last_frame} at byte offset {offset}")]
+    Io {
+        /// Last frame read completely.
+        last_frame: u64,
+        /// Byte offset reached.
+        offset: u64,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl CaptureError {
+    /// True when frames may have been read before this error (the file is partly readable).
+    pub fn is_partial(&self) -> bool {
+        matches!(
+            self,
+            CaptureError::Truncated { .. } | CaptureError::Corrupt { .. } | CaptureError::Io { .. }
+        )
+    }
+}
+
+/// Where the bytes come from.
+enum Source<'s> {
+    /// The whole capture in memory (mmap): records are borrowed in place.
+    Slice { data: &'s [u8], pos: usize },
+    /// A stream read through a buffer that holds at least one record.
+    Stream {
+        reader: Box<dyn Read + 's>,
+        buf: Vec<u8>,
+        start: usize,
+        end: usize,
+        eof: bool,
+    },
+}
+
+impl<'s> Source<'s> {
+    fn available(&self) -> &[u8] {
+        match self {
+            Source::Slice { data, pos } => &data[*pos..],
+            Source::Stream { buf, start, end, .. } => &buf[*start..*end],
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        match self {
+            Source::Slice { pos, .. } => *pos += n,
+            Source::Stream { start, .. } => *start += n,
+        }
+    }
+
+    /// Makes at least `want` bytes available if the source has them. Returns false at EOF.
+    fn fill(&mut self, want: usize) -> io::Result<bool> {
+        match self {
+            Source::Slice { .. } => Ok(false),
+            Source::Stream {
+                reader,
+                buf,
+                start,
+                end,
+                eof,
+            } => {
+                if *eof {
+                    return Ok(false);
+                }
+                if *start > 0 {
+                    buf.copy_within(*start..*end, 0);
+                    *end -= *start;
+                    *start = 0;
+                }
+                let target = want.max(*end + 64 * 1024);
+                if buf.len() < target {
+                    buf.resize(target, 0);
+                }
+                let before = *end;
+                while *end < want.max(before + 1) {
+                    match reader.read(&mut buf[*end..]) {
+                        Ok(0) => {
+                            *eof = true;
+                            break;
+                        }
+                        Ok(n) => *end += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(*end > before)
+            }
+        }
+    }
+}
+
+/// Per-interface facts needed to read packets of a pcapng section.
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link_type: u32,
+    snaplen: u32,
+    tsresol: u8,
+    tsoffset: i64,
+}
+
+enum Parser {
+    Pcap {
+        header: PcapHeader,
+        link_type: u32,
+    },
+    PcapNg {
+        parser: PcapNgParser,
+        interfaces: Vec<Interface>,
+    },
+}
+
+/// A pull reader over a capture. Call [`CaptureReader::next_frame`] until it returns `None`.
+pub struct CaptureReader<'s> {
+    source: Source<'s>,
+    parser: Parser,
+    format: Format,
+    frames: u64,
+    offset: u64,
+}
+
+/// What one parse step found, as offsets into the available bytes so the borrow of the
+/// source can be taken once, after the bookkeeping.
+struct Found {
+    consumed: usize,
+    data: std::ops::Range<usize>,
+    timestamp: Option<Timestamp>,
+    link_type: u32,
+    interface_id: u32,
+    orig_len: u32,
+    kind: FrameKind,
+}
+
+enum Step {
+    Frame(Found),
+    Skip(usize),
+    NeedMore(usize),
+}
+
+impl<'s> CaptureReader<'s> {
+    /// Reads a capture held in memory (typically a memory-mapped file). A gzip-compressed
+    /// capture is decompressed as a stream.
+    pub fn from_slice(data: &'s [u8]) -> Result<Self, CaptureError> {
+        if data.starts_with(&GZIP_MAGIC) {
+            return Self::from_read(flate2::read::MultiGzDecoder::new(data));
+        }
+        Self::open(Source::Slice { data, pos: 0 })
+    }
+
+    /// Reads a capture from a stream (stdin, a socket, a decompressor). gzip is detected by
+    /// its magic number and decompressed on the fly.
+    pub fn from_read<R: Read + 's>(reader: R) -> Result<Self, CaptureError> {
+        let mut source = Source::Stream {
+            reader: Box::new(reader),
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            eof: false,
+        };
+        fill_to(&mut source, 4, 0)?;
+        if source.available().starts_with(&GZIP_MAGIC) {
+            let Source::Stream { reader, buf, start, end, .. } = source else {
+                unreachable_source()
+            };
+            let head = io::Cursor::new(buf[start..end].to_vec());
+            return Self::from_read(flate2::read::MultiGzDecoder::new(head.chain(reader)));
+        }
+        Self::open(source)
+    }
+
+    fn open(mut source: Source<'s>) -> Result<Self, CaptureError> {
+        fill_to(&mut source, 24, 0)?;
+        let head = source.available();
+        if head.starts_with(&PCAPNG_SHB) {
+            fill_to(&mut source, 28, 0)?;
+            let (parser, consumed) = open_pcapng(&mut source)?;
+            source.advance(consumed);
+            return Ok(CaptureReader {
+                source,
+                parser: Parser::PcapNg {
+                    parser,
+                    interfaces: Vec::new(),
+                },
+                format: Format::PcapNg,
+                frames: 0,
+                offset: consumed as u64,
+            });
+        }
+        match PcapHeader::from_slice(head) {
+            Ok((_, header)) => {
+                if header.version_major != 2 {
+                    return Err(CaptureError::UnsupportedVersion {
+                        format: "pcap",
+                        major: header.version_major,
+                        minor: header.version_minor,
+                    });
+                }
+                let raw_link = match header.endianness {
+                    Endianness::Big => u32::from_be_bytes([head[20], head[21], head[22], head[23]]),
+                    Endianness::Little => u32::from_le_bytes([head[20], head[21], head[22], head[23]]),
+                };
+                // The upper bits carry FCS length and flags (LT_FCS_LENGTH); the type is below.
+                let link_type = raw_link & 0x03FF_FFFF;
+                source.advance(24);
+                Ok(CaptureReader {
+                    source,
+                    parser: Parser::Pcap { header, link_type },
+                    format: Format::Pcap,
+                    frames: 0,
+                    offset: 24,
+                })
+            }
+            Err(_) => Err(CaptureError::UnknownFormat {
+                found: hex_prefix(head),
+            }),
+        }
+    }
+
+    /// The container format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Number of frames returned so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames
+    }
+
+    /// Byte offset of the next record (in the decompressed stream for gzip input).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Returns the next frame, `None` at a clean end of file, or the error that stopped
+    /// reading (after which the reader must not be used again).
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        let found = loop {
+            let step = match &mut self.parser {
+                Parser::Pcap { header, link_type } => {
+                    step_pcap(self.source.available(), header, *link_type, self.frames, self.offset)?
+                }
+                Parser::PcapNg { parser, interfaces } => {
+                    step_pcapng(self.source.available(), parser, interfaces, self.frames, self.offset)?
+                }
+            };
+            match step {
+                Step::Frame(found) => break found,
+                Step::Skip(n) => {
+                    self.source.advance(n);
+                    self.offset += n as u64;
+                }
+                Step::NeedMore(want) => {
+                    let have = self.source.available().len();
+                    let grew = self.source.fill(want).map_err(|source| CaptureError::Io {
+                        last_frame: self.frames,
+                        offset: self.offset,
+                        source,
+                    })?;
+                    if !grew {
+                        if have == 0 {
+                            return Ok(None);
+                        }
+                        return Err(CaptureError::Truncated {
+                            last_frame: self.frames,
+                            offset: self.offset,
+                            have,
+                            need: want,
+                        });
+                    }
+                }
+            }
+        };
+        self.frames += 1;
+        let offset = self.offset;
+        self.offset += found.consumed as u64;
+        // Advance past the record, then borrow its bytes: a stream buffer keeps them until
+        // the next refill, which needs `&mut self` and so cannot overlap this frame.
+        let (base, bytes): (usize, &[u8]) = match &mut self.source {
+            Source::Slice { data, pos } => {
+                let base = *pos;
+                *pos += found.consumed;
+                (base, data)
+            }
+            Source::Stream { buf, start, .. } => {
+                let base = *start;
+                *start += found.consumed;
+                (base, buf)
+            }
+        };
+        Ok(Some(Frame {
+            number: self.frames,
+            timestamp: found.timestamp,
+            link_type: found.link_type,
+            interface_id: found.interface_id,
+            orig_len: found.orig_len,
+            data: &bytes[base + found.data.start..base + found.data.end],
+            kind: found.kind,
+            offset,
+        }))
+    }
+}
+
+fn unreachable_source() -> ! {
+    // from_read only builds Source::Stream; kept as a function so the let-else reads plainly.
+    panic!("from_read built a non-stream source")
+}
+
+fn fill_to(source: &mut Source<'_>, want: usize, offset: u64) -> Result<(), CaptureError> {
+    while source.available().len() < want {
+        let grew = source.fill(want).map_err(|e| CaptureError::Io {
+            last_frame: 0,
+            offset,
+            source: e,
+        })?;
+        if !grew {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "empty file".to_string();
+    }
+    bytes
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn open_pcapng(source: &mut Source<'_>) -> Result<(PcapNgParser, usize), CaptureError> {
+    let need = shb_len(source.available()).unwrap_or(28) as usize;
+    if need > MAX_BLOCK_LEN as usize {
+        return Err(corrupt(0, 0, format!("section header block length {need} too large")));
+    }
+    fill_to(source, need, 0)?;
+    let avail = source.available();
+    if avail.len() < need {
+        return Err(CaptureError::Truncated {
+            last_frame: 0,
+            offset: 0,
+            have: avail.len(),
+            need,
+        });
+    }
+    check_shb_version(&avail[..need], 0, 0)?;
+    match PcapNgParser::new(avail) {
+        Ok((rem, parser)) => Ok((parser, avail.len() - rem.len())),
+        Err(e) => Err(corrupt(0, 0, describe_pcap_error(&e))),
+    }
+}
+
+/// Total length of the SHB at the start of `bytes`, read in the byte order its magic says.
+fn shb_len(bytes: &[u8]) -> Option<u32> {
+    let len = bytes.get(4..8)?;
+    let magic = bytes.get(8..12)?;
+    Some(match magic {
+        [0x1a, 0x2b, 0x3c, 0x4d] => u32::from_be_bytes([len[0], len[1], len[2], len[3]]),
+        _ => u32::from_le_bytes([len[0], len[1], len[2], len[3]]),
+    })
+}
+
+fn check_shb_version(block: &[u8], last_frame: u64, offset: u64) -> Result<(), CaptureError> {
+    let magic = &block[8..12];
+    let big = magic == [0x1a, 0x2b, 0x3c, 0x4d];
+    if !big && magic != [0x4d, 0x3c, 0x2b, 0x1a] {
+        return Err(corrupt(last_frame, offset, "section header has a bad byte-order magic".into()));
+    }
+    let read16 = |b: &[u8]| if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+    let (major, minor) = (read16(&block[12..14]), read16(&block[14..16]));
+    if major != 1 {
+        return Err(CaptureError::UnsupportedVersion {
+            format: "pcapng",
+            major,
+            minor,
+        });
+    }
+    Ok(())
+}
+
+fn corrupt(last_frame: u64, offset: u64, reason: String) -> CaptureError {
+    CaptureError::Corrupt {
+        last_frame,
+        offset,
+        reason,
+    }
+}
+
+fn describe_pcap_error(e: &PcapError) -> String {
+    match e {
+        PcapError::IncompleteBuffer => "a field runs past the end of its block".to_string(),
+        PcapError::InvalidField(what) => (*what).to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn step_pcap(
+    avail: &[u8],
+    header: &PcapHeader,
+    link_type: u32,
+    frames: u64,
+    offset: u64,
+) -> Result<Step, CaptureError> {
+    if avail.len() < 16 {
+        return Ok(Step::NeedMore(16));
+    }
+    let read32 = |b: &[u8]| match header.endianness {
+        Endianness::Big => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        Endianness::Little => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+    };
+    let incl_len = read32(&avail[8..12]);
+    if incl_len > MAX_RECORD_LEN {
+        return Err(corrupt(
+            frames,
+            offset,
+            format!("pcap: File has {incl_len}-byte packet, bigger than maximum of {MAX_RECORD_LEN}"),
+        ));
+    }
+    let record = match header.endianness {
+        Endianness::Big => RawPcapPacket::from_slice::<byteorder_be::Big>(avail),
+        Endianness::Little => RawPcapPacket::from_slice::<byteorder_be::Little>(avail),
+    };
+    let (rem, packet) = match record {
+        Ok(ok) => ok,
+        Err(PcapError::IncompleteBuffer) => return Ok(Step::NeedMore(16 + incl_len as usize)),
+        Err(e) => return Err(corrupt(frames, offset, describe_pcap_error(&e))),
+    };
+    let nanos = match header.ts_resolution {
+        pcap_file::TsResolution::MicroSecond => u64::from(packet.ts_frac) * 1000,
+        pcap_file::TsResolution::NanoSecond => u64::from(packet.ts_frac),
+    };
+    let timestamp = Timestamp {
+        secs: i64::from(packet.ts_sec) + nanos as i64 / 1_000_000_000,
+        nanos: (nanos % 1_000_000_000) as u32,
+    };
+    Ok(Step::Frame(Found {
+        consumed: avail.len() - rem.len(),
+        data: 16..16 + incl_len as usize,
+        timestamp: Some(timestamp),
+        link_type,
+        interface_id: 0,
+        orig_len: packet.orig_len,
+        kind: FrameKind::Packet,
+    }))
+}
+
+/// pcap-file takes its byte orders from `byteorder_slice`; named here once.
+mod byteorder_be {
+    pub use byteorder_slice::BigEndian as Big;
+    pub use byteorder_slice::LittleEndian as Little;
+}
+
+fn step_pcapng(
+    avail: &[u8],
+    parser: &mut PcapNgParser,
+    interfaces: &mut Vec<Interface>,
+    frames: u64,
+    offset: u64,
+) -> Result<Step, CaptureError> {
+    if avail.len() < 12 {
+        return Ok(Step::NeedMore(12));
+    }
+    let big = parser.section().endianness == Endianness::Big;
+    let read32 = |b: &[u8]| if big { u32::from_be_bytes([b[0], b[1], b[2], b[3]]) } else { u32::from_le_bytes([b[0], b[1], b[2], b[3]]) };
+    let is_shb = avail.starts_with(&PCAPNG_SHB);
+    let block_len = if is_shb { shb_len(avail).unwrap_or(0) } else { read32(&avail[4..8]) };
+    if block_len > MAX_BLOCK_LEN {
+        return Err(corrupt(frames, offset, format!("pcapng: block of {block_len} bytes, bigger than maximum of {MAX_BLOCK_LEN}")));
+    }
+    if block_len >= 12 && avail.len() < block_len as usize {
+        return Ok(Step::NeedMore(block_len as usize));
+    }
+    if is_shb {
+        check_shb_version(&avail[..block_len.max(16) as usize], frames, offset)?;
+    }
+    let (rem, raw) = match parser.next_raw_block(avail) {
+        Ok(ok) => ok,
+        Err(PcapError::IncompleteBuffer) => return Ok(Step::NeedMore(block_len.max(12) as usize)),
+        Err(e) => return Err(corrupt(frames, offset, format!("pcapng: {}", describe_pcap_error(&e)))),
+    };
+    let consumed = avail.len() - rem.len();
+    let body_start = 8;
+    match raw.type_ {
+        0x0A0D_0D0A => {
+            interfaces.clear();
+            Ok(Step::Skip(consumed))
+        }
+        PCAPNG_IDB => {
+            let idb = parser.interfaces().last().cloned();
+            let Some(idb) = idb else {
+                return Err(corrupt(frames, offset, "pcapng: interface description not recorded".into()));
+            };
+            let mut iface = Interface {
+                link_type: u32::from(idb.linktype) & 0x03FF_FFFF,
+                snaplen: idb.snaplen,
+                tsresol: 6,
+                tsoffset: 0,
+            };
+            for option in &idb.options {
+                match option {
+                    InterfaceDescriptionOption::IfTsResol(r) => iface.tsresol = *r,
+                    InterfaceDescriptionOption::IfTsOffset(o) => iface.tsoffset = *o as i64,
+                    _ => {}
+                }
+            }
+            interfaces.push(iface);
+            Ok(Step::Skip(consumed))
+        }
+        PCAPNG_EPB | PCAPNG_PB | PCAPNG_SPB => {
+            let block = raw.clone().try_into_block_with(big);
+            let block = block.map_err(|e| corrupt(frames, offset, format!("pcapng: {}", describe_pcap_error(&e))))?;
+            let (interface_id, raw_ts, cap_len, orig_len) = match &block {
+                Block::EnhancedPacket(epb) => (
+                    epb.interface_id,
+                    Some(epb.timestamp.as_nanos() as u64),
+                    epb.data.len() as u32,
+                    epb.original_len,
+                ),
+                Block::Packet(pb) => (
+                    u32::from(pb.interface_id),
+                    Some(pb.timestamp),
+                    pb.data.len() as u32,
+                    pb.original_len,
+                ),
+                Block::SimplePacket(spb) => (0, None, spb.data.len() as u32, spb.original_len),
+                _ => return Ok(Step::Skip(consumed)),
+            };
+            let Some(iface) = interfaces.get(interface_id as usize).copied() else {
+                return Err(corrupt(
+                    frames,
+                    offset,
+                    format!("pcapng: packet on interface {interface_id}, which was not described"),
+                ));
+            };
+            // Data offset inside the block: EPB/PB 28 bytes of header, SPB 12.
+            let (data_start, cap_len) = if raw.type_ == PCAPNG_SPB {
+                let cap = orig_len.min(iface.snaplen.max(1)).min(cap_len);
+                (body_start + 4, if iface.snaplen == 0 { cap_len.min(orig_len) } else { cap })
+            } else {
+                (body_start + 20, cap_len)
+            };
+            let timestamp = raw_ts.map(|t| Timestamp::from_units(t, iface.tsresol, iface.tsoffset));
+            Ok(Step::Frame(Found {
+                consumed,
+                data: data_start..data_start + cap_len as usize,
+                timestamp,
+                link_type: iface.link_type,
+                interface_id,
+                orig_len,
+                kind: FrameKind::Packet,
+            }))
+        }
+        PCAPNG_CUSTOM_COPY | PCAPNG_CUSTOM_NOCOPY => {
+            let pen = if raw.body.len() >= 4 { read32(&raw.body[..4]) } else { 0 };
+            Ok(Step::Frame(Found {
+                consumed,
+                data: 0..consumed,
+                timestamp: None,
+                link_type: u32::MAX,
+                interface_id: 0,
+                orig_len: consumed as u32,
+                kind: FrameKind::CustomBlock {
+                    pen,
+                    copyable: raw.type_ == PCAPNG_CUSTOM_COPY,
+                },
+            }))
+        }
+        _ => Ok(Step::Skip(consumed)),
+    }
+}
+
+trait IntoBlockWith<'a> {
+    fn try_into_block_with(self, big: bool) -> Result<Block<'a>, PcapError>;
+}
+
+impl<'a> IntoBlockWith<'a> for RawBlock<'a> {
+    fn try_into_block_with(self, big: bool) -> Result<Block<'a>, PcapError> {
+        if big {
+            self.try_into_block::<byteorder_be::Big>()
+        } else {
+            self.try_into_block::<byteorder_be::Little>()
+        }
+    }
+}
+
+// Keep the type name in scope for docs about what the parser tracks.
+#[allow(dead_code)]
+type Section = SectionHeaderBlock<'static>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_le(records: &[(&[u8], u32)]) -> Vec<u8> {
+        let mut out = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&65535u32.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        for (i, (data, orig)) in records.iter().enumerate() {
+            out.extend_from_slice(&(1_000 + i as u32).to_le_bytes());
+            out.extend_from_slice(&250_000u32.to_le_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&orig.to_le_bytes());
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
+    #[test]
+    fn reads_pcap_records_from_slice_and_stream() {
+        let file = pcap_le(&[(&[1, 2, 3], 3), (&[4, 5], 60)]);
+        for mut reader in [
+            CaptureReader::from_slice(&file).unwrap(),
+            CaptureReader::from_read(&file[..]).unwrap(),
+        ] {
+            let f1 = reader.next_frame().unwrap().unwrap();
+            assert_eq!((f1.number, f1.data, f1.orig_len, f1.link_type), (1, &[1u8, 2, 3][..], 3, 1));
+            assert_eq!(f1.timestamp.unwrap().to_string(), "1000.250000000");
+            let f2 = reader.next_frame().unwrap().unwrap();
+            assert_eq!((f2.number, f2.data, f2.orig_len, f2.offset), (2, &[4u8, 5][..], 60, 43));
+            assert!(reader.next_frame().unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn truncated_record_names_last_frame_and_offset() {
+        let file = pcap_le(&[(&[1, 2, 3], 3), (&[4, 5, 6, 7], 4)]);
+        let cut = &file[..file.len() - 2];
+        let mut reader = CaptureReader::from_slice(cut).unwrap();
+        assert!(reader.next_frame().unwrap().is_some());
+        match reader.next_frame() {
+            Err(CaptureError::Truncated {
+                last_frame,
+                offset,
+                have,
+                need,
+            }) => assert_eq!((last_frame, offset, have, need), (1, 43, 18, 20)),
+            other => panic!("expected truncation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_magic_is_reported_in_hex() {
+        let err = CaptureReader::from_slice(b"hello world, this is not a capture")
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "not a pcap or pcapng capture (first bytes: 68 65 6c 6c)");
+    }
+
+    #[test]
+    fn every_prefix_of_a_capture_errors_or_ends_without_panic() {
+        let file = pcap_le(&[(&[1, 2, 3], 3), (&[4, 5, 6, 7], 4)]);
+        for cut in 0..file.len() {
+            if let Ok(mut reader) = CaptureReader::from_slice(&file[..cut]) {
+                for _ in 0..4 {
+                    match reader.next_frame() {
+                        Ok(Some(_)) => {}
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pcapng_resolutions() {
+        assert_eq!(Timestamp::from_units(1_500_000, 6, 0).to_string(), "1.500000000");
+        assert_eq!(Timestamp::from_units(1_500_000_001, 9, 0).to_string(), "1.500000001");
+        assert_eq!(Timestamp::from_units(3 << 20 | 1 << 19, 0x80 | 20, 10).to_string(), "13.500000000");
+    }
+}

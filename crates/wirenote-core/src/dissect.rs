@@ -1,0 +1,202 @@
+//! The per-frame pipeline: link → IP (with defragmentation) → TCP → tracker → row.
+//!
+//! [`Dissector::dissect`] never panics and never drops a frame: whatever cannot be decoded
+//! becomes a row whose `protocol` is `malformed` with a reason.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use crate::capture::{Frame, FrameKind, Timestamp};
+use crate::conn::{Endpoint, SegmentInput, Tracker};
+use crate::ip::{self, Defragmented, Defragmenter};
+use crate::link::{self, ethertype};
+use crate::record::{PacketRecord, TcpRecord};
+use crate::tcp::{self, flags};
+
+/// Turns frames into [`PacketRecord`]s, keeping the state that needs (connections, IP
+/// fragments). Memory grows with open connections, not with frames.
+#[derive(Debug, Default)]
+pub struct Dissector {
+    tracker: Tracker,
+    defrag: Defragmenter,
+}
+
+impl Dissector {
+    /// A dissector with no state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The connection tracker (for per-connection summaries).
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Dissects one frame into a row.
+    pub fn dissect(&mut self, frame: &Frame<'_>) -> PacketRecord {
+        let mut record = PacketRecord {
+            frame: frame.number,
+            time: frame.timestamp,
+            frame_len: frame.orig_len,
+            cap_len: frame.data.len() as u32,
+            ..PacketRecord::default()
+        };
+        if let FrameKind::CustomBlock { pen, copyable } = frame.kind {
+            record.protocol = "PCAPNG".into();
+            let copy = if copyable { "will be copied" } else { "will not be copied" };
+            record.info = format!("Custom Block: PEN = {pen}, {copy}");
+            return record;
+        }
+        let net = match link::network_payload(frame.link_type, frame.data) {
+            Ok(net) => net,
+            Err(e @ link::LinkError::Unsupported(_)) => {
+                record.protocol = "Frame".into();
+                record.info = e.to_string();
+                return record;
+            }
+            Err(e) => return malformed(record, e.to_string()),
+        };
+        match net.ethertype {
+            ethertype::IPV4 | ethertype::IPV6 => {}
+            ethertype::ARP => {
+                record.protocol = "ARP".into();
+                return record;
+            }
+            other => {
+                record.protocol = "Ethernet".into();
+                record.info = format!("Ethertype 0x{other:04x}");
+                return record;
+            }
+        }
+        let packet = match ip::parse(net.bytes) {
+            Ok(p) => p,
+            Err(reason) => return malformed(record, reason),
+        };
+        record.src = Some(packet.src);
+        record.dst = Some(packet.dst);
+        let reassembled;
+        let (payload, announced_len) = match packet.fragment {
+            None => (packet.payload, packet.announced_len),
+            Some(frag) => match self.defrag.add(&packet) {
+                Defragmented::Incomplete => {
+                    record.protocol = "IPv4".into();
+                    record.info = format!(
+                        "Fragmented IP protocol (proto={} {}, off={}, ID={:04x})",
+                        protocol_name(packet.protocol),
+                        packet.protocol,
+                        frag.offset,
+                        frag.id
+                    );
+                    return record;
+                }
+                Defragmented::Complete(bytes) => {
+                    reassembled = bytes;
+                    (&reassembled[..], reassembled.len() as u32)
+                }
+            },
+        };
+        if packet.protocol != ip::PROTO_TCP {
+            record.protocol = protocol_name(packet.protocol).into();
+            return record;
+        }
+        let header = match tcp::Header::new_checked(payload) {
+            Ok(h) => h,
+            Err(e) => return malformed(record, e.to_string()),
+        };
+        let header_len = header.header_len() as u32;
+        let len = announced_len.saturating_sub(header_len);
+        let src = Endpoint {
+            addr: packet.src,
+            port: header.source_port(),
+        };
+        let dst = Endpoint {
+            addr: packet.dst,
+            port: header.destination_port(),
+        };
+        let input = SegmentInput {
+            src,
+            dst,
+            seq: header.seq_number(),
+            ack: header.ack_number(),
+            flags: header.flags(),
+            window: header.window(),
+            len,
+            options: header.options(),
+            time: frame.timestamp.map(Timestamp::as_f64).unwrap_or(0.0),
+            frame: frame.number,
+        };
+        let result = self.tracker.on_segment(&input);
+        let tcp = TcpRecord {
+            source_port: src.port,
+            destination_port: dst.port,
+            stream: result.stream,
+            flags: input.flags,
+            relative_seq: result.seq,
+            relative_ack: result.ack,
+            raw_seq: input.seq,
+            raw_ack: input.ack,
+            len,
+            window: result.window,
+            analysis: result.analysis,
+        };
+        record.protocol = "TCP".into();
+        record.info = tcp_info(&tcp, &header, result.ack_base);
+        if header_len > announced_len {
+            return malformed(record, format!("TCP header length {header_len} exceeds IP payload length {announced_len}"));
+        }
+        if (frame.data.len() as u32) < frame.orig_len && !header.is_complete() {
+            record.info.push_str("[Packet size limited during capture]");
+        }
+        record.tcp = Some(tcp);
+        record
+    }
+}
+
+fn malformed(mut record: PacketRecord, reason: String) -> PacketRecord {
+    record.protocol = "malformed".into();
+    record.malformed = Some(reason);
+    record
+}
+
+fn protocol_name(proto: u8) -> &'static str {
+    match proto {
+        ip::PROTO_TCP => "TCP",
+        ip::PROTO_UDP => "UDP",
+        ip::PROTO_ICMP => "ICMP",
+        ip::PROTO_ICMPV6 => "ICMPv6",
+        2 => "IGMP",
+        47 => "GRE",
+        50 => "ESP",
+        132 => "SCTP",
+        _ => "IP",
+    }
+}
+
+/// Wireshark's TCP Info column: `sport → dport [FLAGS] Seq=… Ack=… Win=… Len=… options`.
+fn tcp_info<T: AsRef<[u8]>>(tcp: &TcpRecord, header: &tcp::Header<T>, ack_base: Option<u32>) -> String {
+    let mut info = String::with_capacity(96);
+    tcp.analysis.write_info_prefix(&mut info);
+    let _ = write!(
+        info,
+        "{} → {} [{}] Seq={}",
+        tcp.source_port,
+        tcp.destination_port,
+        tcp::flag_names(tcp.flags),
+        tcp.relative_seq
+    );
+    if tcp.flags & flags::ACK != 0 {
+        let _ = write!(info, " Ack={}", tcp.relative_ack);
+    }
+    let _ = write!(info, " Win={}", tcp.window);
+    if tcp.flags & flags::URG != 0 {
+        let _ = write!(info, " Urg={}", header.urgent_pointer());
+    }
+    let _ = write!(info, " Len={}", tcp.len);
+    tcp::write_option_summary(&mut info, header.options(), ack_base);
+    info
+}
+
+/// Convenience: the address pair of a record as strings (empty when absent).
+pub fn addr_string(addr: Option<IpAddr>) -> String {
+    addr.map(|a| a.to_string()).unwrap_or_default()
+}

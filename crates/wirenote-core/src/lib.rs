@@ -1,0 +1,29 @@
+//! wirenote-core: capture reading, dissection and connection tracking.
+//!
+//! Guarantee: no function in this crate panics on input bytes. Frames that cannot be
+//! dissected become rows whose `protocol` is `malformed`; a corrupt capture ends with a
+//! [`capture::CaptureError`] that names the last good frame and the byte offset.
+//!
+//! ```
+//! use wirenote_core::{capture::CaptureReader, dissect::Dissector};
+//! # let bytes: Vec<u8> = [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+//! #     0xff, 0xff, 0, 0, 1, 0, 0, 0].to_vec();
+//! let mut reader = CaptureReader::from_slice(&bytes).unwrap();
+//! let mut dissector = Dissector::new();
+//! while let Some(frame) = reader.next_frame().unwrap() {
+//!     let row = dissector.dissect(&frame);
+//!     println!("{} {} {}", row.frame, row.protocol, row.info);
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod analysis;
+pub mod capture;
+pub mod conn;
+pub mod dissect;
+pub mod ip;
+pub mod link;
+pub mod record;
+pub mod seq;
+pub mod tcp;

@@ -1,0 +1,374 @@
+//! A zero-copy view of a TCP header and its options.
+//!
+//! Read, at least: RFC 9293 §3.1 (header format), RFC 7323 (window scale, timestamps),
+//! RFC 2018 (SACK), RFC 3540/9768 (the AE bit, formerly NS).
+
+use std::fmt::Write as _;
+
+mod field {
+    pub type Field = std::ops::Range<usize>;
+    pub const SRC_PORT: Field = 0..2;
+    pub const DST_PORT: Field = 2..4;
+    pub const SEQ_NUM: Field = 4..8;
+    pub const ACK_NUM: Field = 8..12;
+    pub const FLAGS: Field = 12..14;
+    pub const WIN_SIZE: Field = 14..16;
+    pub const URGENT: Field = 18..20;
+    pub const OPTIONS_START: usize = 20;
+}
+
+/// The minimum TCP header length.
+pub const HEADER_LEN: usize = field::OPTIONS_START;
+
+/// TCP flag bits as they sit in the low 12 bits of bytes 12..14.
+pub mod flags {
+    /// FIN.
+    pub const FIN: u16 = 0x001;
+    /// SYN.
+    pub const SYN: u16 = 0x002;
+    /// RST.
+    pub const RST: u16 = 0x004;
+    /// PSH.
+    pub const PSH: u16 = 0x008;
+    /// ACK.
+    pub const ACK: u16 = 0x010;
+    /// URG.
+    pub const URG: u16 = 0x020;
+    /// ECE.
+    pub const ECE: u16 = 0x040;
+    /// CWR.
+    pub const CWR: u16 = 0x080;
+    /// AE (accurate ECN; formerly NS).
+    pub const AE: u16 = 0x100;
+    /// The three reserved bits.
+    pub const RESERVED: u16 = 0xe00;
+}
+
+/// Why a TCP header could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderError {
+    /// Fewer than 20 bytes were captured.
+    Truncated {
+        /// Bytes present.
+        len: usize,
+    },
+    /// The data offset is below 5 words (tshark: "Bogus TCP header length").
+    BogusHeaderLength {
+        /// The header length the data offset gives, in bytes.
+        header_len: usize,
+    },
+}
+
+impl std::fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderError::Truncated { len } => write!(f, "TCP header needs 20 bytes, {len} captured"),
+            HeaderError::BogusHeaderLength { header_len } => {
+                write!(f, "bogus TCP header length ({header_len}, must be at least 20)")
+            }
+        }
+    }
+}
+
+/// A read-only view of a TCP header over captured bytes. After [`Header::new_checked`]
+/// no accessor can panic.
+#[derive(Debug, Clone, Copy)]
+pub struct Header<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Header<T> {
+    /// Checks that the fixed header is present and the data offset is sane.
+    pub fn new_checked(buffer: T) -> Result<Self, HeaderError> {
+        let len = buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(HeaderError::Truncated { len });
+        }
+        let header = Header { buffer };
+        if header.header_len() < HEADER_LEN {
+            return Err(HeaderError::BogusHeaderLength {
+                header_len: header.header_len(),
+            });
+        }
+        Ok(header)
+    }
+
+    fn u16_at(&self, f: field::Field) -> u16 {
+        let b = &self.buffer.as_ref()[f];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
+    fn u32_at(&self, f: field::Field) -> u32 {
+        let b = &self.buffer.as_ref()[f];
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// Source port.
+    pub fn source_port(&self) -> u16 {
+        self.u16_at(field::SRC_PORT)
+    }
+    /// Destination port.
+    pub fn destination_port(&self) -> u16 {
+        self.u16_at(field::DST_PORT)
+    }
+    /// Raw sequence number.
+    pub fn seq_number(&self) -> u32 {
+        self.u32_at(field::SEQ_NUM)
+    }
+    /// Raw acknowledgment number.
+    pub fn ack_number(&self) -> u32 {
+        self.u32_at(field::ACK_NUM)
+    }
+    /// Header length in bytes, from the data offset.
+    pub fn header_len(&self) -> usize {
+        usize::from(self.buffer.as_ref()[12] >> 4) * 4
+    }
+    /// The 12 flag bits (see [`flags`]).
+    pub fn flags(&self) -> u16 {
+        self.u16_at(field::FLAGS) & 0x0fff
+    }
+    /// Raw window field (before scaling).
+    pub fn window(&self) -> u16 {
+        self.u16_at(field::WIN_SIZE)
+    }
+    /// Urgent pointer.
+    pub fn urgent_pointer(&self) -> u16 {
+        self.u16_at(field::URGENT)
+    }
+    /// Option bytes that were captured (may be cut short by the snap length).
+    pub fn options(&self) -> &[u8] {
+        let bytes = self.buffer.as_ref();
+        let end = self.header_len().min(bytes.len());
+        &bytes[field::OPTIONS_START..end]
+    }
+    /// Whether the whole header (with options) was captured.
+    pub fn is_complete(&self) -> bool {
+        self.buffer.as_ref().len() >= self.header_len()
+    }
+    /// Captured payload bytes after the header.
+    pub fn payload(&self) -> &[u8] {
+        let bytes = self.buffer.as_ref();
+        &bytes[self.header_len().min(bytes.len())..]
+    }
+}
+
+/// One TCP option, as far as wirenote reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpOption<'a> {
+    /// End of option list.
+    End,
+    /// No-operation padding.
+    Nop,
+    /// Maximum segment size.
+    Mss(u16),
+    /// Window scale shift count.
+    WindowScale(u8),
+    /// SACK permitted.
+    SackPermitted,
+    /// SACK blocks (left, right edges), raw sequence numbers.
+    Sack(&'a [u8]),
+    /// Timestamps: value and echo reply.
+    Timestamps(u32, u32),
+    /// Any other kind, with its data.
+    Unknown(u8, &'a [u8]),
+    /// An option whose length runs past the header, or is below 2.
+    Malformed(u8),
+}
+
+/// Iterates over TCP options; stops after End or a malformed option.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    bytes: &'a [u8],
+    done: bool,
+}
+
+impl<'a> Options<'a> {
+    /// Walks the given option bytes.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Options { bytes, done: false }
+    }
+}
+
+impl<'a> Iterator for Options<'a> {
+    type Item = TcpOption<'a>;
+
+    fn next(&mut self) -> Option<TcpOption<'a>> {
+        if self.done || self.bytes.is_empty() {
+            return None;
+        }
+        let kind = self.bytes[0];
+        match kind {
+            0 => {
+                self.done = true;
+                return Some(TcpOption::End);
+            }
+            1 => {
+                self.bytes = &self.bytes[1..];
+                return Some(TcpOption::Nop);
+            }
+            _ => {}
+        }
+        let len = match self.bytes.get(1) {
+            Some(&len) if len >= 2 && usize::from(len) <= self.bytes.len() => usize::from(len),
+            _ => {
+                self.done = true;
+                return Some(TcpOption::Malformed(kind));
+            }
+        };
+        let data = &self.bytes[2..len];
+        self.bytes = &self.bytes[len..];
+        let option = match (kind, data.len()) {
+            (2, 2) => TcpOption::Mss(u16::from_be_bytes([data[0], data[1]])),
+            (3, 1) => TcpOption::WindowScale(data[0]),
+            (4, 0) => TcpOption::SackPermitted,
+            (5, n) if n % 8 == 0 => TcpOption::Sack(data),
+            (8, 8) => TcpOption::Timestamps(
+                u32::from_be_bytes([data[0], data[1], data[2], data[3]]),
+                u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
+            ),
+            (2..=5 | 8, _) => {
+                self.done = true;
+                TcpOption::Malformed(kind)
+            }
+            _ => TcpOption::Unknown(kind, data),
+        };
+        Some(option)
+    }
+}
+
+/// The flag names tshark prints between brackets in Info, e.g. `SYN, ACK`.
+pub fn flag_names(bits: u16) -> String {
+    const NAMES: [(u16, &str); 9] = [
+        (flags::FIN, "FIN"),
+        (flags::SYN, "SYN"),
+        (flags::RST, "RST"),
+        (flags::PSH, "PSH"),
+        (flags::ACK, "ACK"),
+        (flags::URG, "URG"),
+        (flags::ECE, "ECE"),
+        (flags::CWR, "CWR"),
+        (flags::AE, "AE"),
+    ];
+    let mut out = String::new();
+    for (bit, name) in NAMES {
+        if bits & bit != 0 {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(name);
+        }
+    }
+    if bits & flags::RESERVED != 0 {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str("Reserved");
+    }
+    if out.is_empty() {
+        out.push_str("<None>");
+    }
+    out
+}
+
+/// Appends the option summaries tshark puts at the end of Info (`MSS=1460 WS=128 …`).
+/// `sack_base` is subtracted from SACK edges to make them relative, as tshark does.
+pub fn write_option_summary(out: &mut String, options: &[u8], sack_base: Option<u32>) {
+    for option in Options::new(options) {
+        match option {
+            TcpOption::Mss(mss) => {
+                let _ = write!(out, " MSS={mss}");
+            }
+            TcpOption::WindowScale(shift) => {
+                let multiplier = 1u32 << shift.min(14);
+                let _ = write!(out, " WS={multiplier}");
+            }
+            TcpOption::SackPermitted => out.push_str(" SACK_PERM"),
+            TcpOption::Timestamps(value, echo) => {
+                let _ = write!(out, " TSval={value} TSecr={echo}");
+            }
+            TcpOption::Sack(edges) => {
+                for pair in edges.chunks_exact(8) {
+                    let left = u32::from_be_bytes([pair[0], pair[1], pair[2], pair[3]]);
+                    let right = u32::from_be_bytes([pair[4], pair[5], pair[6], pair[7]]);
+                    let base = sack_base.unwrap_or(0);
+                    let _ = write!(
+                        out,
+                        " SLE={} SRE={}",
+                        left.wrapping_sub(base),
+                        right.wrapping_sub(base)
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SYN from the lab: 18508 → 5000, MSS 65495, SACK_PERM, TS, NOP, WS 8.
+    const SYN: [u8; 40] = [
+        0x48, 0x4c, 0x13, 0x88, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 0xa0, 0x02, 0xff, 0xd7, 0, 0,
+        0, 0, 2, 4, 0xff, 0xd7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 8,
+    ];
+
+    #[test]
+    fn deconstruct_syn() {
+        let h = Header::new_checked(&SYN[..]).unwrap();
+        assert_eq!((h.source_port(), h.destination_port()), (18508, 5000));
+        assert_eq!(h.seq_number(), 0x1234_5678);
+        assert_eq!(h.header_len(), 40);
+        assert_eq!(h.flags(), flags::SYN);
+        assert_eq!(h.window(), 65495);
+        assert!(h.payload().is_empty());
+        let opts: Vec<_> = Options::new(h.options()).collect();
+        assert_eq!(
+            opts,
+            vec![
+                TcpOption::Mss(65495),
+                TcpOption::SackPermitted,
+                TcpOption::Timestamps(1, 0),
+                TcpOption::Nop,
+                TcpOption::WindowScale(8)
+            ]
+        );
+        let mut info = String::new();
+        write_option_summary(&mut info, h.options(), None);
+        assert_eq!(info, " MSS=65495 SACK_PERM TSval=1 TSecr=0 WS=256");
+    }
+
+    #[test]
+    fn truncated_and_impossible_lengths() {
+        for len in 0..HEADER_LEN {
+            assert_eq!(Header::new_checked(&SYN[..len]).err(), Some(HeaderError::Truncated { len }));
+        }
+        let mut bogus = SYN;
+        bogus[12] = 0x40;
+        assert_eq!(
+            Header::new_checked(&bogus[..]).err(),
+            Some(HeaderError::BogusHeaderLength { header_len: 16 })
+        );
+        // Options cut by the snap length are still readable as far as captured.
+        let h = Header::new_checked(&SYN[..24]).unwrap();
+        assert!(!h.is_complete());
+        assert_eq!(Options::new(h.options()).next(), Some(TcpOption::Mss(65495)));
+    }
+
+    #[test]
+    fn flag_name_order_matches_tshark() {
+        assert_eq!(flag_names(flags::SYN | flags::ACK), "SYN, ACK");
+        assert_eq!(flag_names(flags::FIN | flags::PSH | flags::ACK), "FIN, PSH, ACK");
+        assert_eq!(flag_names(flags::ACK | flags::URG | flags::AE | 0x200), "ACK, URG, AE, Reserved");
+        assert_eq!(flag_names(0), "<None>");
+    }
+
+    #[test]
+    fn malformed_option_stops_iteration() {
+        let opts: Vec<_> = Options::new(&[2, 9, 0, 0]).collect();
+        assert_eq!(opts, vec![TcpOption::Malformed(2)]);
+        let opts: Vec<_> = Options::new(&[1, 1, 0, 5]).collect();
+        assert_eq!(opts, vec![TcpOption::Nop, TcpOption::Nop, TcpOption::End]);
+    }
+}

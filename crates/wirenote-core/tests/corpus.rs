@@ -1,0 +1,142 @@
+//! Shared harness for tests that read the public capture corpus in `../shared/captures/`.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// The corpus folder and its tshark reference outputs.
+pub struct Corpus {
+    pub dir: PathBuf,
+}
+
+impl Corpus {
+    /// Finds `../shared/captures` above the workspace. `None` (and a loud message) when it
+    /// is absent; a panic when it is absent under `CI=true`.
+    pub fn locate() -> Option<Corpus> {
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let workspace = manifest.ancestors().nth(2).expect("crate sits in crates/");
+        let candidates = [
+            std::env::var_os("WIRENOTE_CORPUS").map(PathBuf::from),
+            workspace.parent().map(|p| p.join("shared/captures")),
+        ];
+        for dir in candidates.into_iter().flatten() {
+            if dir.join("reference").is_dir() {
+                return Some(Corpus { dir });
+            }
+        }
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but the capture corpus ../shared/captures was not found");
+        }
+        eprintln!("SKIPPED: ../shared/captures not found; corpus tests did not run");
+        None
+    }
+
+    /// Captures whose reference output has a header row (tshark could open them).
+    pub fn readable_captures(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .expect("corpus dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| {
+                let reference = self.dir.join("reference").join(format!("{name}.tshark.tsv"));
+                std::fs::metadata(&reference).is_ok_and(|m| m.len() > 0)
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The capture's bytes.
+    pub fn read_capture(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join(name)).expect("capture readable")
+    }
+}
+
+/// One tshark reference table.
+pub struct Reference {
+    pub rows: Vec<Row>,
+}
+
+/// One reference row, with columns renamed to wirenote's names.
+pub struct Row {
+    cells: HashMap<&'static str, String>,
+}
+
+impl Row {
+    /// The cell for a wirenote column name (empty when absent).
+    pub fn get(&self, column: &str) -> String {
+        self.cells.get(column).cloned().unwrap_or_default()
+    }
+}
+
+/// tshark field → wirenote column.
+const FIELDS: &[(&str, &str)] = &[
+    ("frame.number", "frame"),
+    ("frame.time_epoch", "time"),
+    ("frame.len", "frame_len"),
+    ("frame.cap_len", "cap_len"),
+    ("tcp.srcport", "sport"),
+    ("tcp.dstport", "dport"),
+    ("tcp.stream", "stream"),
+    ("tcp.seq", "seq"),
+    ("tcp.ack", "ack"),
+    ("tcp.len", "len"),
+    ("tcp.analysis.flags", "analysis"),
+    ("tcp.completeness", "completeness"),
+    ("http.request.method", "method"),
+    ("http.request.uri", "uri"),
+    ("http.response.code", "status"),
+    ("http.request_in", "request_in"),
+    ("http.response_in", "response_in"),
+    ("_ws.col.Protocol", "protocol"),
+    ("_ws.col.Info", "info"),
+];
+
+/// `tcp.flags.str` (12 characters, bit 11 first) → flag bits as three hex digits.
+fn flags_from_str(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() != 12 {
+        return String::new();
+    }
+    let mut bits = 0u16;
+    for (i, c) in chars.iter().enumerate() {
+        if *c != '·' {
+            bits |= 1 << (11 - i);
+        }
+    }
+    format!("{bits:03x}")
+}
+
+impl Reference {
+    /// Loads `reference/NAME.KIND.tsv` (`KIND` = `tshark`, `tshark-2pass`, `tshark-extra`).
+    pub fn load(corpus: &Corpus, name: &str, kind: &str) -> Reference {
+        let path = corpus.dir.join("reference").join(format!("{name}.{kind}.tsv"));
+        let text = std::fs::read_to_string(&path).expect("reference readable");
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+        let rows = lines
+            .map(|line| {
+                let values: Vec<&str> = line.split('\t').collect();
+                let field = |name: &str| {
+                    header
+                        .iter()
+                        .position(|h| *h == name)
+                        .and_then(|i| values.get(i))
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                };
+                let mut cells = HashMap::new();
+                for (tshark, ours) in FIELDS {
+                    cells.insert(*ours, field(tshark));
+                }
+                let src = [field("ip.src"), field("ipv6.src")].concat();
+                let dst = [field("ip.dst"), field("ipv6.dst")].concat();
+                cells.insert("src", src);
+                cells.insert("dst", dst);
+                cells.insert("flags", flags_from_str(&field("tcp.flags.str")));
+                Row { cells }
+            })
+            .collect();
+        Reference { rows }
+    }
+}

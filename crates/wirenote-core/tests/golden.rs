@@ -1,0 +1,105 @@
+//! Golden test: every shared column agrees with tshark 4.0's reference output for every
+//! readable capture of the public corpus in `../shared/captures/`.
+//!
+//! The corpus is third-party data and is read in place, never copied into this repository.
+//! Without it (a clone elsewhere) the test says it was skipped; with `CI=true` it must run.
+//! Set `WIRENOTE_GOLDEN_VERBOSE=1` to print every differing cell.
+
+mod corpus;
+
+use corpus::{Corpus, Reference};
+use wirenote_core::capture::CaptureReader;
+use wirenote_core::dissect::Dissector;
+use wirenote_core::record::PacketRecord;
+
+/// Columns that must agree on every frame.
+const EXACT: &[&str] = &["frame", "time", "src", "dst", "sport", "dport", "stream", "flags", "seq", "ack", "len", "frame_len", "cap_len"];
+
+/// Known, deliberate differences: (capture, frame, column, why).
+const DELIBERATE: &[(&str, u64, &str, &str)] = &[];
+
+fn ours(record: &PacketRecord, column: &str) -> String {
+    let tcp = record.tcp.as_ref();
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    match column {
+        "frame" => record.frame.to_string(),
+        "time" => opt(record.time.map(|t| t.to_string())),
+        "src" => opt(record.src.map(|a| a.to_string())),
+        "dst" => opt(record.dst.map(|a| a.to_string())),
+        "sport" => opt(tcp.map(|t| t.source_port.to_string())),
+        "dport" => opt(tcp.map(|t| t.destination_port.to_string())),
+        "stream" => opt(tcp.map(|t| t.stream.to_string())),
+        "flags" => opt(tcp.map(|t| format!("{:03x}", t.flags))),
+        "seq" => opt(tcp.map(|t| t.relative_seq.to_string())),
+        "ack" => opt(tcp.map(|t| t.relative_ack.to_string())),
+        "len" => opt(tcp.map(|t| t.len.to_string())),
+        "frame_len" => record.frame_len.to_string(),
+        "cap_len" => record.cap_len.to_string(),
+        "info" => record.info.clone(),
+        "protocol" => record.protocol.clone(),
+        other => panic!("unknown column {other}"),
+    }
+}
+
+#[test]
+fn corpus_agrees_with_tshark() {
+    let Some(corpus) = Corpus::locate() else {
+        return;
+    };
+    let verbose = std::env::var_os("WIRENOTE_GOLDEN_VERBOSE").is_some();
+    let mut exact_total = 0usize;
+    let mut exact_bad = Vec::new();
+    let (mut tcp_frames, mut info_equal) = (0usize, 0usize);
+    let mut per_capture = Vec::new();
+    for capture in corpus.readable_captures() {
+        let reference = Reference::load(&corpus, &capture, "tshark");
+        let bytes = corpus.read_capture(&capture);
+        let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
+        let mut dissector = Dissector::new();
+        let mut rows = 0usize;
+        let (mut cap_tcp, mut cap_info) = (0usize, 0usize);
+        while let Ok(Some(frame)) = reader.next_frame() {
+            let record = dissector.dissect(&frame);
+            let Some(want) = reference.rows.get(rows) else {
+                exact_bad.push(format!("{capture}: extra frame {}", record.frame));
+                break;
+            };
+            rows += 1;
+            for column in EXACT {
+                exact_total += 1;
+                let got = ours(&record, column);
+                let expected = want.get(column);
+                if got != expected && !DELIBERATE.iter().any(|d| d.0 == capture && d.1 == record.frame && d.2 == *column) {
+                    exact_bad.push(format!("{capture} frame {} {column}: ours {got:?} tshark {expected:?}", record.frame));
+                }
+            }
+            if !want.get("stream").is_empty() {
+                cap_tcp += 1;
+                let got = ours(&record, "info");
+                if got == want.get("info") {
+                    cap_info += 1;
+                } else if verbose {
+                    eprintln!("INFO {capture} #{}\n  ours:   {got}\n  tshark: {}", record.frame, want.get("info"));
+                }
+            }
+        }
+        if rows != reference.rows.len() {
+            exact_bad.push(format!("{capture}: {rows} frames read, tshark has {}", reference.rows.len()));
+        }
+        tcp_frames += cap_tcp;
+        info_equal += cap_info;
+        per_capture.push(format!("{capture:60} tcp {cap_tcp:5} info {cap_info:5}"));
+    }
+    let info_pct = 100.0 * info_equal as f64 / tcp_frames.max(1) as f64;
+    eprintln!("{}", per_capture.join("\n"));
+    eprintln!(
+        "golden: {} exact cells checked, {} differ; Info equal on {info_equal}/{tcp_frames} TCP frames ({info_pct:.2} %)",
+        exact_total,
+        exact_bad.len()
+    );
+    for bad in exact_bad.iter().take(if verbose { usize::MAX } else { 40 }) {
+        eprintln!("  {bad}");
+    }
+    assert!(exact_bad.is_empty(), "{} exact-column differences (first: {})", exact_bad.len(), exact_bad[0]);
+    assert!(info_pct >= 95.0, "Info agreement {info_pct:.2} % is below 95 %");
+}
