@@ -16,10 +16,8 @@
 
 use std::io::{self, Read};
 
-use pcap_file::pcap::{PcapHeader, RawPcapPacket};
-use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-use pcap_file::pcapng::blocks::section_header::SectionHeaderBlock;
-use pcap_file::pcapng::{Block, PcapNgParser, RawBlock};
+use pcap_file::pcap::PcapHeader;
+use pcap_file::pcapng::RawBlock;
 use pcap_file::{Endianness, PcapError};
 
 /// Largest record tshark accepts before it calls a file corrupt (WTAP_MAX_PACKET_SIZE_STANDARD).
@@ -51,7 +49,8 @@ pub enum Format {
 pub struct Timestamp {
     /// Seconds since the Unix epoch.
     pub secs: i64,
-    /// Nanoseconds within the second, `0..1_000_000_000`.
+    /// Nanoseconds within the second: `0..1_000_000_000`, except that an out-of-range
+    /// fraction from a nanosecond pcap record is kept as tshark keeps it.
     pub nanos: u32,
 }
 
@@ -59,6 +58,11 @@ impl Timestamp {
     /// Seconds as a float, for durations and differences (loses precision past µs).
     pub fn as_f64(self) -> f64 {
         self.secs as f64 + f64::from(self.nanos) * 1e-9
+    }
+
+    /// Nanoseconds since the epoch.
+    pub fn as_nanos(self) -> i128 {
+        i128::from(self.secs) * 1_000_000_000 + i128::from(self.nanos)
     }
 
     /// `self - earlier` in seconds.
@@ -281,15 +285,16 @@ struct Interface {
     tsoffset: i64,
 }
 
+/// What is known of the current pcapng section.
+#[derive(Debug, Default)]
+struct PcapNgSection {
+    big: bool,
+    interfaces: Vec<Interface>,
+}
+
 enum Parser {
-    Pcap {
-        header: PcapHeader,
-        link_type: u32,
-    },
-    PcapNg {
-        parser: PcapNgParser,
-        interfaces: Vec<Interface>,
-    },
+    Pcap { header: PcapHeader, link_type: u32 },
+    PcapNg(PcapNgSection),
 }
 
 /// A pull reader over a capture. Call [`CaptureReader::next_frame`] until it returns `None`.
@@ -354,18 +359,13 @@ impl<'s> CaptureReader<'s> {
         fill_to(&mut source, 24, 0)?;
         let head = source.available();
         if head.starts_with(&PCAPNG_SHB) {
-            fill_to(&mut source, 28, 0)?;
-            let (parser, consumed) = open_pcapng(&mut source)?;
-            source.advance(consumed);
+            // The first section header is read by the block loop like any later one.
             return Ok(CaptureReader {
                 source,
-                parser: Parser::PcapNg {
-                    parser,
-                    interfaces: Vec::new(),
-                },
+                parser: Parser::PcapNg(PcapNgSection::default()),
                 format: Format::PcapNg,
                 frames: 0,
-                offset: consumed as u64,
+                offset: 0,
             });
         }
         match PcapHeader::from_slice(head) {
@@ -421,9 +421,7 @@ impl<'s> CaptureReader<'s> {
                 Parser::Pcap { header, link_type } => {
                     step_pcap(self.source.available(), header, *link_type, self.frames, self.offset)?
                 }
-                Parser::PcapNg { parser, interfaces } => {
-                    step_pcapng(self.source.available(), parser, interfaces, self.frames, self.offset)?
-                }
+                Parser::PcapNg(section) => step_pcapng(self.source.available(), section, self.frames, self.offset)?,
             };
             match step {
                 Step::Frame(found) => break found,
@@ -513,38 +511,6 @@ fn hex_prefix(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-fn open_pcapng(source: &mut Source<'_>) -> Result<(PcapNgParser, usize), CaptureError> {
-    let need = shb_len(source.available()).unwrap_or(28) as usize;
-    if need > MAX_BLOCK_LEN as usize {
-        return Err(corrupt(0, 0, format!("section header block length {need} too large")));
-    }
-    fill_to(source, need, 0)?;
-    let avail = source.available();
-    if avail.len() < need {
-        return Err(CaptureError::Truncated {
-            last_frame: 0,
-            offset: 0,
-            have: avail.len(),
-            need,
-        });
-    }
-    check_shb_version(&avail[..need], 0, 0)?;
-    match PcapNgParser::new(avail) {
-        Ok((rem, parser)) => Ok((parser, avail.len() - rem.len())),
-        Err(e) => Err(corrupt(0, 0, describe_pcap_error(&e))),
-    }
-}
-
-/// Total length of the SHB at the start of `bytes`, read in the byte order its magic says.
-fn shb_len(bytes: &[u8]) -> Option<u32> {
-    let len = bytes.get(4..8)?;
-    let magic = bytes.get(8..12)?;
-    Some(match magic {
-        [0x1a, 0x2b, 0x3c, 0x4d] => u32::from_be_bytes([len[0], len[1], len[2], len[3]]),
-        _ => u32::from_le_bytes([len[0], len[1], len[2], len[3]]),
-    })
-}
-
 fn check_shb_version(block: &[u8], last_frame: u64, offset: u64) -> Result<(), CaptureError> {
     let magic = &block[8..12];
     let big = magic == [0x1a, 0x2b, 0x3c, 0x4d];
@@ -593,7 +559,18 @@ fn step_pcap(
         Endianness::Big => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
         Endianness::Little => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
     };
-    let incl_len = read32(&avail[8..12]);
+    let (mut incl_len, mut orig_len) = (read32(&avail[8..12]), read32(&avail[12..16]));
+    // Files of pcap versions before 2.3 may have the two lengths swapped (libpcap's
+    // "maybe swapped" rule, as wiretap applies it): a captured length above the original
+    // length is taken as a swap. Version 2.3 always swapped them.
+    let swapped = match header.version_minor {
+        0..=2 => incl_len > orig_len,
+        3 => true,
+        _ => false,
+    };
+    if swapped {
+        std::mem::swap(&mut incl_len, &mut orig_len);
+    }
     if incl_len > MAX_RECORD_LEN {
         return Err(corrupt(
             frames,
@@ -601,30 +578,32 @@ fn step_pcap(
             format!("pcap: File has {incl_len}-byte packet, bigger than maximum of {MAX_RECORD_LEN}"),
         ));
     }
-    let record = match header.endianness {
-        Endianness::Big => RawPcapPacket::from_slice::<byteorder_be::Big>(avail),
-        Endianness::Little => RawPcapPacket::from_slice::<byteorder_be::Little>(avail),
-    };
-    let (rem, packet) = match record {
-        Ok(ok) => ok,
-        Err(PcapError::IncompleteBuffer) => return Ok(Step::NeedMore(16 + incl_len as usize)),
-        Err(e) => return Err(corrupt(frames, offset, describe_pcap_error(&e))),
-    };
-    let nanos = match header.ts_resolution {
-        pcap_file::TsResolution::MicroSecond => u64::from(packet.ts_frac) * 1000,
-        pcap_file::TsResolution::NanoSecond => u64::from(packet.ts_frac),
-    };
-    let timestamp = Timestamp {
-        secs: i64::from(packet.ts_sec) + nanos as i64 / 1_000_000_000,
-        nanos: (nanos % 1_000_000_000) as u32,
+    if avail.len() < 16 + incl_len as usize {
+        return Ok(Step::NeedMore(16 + incl_len as usize));
+    }
+    let (ts_sec, ts_frac) = (read32(&avail[0..4]), read32(&avail[4..8]));
+    let timestamp = match header.ts_resolution {
+        // tshark keeps an out-of-range fraction as it is (and prints it with ten digits);
+        // so do we, for nanosecond files where it fits.
+        pcap_file::TsResolution::NanoSecond => Timestamp {
+            secs: i64::from(ts_sec),
+            nanos: ts_frac,
+        },
+        pcap_file::TsResolution::MicroSecond => {
+            let nanos = u64::from(ts_frac) * 1000;
+            Timestamp {
+                secs: i64::from(ts_sec) + (nanos / 1_000_000_000) as i64,
+                nanos: (nanos % 1_000_000_000) as u32,
+            }
+        }
     };
     Ok(Step::Frame(Found {
-        consumed: avail.len() - rem.len(),
+        consumed: 16 + incl_len as usize,
         data: 16..16 + incl_len as usize,
         timestamp: Some(timestamp),
         link_type,
         interface_id: 0,
-        orig_len: packet.orig_len,
+        orig_len,
         kind: FrameKind::Packet,
     }))
 }
@@ -637,113 +616,154 @@ mod byteorder_be {
 
 fn step_pcapng(
     avail: &[u8],
-    parser: &mut PcapNgParser,
-    interfaces: &mut Vec<Interface>,
+    section: &mut PcapNgSection,
     frames: u64,
     offset: u64,
 ) -> Result<Step, CaptureError> {
     if avail.len() < 12 {
         return Ok(Step::NeedMore(12));
     }
-    let big = parser.section().endianness == Endianness::Big;
-    let read32 = |b: &[u8]| if big { u32::from_be_bytes([b[0], b[1], b[2], b[3]]) } else { u32::from_le_bytes([b[0], b[1], b[2], b[3]]) };
     let is_shb = avail.starts_with(&PCAPNG_SHB);
-    let block_len = if is_shb { shb_len(avail).unwrap_or(0) } else { read32(&avail[4..8]) };
+    if is_shb {
+        // A new section may switch byte order; its magic says which.
+        section.big = avail[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
+    }
+    let big = section.big;
+    let read32 = |b: &[u8]| {
+        if big {
+            u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        } else {
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        }
+    };
+    let read16 = |b: &[u8]| if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+    let block_len = read32(&avail[4..8]);
     if block_len > MAX_BLOCK_LEN {
-        return Err(corrupt(frames, offset, format!("pcapng: block of {block_len} bytes, bigger than maximum of {MAX_BLOCK_LEN}")));
+        return Err(corrupt(
+            frames,
+            offset,
+            format!("pcapng: block of {block_len} bytes, bigger than maximum of {MAX_BLOCK_LEN}"),
+        ));
     }
     if block_len >= 12 && avail.len() < block_len as usize {
         return Ok(Step::NeedMore(block_len as usize));
     }
     if is_shb {
-        check_shb_version(&avail[..block_len.max(16) as usize], frames, offset)?;
+        check_shb_version(&avail[..(block_len as usize).clamp(16, avail.len())], frames, offset)?;
     }
-    let (rem, raw) = match parser.next_raw_block(avail) {
+    let framed = if big {
+        RawBlock::from_slice::<byteorder_be::Big>(avail)
+    } else {
+        RawBlock::from_slice::<byteorder_be::Little>(avail)
+    };
+    let (rem, raw) = match framed {
         Ok(ok) => ok,
         Err(PcapError::IncompleteBuffer) => return Ok(Step::NeedMore(block_len.max(12) as usize)),
         Err(e) => return Err(corrupt(frames, offset, format!("pcapng: {}", describe_pcap_error(&e)))),
     };
     let consumed = avail.len() - rem.len();
-    let body_start = 8;
+    let body: &[u8] = &raw.body;
+    let bad = |what: &str| corrupt(frames, offset, format!("pcapng: {what}"));
     match raw.type_ {
         0x0A0D_0D0A => {
-            interfaces.clear();
+            if body.len() >= 16 {
+                check_shb_options(&body[16..], big).map_err(|len| {
+                    bad(&format!("Not enough data to handle option of length {len}"))
+                })?;
+            }
+            section.interfaces.clear();
             Ok(Step::Skip(consumed))
         }
         PCAPNG_IDB => {
-            let idb = parser.interfaces().last().cloned();
-            let Some(idb) = idb else {
-                return Err(corrupt(frames, offset, "pcapng: interface description not recorded".into()));
-            };
+            if body.len() < 8 {
+                return Err(bad("interface description block too short"));
+            }
             let mut iface = Interface {
-                link_type: u32::from(idb.linktype) & 0x03FF_FFFF,
-                snaplen: idb.snaplen,
+                link_type: u32::from(read16(&body[0..2])),
+                snaplen: read32(&body[4..8]),
                 tsresol: 6,
                 tsoffset: 0,
             };
-            for option in &idb.options {
-                match option {
-                    InterfaceDescriptionOption::IfTsResol(r) => iface.tsresol = *r,
-                    InterfaceDescriptionOption::IfTsOffset(o) => iface.tsoffset = *o as i64,
+            for (code, value) in OptionWalk::new(&body[8..], big) {
+                match (code, value.len()) {
+                    (9, 1) => iface.tsresol = value[0],
+                    (14, 8) => {
+                        let hi = read32(&value[0..4]);
+                        let lo = read32(&value[4..8]);
+                        iface.tsoffset = if big {
+                            ((u64::from(hi) << 32) | u64::from(lo)) as i64
+                        } else {
+                            ((u64::from(lo) << 32) | u64::from(hi)) as i64
+                        };
+                    }
                     _ => {}
                 }
             }
-            interfaces.push(iface);
+            section.interfaces.push(iface);
             Ok(Step::Skip(consumed))
         }
-        PCAPNG_EPB | PCAPNG_PB | PCAPNG_SPB => {
-            let block = raw.clone().try_into_block_with(big);
-            let block = block.map_err(|e| corrupt(frames, offset, format!("pcapng: {}", describe_pcap_error(&e))))?;
-            let (interface_id, raw_ts, cap_len, orig_len) = match &block {
-                Block::EnhancedPacket(epb) => (
-                    epb.interface_id,
-                    Some(epb.timestamp.as_nanos() as u64),
-                    epb.data.len() as u32,
-                    epb.original_len,
-                ),
-                Block::Packet(pb) => (
-                    u32::from(pb.interface_id),
-                    Some(pb.timestamp),
-                    pb.data.len() as u32,
-                    pb.original_len,
-                ),
-                Block::SimplePacket(spb) => (0, None, spb.data.len() as u32, spb.original_len),
-                _ => return Ok(Step::Skip(consumed)),
-            };
-            let Some(iface) = interfaces.get(interface_id as usize).copied() else {
-                return Err(corrupt(
-                    frames,
-                    offset,
-                    format!("pcapng: packet on interface {interface_id}, which was not described"),
-                ));
-            };
-            // Data offset inside the block: EPB/PB 28 bytes of header, SPB 12.
-            let (data_start, cap_len) = if raw.type_ == PCAPNG_SPB {
-                let cap = orig_len.min(iface.snaplen.max(1)).min(cap_len);
-                (body_start + 4, if iface.snaplen == 0 { cap_len.min(orig_len) } else { cap })
+        PCAPNG_EPB | PCAPNG_PB => {
+            if body.len() < 20 {
+                return Err(bad("packet block too short"));
+            }
+            let interface_id = if raw.type_ == PCAPNG_EPB {
+                read32(&body[0..4])
             } else {
-                (body_start + 20, cap_len)
+                u32::from(read16(&body[0..2]))
             };
-            let timestamp = raw_ts.map(|t| Timestamp::from_units(t, iface.tsresol, iface.tsoffset));
+            let raw_ts = (u64::from(read32(&body[4..8])) << 32) | u64::from(read32(&body[8..12]));
+            let cap_len = read32(&body[12..16]);
+            let orig_len = read32(&body[16..20]);
+            if cap_len as usize > body.len() - 20 {
+                return Err(bad(&format!("captured length {cap_len} runs past its block")));
+            }
+            let Some(iface) = section.interfaces.get(interface_id as usize).copied() else {
+                return Err(bad(&format!("packet on interface {interface_id}, which was not described")));
+            };
             Ok(Step::Frame(Found {
                 consumed,
-                data: data_start..data_start + cap_len as usize,
-                timestamp,
+                data: 28..28 + cap_len as usize,
+                timestamp: Some(Timestamp::from_units(raw_ts, iface.tsresol, iface.tsoffset)),
                 link_type: iface.link_type,
                 interface_id,
                 orig_len,
                 kind: FrameKind::Packet,
             }))
         }
-        PCAPNG_CUSTOM_COPY | PCAPNG_CUSTOM_NOCOPY => {
-            let pen = if raw.body.len() >= 4 { read32(&raw.body[..4]) } else { 0 };
+        PCAPNG_SPB => {
+            if body.len() < 4 {
+                return Err(bad("simple packet block too short"));
+            }
+            let Some(iface) = section.interfaces.first().copied() else {
+                return Err(bad("simple packet before any interface description"));
+            };
+            let orig_len = read32(&body[0..4]);
+            let room = (body.len() - 4) as u32;
+            let cap_len = match iface.snaplen {
+                0 => orig_len.min(room),
+                snap => orig_len.min(snap).min(room),
+            };
             Ok(Step::Frame(Found {
                 consumed,
-                data: 0..consumed,
+                data: 12..12 + cap_len as usize,
+                timestamp: None,
+                link_type: iface.link_type,
+                interface_id: 0,
+                orig_len,
+                kind: FrameKind::Packet,
+            }))
+        }
+        PCAPNG_CUSTOM_COPY | PCAPNG_CUSTOM_NOCOPY => {
+            let pen = if body.len() >= 4 { read32(&body[..4]) } else { 0 };
+            // tshark's frame length for a custom block is its data after the PEN.
+            let data_len = body.len().saturating_sub(4);
+            Ok(Step::Frame(Found {
+                consumed,
+                data: 12..12 + data_len,
                 timestamp: None,
                 link_type: u32::MAX,
                 interface_id: 0,
-                orig_len: consumed as u32,
+                orig_len: data_len as u32,
                 kind: FrameKind::CustomBlock {
                     pen,
                     copyable: raw.type_ == PCAPNG_CUSTOM_COPY,
@@ -754,23 +774,61 @@ fn step_pcapng(
     }
 }
 
-trait IntoBlockWith<'a> {
-    fn try_into_block_with(self, big: bool) -> Result<Block<'a>, PcapError>;
+/// Walks pcapng options (code, value); stops at opt_endofopt or at the first option that
+/// does not fit.
+struct OptionWalk<'a> {
+    bytes: &'a [u8],
+    big: bool,
 }
 
-impl<'a> IntoBlockWith<'a> for RawBlock<'a> {
-    fn try_into_block_with(self, big: bool) -> Result<Block<'a>, PcapError> {
-        if big {
-            self.try_into_block::<byteorder_be::Big>()
-        } else {
-            self.try_into_block::<byteorder_be::Little>()
-        }
+impl<'a> OptionWalk<'a> {
+    fn new(bytes: &'a [u8], big: bool) -> Self {
+        OptionWalk { bytes, big }
     }
 }
 
-// Keep the type name in scope for docs about what the parser tracks.
-#[allow(dead_code)]
-type Section = SectionHeaderBlock<'static>;
+impl<'a> Iterator for OptionWalk<'a> {
+    type Item = (u16, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u16, &'a [u8])> {
+        if self.bytes.len() < 4 {
+            return None;
+        }
+        let (code, len) = if self.big {
+            (u16::from_be_bytes([self.bytes[0], self.bytes[1]]), u16::from_be_bytes([self.bytes[2], self.bytes[3]]))
+        } else {
+            (u16::from_le_bytes([self.bytes[0], self.bytes[1]]), u16::from_le_bytes([self.bytes[2], self.bytes[3]]))
+        };
+        let len = usize::from(len);
+        if code == 0 || 4 + len > self.bytes.len() {
+            return None;
+        }
+        let value = &self.bytes[4..4 + len];
+        let padded = (4 + len + 3) & !3;
+        self.bytes = &self.bytes[padded.min(self.bytes.len())..];
+        Some((code, value))
+    }
+}
+
+/// Checks that every SHB option fits in the block; `Err(len)` names the one that does not.
+fn check_shb_options(mut bytes: &[u8], big: bool) -> Result<(), u16> {
+    while bytes.len() >= 4 {
+        let (code, len) = if big {
+            (u16::from_be_bytes([bytes[0], bytes[1]]), u16::from_be_bytes([bytes[2], bytes[3]]))
+        } else {
+            (u16::from_le_bytes([bytes[0], bytes[1]]), u16::from_le_bytes([bytes[2], bytes[3]]))
+        };
+        if code == 0 {
+            return Ok(());
+        }
+        let padded = (4 + usize::from(len) + 3) & !3;
+        if usize::from(len) + 4 > bytes.len() {
+            return Err(len);
+        }
+        bytes = &bytes[padded.min(bytes.len())..];
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

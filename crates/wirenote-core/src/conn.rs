@@ -6,19 +6,20 @@
 //!
 //! Wireshark's rules, restated:
 //! - A conversation is the unordered pair of (address, port) endpoints; VLAN tags are ignored.
-//! - A SYN whose sequence number differs from the base of the conversation's sender side,
-//!   or a SYN-ACK that acknowledges a different ISN and carries a different sequence
-//!   number, starts a new stream on the same ports ("port reuse").
+//! - A pure SYN whose sequence number differs from the base of its side starts a new
+//!   stream on the same ports ("port reuse"); a SYN-ACK with a new sequence number only
+//!   rebases its side. Nothing else (FIN, RST, time) ends a stream.
 //! - The base (relative zero) of a side is its SYN's sequence number; when the first segment
 //!   seen from a side is not a SYN, the base is its sequence number minus one. The first
 //!   ACK seen from a side also fixes the other side's base to `ack - 1` if it is not known.
-//! - A side's window scale is known once both SYNs are seen; if only one side offered the
-//!   option, neither side scales. Windows of SYN segments are never scaled.
+//! - A WS option sets its sender's shift; a SYN without one turns scaling off for both
+//!   sides, and a SYN-ACK turns it off for itself if the SYN had none. Windows of SYN
+//!   segments are never scaled; with no SYN seen they are shown unscaled.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::analysis::{self, Analysis, FlowAnalysis, Segment};
+use crate::analysis::{self, Analysis, ConnTiming, Flags, FlowAnalysis, Segment};
 use crate::seq::SeqNumber;
 use crate::tcp::{self, flags};
 
@@ -76,8 +77,21 @@ pub struct Conn {
     pub forward: Flow,
     /// Direction from `second` to `first`.
     pub reverse: Flow,
-    /// Whether the base sequence of `first` was set by a SYN.
-    saw_syn: [bool; 2],
+    /// Handshake timing for the out-of-order heuristic.
+    timing: ConnTiming,
+}
+
+impl Conn {
+    fn new(stream: u64, first: Endpoint, second: Endpoint) -> Conn {
+        Conn {
+            stream,
+            first,
+            second,
+            forward: Flow::default(),
+            reverse: Flow::default(),
+            timing: ConnTiming::default(),
+        }
+    }
 }
 
 /// What the tracker says about one segment.
@@ -118,8 +132,8 @@ pub struct SegmentInput<'a> {
     pub len: u32,
     /// Option bytes.
     pub options: &'a [u8],
-    /// Capture time in seconds (for retransmission timing).
-    pub time: f64,
+    /// Capture time in nanoseconds since the epoch (for retransmission timing).
+    pub time_ns: i128,
     /// Frame number.
     pub frame: u64,
 }
@@ -158,106 +172,105 @@ impl Tracker {
     /// Feeds one segment and returns its stream, relative numbers and analysis.
     pub fn on_segment(&mut self, seg: &SegmentInput<'_>) -> SegmentResult {
         let key = conversation_key(seg.src, seg.dst);
-        let syn = seg.flags & flags::SYN != 0;
+        let pure_syn = seg.flags & (flags::SYN | flags::ACK) == flags::SYN;
+        let syn_ack = seg.flags & (flags::SYN | flags::ACK) == flags::SYN | flags::ACK;
         let has_ack = seg.flags & flags::ACK != 0;
         let mut reused = false;
+        let mut syn_retry = false;
         if let Some(conn) = self.conns.get(&key) {
-            let from_first = conn.first == seg.src;
-            let (fwd, rev) = if from_first { (&conn.forward, &conn.reverse) } else { (&conn.reverse, &conn.forward) };
-            if syn && !has_ack {
-                // A new SYN with a different ISN: the ports are being reused.
+            let fwd = if conn.first == seg.src { &conn.forward } else { &conn.reverse };
+            if pure_syn {
                 if let Some(base) = fwd.base_seq {
+                    // A SYN with a new ISN on known ports starts a new stream; the same
+                    // ISN again is a SYN retransmission.
                     reused = base.0 != seg.seq;
-                }
-            } else if syn && has_ack {
-                if let (Some(rev_base), Some(fwd_base)) = (rev.base_seq, fwd.base_seq) {
-                    reused = seg.ack != rev_base.0.wrapping_add(1) && seg.seq != fwd_base.0;
+                    syn_retry = !reused;
                 }
             }
         }
-        if reused || !self.conns.contains_key(&key) {
-            let conn = Conn {
-                stream: self.next_stream,
-                first: seg.src,
-                second: seg.dst,
-                forward: Flow::default(),
-                reverse: Flow::default(),
-                saw_syn: [false; 2],
-            };
-            self.next_stream += 1;
-            self.conns.insert(key, conn);
-        }
-        let Some(conn) = self.conns.get_mut(&key) else {
-            // Inserted just above when missing.
-            return SegmentResult {
-                stream: 0,
-                seq: seg.seq,
-                ack: seg.ack,
-                window: u32::from(seg.window),
-                from_first: true,
-                ack_base: None,
-                analysis: Analysis::default(),
-            };
+        let conn = match self.conns.entry(key) {
+            std::collections::hash_map::Entry::Occupied(entry) if !reused => entry.into_mut(),
+            entry => {
+                let conn = Conn::new(self.next_stream, seg.src, seg.dst);
+                self.next_stream += 1;
+                match entry {
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        e.insert(conn);
+                        e.into_mut()
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(conn),
+                }
+            }
         };
         let from_first = conn.first == seg.src;
-        let side = usize::from(!from_first);
         let stream = conn.stream;
         let (fwd, rev) = if from_first {
             (&mut conn.forward, &mut conn.reverse)
         } else {
             (&mut conn.reverse, &mut conn.forward)
         };
+        let mut analysis_flags = Flags::empty();
+        if reused {
+            analysis_flags.insert(Flags::REUSED_PORTS);
+        }
+        if syn_ack {
+            if let Some(base) = fwd.base_seq {
+                if base.0 != seg.seq {
+                    // A SYN-ACK with a new ISN: Wireshark rebases, keeping the stream.
+                    fwd.base_seq = Some(SeqNumber(seg.seq));
+                    analysis_flags.insert(Flags::REUSED_PORTS);
+                }
+            }
+        }
+
+        // Window scale: any WS option sets the sender's shift; a SYN then checks that
+        // both sides offered it (Wireshark's verify_tcp_window_scaling).
+        for option in tcp::Options::new(seg.options) {
+            if let tcp::TcpOption::WindowScale(s) = option {
+                fwd.win_scale = WindowScale::Shift(s.min(14));
+            }
+        }
+        if seg.flags & flags::SYN != 0 {
+            if fwd.win_scale == WindowScale::Unknown {
+                fwd.win_scale = WindowScale::NotUsed;
+                rev.win_scale = WindowScale::NotUsed;
+            } else if syn_ack && rev.win_scale == WindowScale::NotUsed {
+                fwd.win_scale = WindowScale::NotUsed;
+            }
+        }
 
         if fwd.base_seq.is_none() {
+            let syn = seg.flags & flags::SYN != 0;
             fwd.base_seq = Some(SeqNumber(if syn { seg.seq } else { seg.seq.wrapping_sub(1) }));
-            conn.saw_syn[side] = syn;
         }
         if has_ack && rev.base_seq.is_none() {
             rev.base_seq = Some(SeqNumber(seg.ack.wrapping_sub(1)));
         }
 
-        if syn {
-            let mut shift = None;
-            for option in tcp::Options::new(seg.options) {
-                if let tcp::TcpOption::WindowScale(s) = option {
-                    shift = Some(s.min(14));
-                }
-            }
-            fwd.win_scale = match shift {
-                Some(s) => WindowScale::Shift(s),
-                None => WindowScale::NotUsed,
-            };
-            if has_ack {
-                // SYN-ACK: scaling is on only if both sides offered it.
-                let both = matches!(fwd.win_scale, WindowScale::Shift(_)) && matches!(rev.win_scale, WindowScale::Shift(_));
-                if !both {
-                    fwd.win_scale = WindowScale::NotUsed;
-                    rev.win_scale = WindowScale::NotUsed;
-                }
-            }
-        }
-        let window = match fwd.win_scale {
-            WindowScale::Shift(s) if !syn => u32::from(seg.window) << s,
-            _ => u32::from(seg.window),
-        };
-        let fwd_base = fwd.base_seq.unwrap_or_default();
-        let rev_base = rev.base_seq;
-        let rel_seq = seg.seq.wrapping_sub(fwd_base.0);
-        let rel_ack = match (has_ack, rev_base) {
-            (true, Some(base)) => seg.ack.wrapping_sub(base.0),
-            _ => 0,
-        };
         let segment = Segment {
             seq: SeqNumber(seg.seq),
             ack: SeqNumber(seg.ack),
             flags: seg.flags,
             len: seg.len,
-            window,
             raw_window: seg.window,
-            time: seg.time,
+            time_ns: seg.time_ns,
             frame: seg.frame,
         };
-        let analysis = analysis::analyze(fwd, rev, &segment, reused);
+        let mut analysis = analysis::analyze(fwd, rev, &mut conn.timing, &segment, syn_retry);
+        analysis.flags.insert(analysis_flags);
+
+        let window = match fwd.win_scale {
+            WindowScale::Shift(s) if seg.flags & flags::SYN == 0 => u32::from(seg.window) << s,
+            _ => u32::from(seg.window),
+        };
+        let fwd_base = fwd.base_seq.unwrap_or_default();
+        let rev_base = rev.base_seq;
+        let rel_seq = seg.seq.wrapping_sub(fwd_base.0);
+        // Without the ACK flag tshark shows the raw acknowledgment field.
+        let rel_ack = match (has_ack, rev_base) {
+            (true, Some(base)) => seg.ack.wrapping_sub(base.0),
+            _ => seg.ack,
+        };
         SegmentResult {
             stream,
             seq: rel_seq,

@@ -122,7 +122,7 @@ impl Dissector {
             window: header.window(),
             len,
             options: header.options(),
-            time: frame.timestamp.map(Timestamp::as_f64).unwrap_or(0.0),
+            time_ns: frame.timestamp.map(Timestamp::as_nanos).unwrap_or(0),
             frame: frame.number,
         };
         let result = self.tracker.on_segment(&input);

@@ -41,6 +41,10 @@ pub mod ethertype {
     pub const VLAN: u16 = 0x8100;
     /// 802.1ad service VLAN tag (QinQ).
     pub const QINQ: u16 = 0x88a8;
+    /// PPP carrying something other than IP (after PPPoE).
+    pub const PPP: u16 = 0x880b;
+    /// PPPoE session stage (RFC 2516).
+    pub const PPPOE_SESSION: u16 = 0x8864;
     /// Pre-standard QinQ tag.
     pub const QINQ_OLD: u16 = 0x9100;
 }
@@ -161,7 +165,21 @@ fn plain(ethertype: u16, bytes: &[u8]) -> NetworkPayload<'_> {
 /// Removes any number of 802.1Q / 802.1ad tags (tshark ignores them for `tcp.stream`).
 fn strip_vlans(mut ethertype: u16, mut bytes: &[u8]) -> Result<NetworkPayload<'_>, LinkError> {
     let mut out = plain(ethertype, bytes);
-    while matches!(ethertype, ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD) {
+    loop {
+        if ethertype == ethertype::PPPOE_SESSION {
+            // RFC 2516 §4: 6-byte PPPoE header, then the 2-byte PPP protocol (RFC 1661).
+            need("PPPoE", bytes, 8)?;
+            ethertype = match be16(bytes, 6) {
+                0x0021 => ethertype::IPV4,
+                0x0057 => ethertype::IPV6,
+                _ => ethertype::PPP,
+            };
+            bytes = &bytes[8..];
+            continue;
+        }
+        if !matches!(ethertype, ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD) {
+            break;
+        }
         need("802.1Q", bytes, 4)?;
         if (out.vlan_count as usize) < out.vlan_ids.len() {
             out.vlan_ids[out.vlan_count as usize] = be16(bytes, 0) & 0x0fff;
