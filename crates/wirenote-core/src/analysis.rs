@@ -148,15 +148,10 @@ impl Flags {
     pub fn insert(&mut self, other: Flags) {
         self.0 |= other.0;
     }
-    /// Flags that make Wireshark withhold the payload from the application dissector.
-    pub fn is_error(self) -> bool {
-        self.0
-            & (Flags::RETRANSMISSION.0
-                | Flags::FAST_RETRANSMISSION.0
-                | Flags::SPURIOUS_RETRANSMISSION.0
-                | Flags::OUT_OF_ORDER.0
-                | Flags::KEEP_ALIVE.0)
-            != 0
+    /// Flags on which Wireshark does not hand the payload to the application dissector
+    /// (`tcp_no_subdissector_on_error`, and keep-alives go to the data dissector).
+    pub fn withholds_payload(self) -> bool {
+        self.0 & (Flags::RETRANSMISSION.0 | Flags::OUT_OF_ORDER.0 | Flags::KEEP_ALIVE.0) != 0
     }
 }
 

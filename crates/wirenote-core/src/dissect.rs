@@ -4,13 +4,16 @@
 //! becomes a row whose `protocol` is `malformed` with a reason.
 
 use std::fmt::Write as _;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::{Endpoint, SegmentInput, Tracker};
 use crate::ip::{self, Defragmented, Defragmenter};
 use crate::link::{self, ethertype};
+use crate::reassembly::{Columns, ConnApp, PayloadSegment};
 use crate::record::{PacketRecord, TcpRecord};
+use crate::seq::SeqNumber;
 use crate::tcp::{self, flags};
 
 /// Turns frames into [`PacketRecord`]s, keeping the state that needs (connections, IP
@@ -19,6 +22,7 @@ use crate::tcp::{self, flags};
 pub struct Dissector {
     tracker: Tracker,
     defrag: Defragmenter,
+    apps: HashMap<u64, ConnApp>,
 }
 
 impl Dissector {
@@ -139,11 +143,29 @@ impl Dissector {
             window: result.window,
             analysis: result.analysis,
         };
-        record.protocol = "TCP".into();
-        record.info = tcp_info(&tcp, &header, result.ack_base);
+        let mut columns = Columns::new(tcp_info(&tcp, &header, result.ack_base));
         if header_len > announced_len {
+            record.protocol = "TCP".into();
+            record.info = columns.info;
             return malformed(record, format!("TCP header length {header_len} exceeds IP payload length {announced_len}"));
         }
+        let payload = header.payload();
+        let payload = &payload[..payload.len().min(len as usize)];
+        if !payload.is_empty() || input.flags & flags::FIN != 0 {
+            let segment = PayloadSegment {
+                seq: SeqNumber(input.seq),
+                flags: input.flags,
+                payload,
+                len,
+                analysis: result.analysis.flags,
+                ports: (src.port, dst.port),
+                direction: usize::from(!result.from_first),
+            };
+            let app = self.apps.entry(result.stream).or_default();
+            let _messages = app.on_payload(&segment, &mut columns);
+        }
+        record.protocol = columns.protocol.into();
+        record.info = columns.info;
         if (frame.data.len() as u32) < frame.orig_len && !header.is_complete() {
             record.info.push_str("[Packet size limited during capture]");
         }

@@ -1,0 +1,501 @@
+//! HTTP/1.x message heads and framing over a TCP byte stream.
+//!
+//! Read, at least: RFC 9112 §2–§7 (message format, framing: Content-Length, chunked,
+//! close-delimited), RFC 9110 §6.4.1 (responses without content: HEAD, 1xx, 204, 304).
+//!
+//! Two jobs live here. [`parse_head`] reads a request or status line and its header
+//! fields with `httparse`. [`dissect_stream`] decides, for the bytes of one direction that
+//! TCP has delivered so far, which messages are complete and how many more bytes the next
+//! one needs — the way Wireshark's HTTP dissector answers TCP's desegmentation questions,
+//! so that the Info column (`GET / HTTP/1.1`, `[TCP segment of a reassembled PDU]`)
+//! agrees with tshark.
+
+/// How many more bytes a message needs (Wireshark's `desegment_len`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// One more segment, whatever its size (headers or chunks incomplete).
+    OneMoreSegment,
+    /// Exactly this many more bytes (Content-Length body).
+    Bytes(u32),
+    /// Everything until the sender's FIN (a response delimited by closing).
+    UntilFin,
+}
+
+/// Request or response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A request line (`GET / HTTP/1.1`).
+    Request,
+    /// A status line (`HTTP/1.1 200 OK`).
+    Response,
+}
+
+/// What the HTTP side of a conversation remembers between messages (Wireshark's
+/// `http_conv_t` fields that change framing or Info).
+#[derive(Debug, Clone, Default)]
+pub struct HttpConv {
+    /// Method of the last request seen in the conversation (either direction).
+    pub last_method: Option<String>,
+    /// A request has been seen: later non-HTTP data is "Continuation".
+    pub seen_request: bool,
+}
+
+/// One complete message found in the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Request or response.
+    pub kind: Kind,
+    /// The first line, without its terminator.
+    pub first_line: String,
+    /// Method (requests).
+    pub method: Option<String>,
+    /// Request target (requests).
+    pub uri: Option<String>,
+    /// Status code (responses).
+    pub status: Option<u16>,
+    /// Media type of the body, lower-case, without parameters.
+    pub content_type: Option<String>,
+    /// Body bytes present (after de-chunking).
+    pub body_len: u64,
+    /// First bytes of the body (for image signatures).
+    pub body_magic: [u8; 6],
+}
+
+/// The outcome of handing stream bytes to the HTTP dissector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamResult {
+    /// Complete messages, in order.
+    pub messages: Vec<Message>,
+    /// Text for the Info column (empty: leave TCP's).
+    pub info: String,
+    /// Whether the Protocol column becomes HTTP.
+    pub is_http: bool,
+    /// Where the incomplete message starts and what it needs.
+    pub need: Option<(usize, Need)>,
+}
+
+/// Wireshark's `tvb_find_line_end` in desegment mode: returns (line length, offset of the
+/// next line), or `None` when no complete line end is in `buf`.
+fn find_line_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let pos = buf.iter().position(|&b| b == b'\r' || b == b'\n')?;
+    if buf[pos] == b'\r' {
+        match buf.get(pos + 1) {
+            None => None,
+            Some(b'\n') => Some((pos, pos + 2)),
+            Some(_) => Some((pos, pos + 1)),
+        }
+    } else {
+        Some((pos, pos + 1))
+    }
+}
+
+const METHODS: &[&str] = &[
+    "GET", "PUT", "COPY", "HEAD", "LOCK", "MOVE", "POLL", "POST", "BCOPY", "BMOVE", "MKCOL", "TRACE",
+    "PATCH", "LABEL", "MERGE", "DELETE", "SEARCH", "UNLOCK", "REPORT", "UPDATE", "NOTIFY", "BDELETE",
+    "CONNECT", "OPTIONS", "CHECKIN", "PROPFIND", "CHECKOUT", "CCM_POST", "SUBSCRIBE", "PROPPATCH",
+    "BPROPFIND", "BPROPPATCH", "UNCHECKOUT", "MKACTIVITY", "MKWORKSPACE", "RPC_CONNECT",
+    "RPC_IN_DATA", "UNSUBSCRIBE", "RPC_OUT_DATA", "VERSION-CONTROL", "BASELINE-CONTROL",
+    "SSTP_DUPLEX_POST",
+];
+
+/// Whether a first line starts an HTTP request or response (Wireshark's method list).
+pub fn classify_line(line: &[u8]) -> Option<Kind> {
+    let line = line.strip_prefix(b"M-").unwrap_or(line);
+    if line.starts_with(b"HTTP/") || line.starts_with(b"ICY") {
+        return Some(Kind::Response);
+    }
+    let token_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+    let token = &line[..token_end];
+    METHODS.iter().any(|m| m.as_bytes() == token).then_some(Kind::Request)
+}
+
+/// The framing-relevant header fields of a message head.
+#[derive(Debug, Default, Clone)]
+struct Framing {
+    content_length: Option<u64>,
+    chunked: bool,
+    content_type: Option<String>,
+}
+
+/// Scans header lines from `buf[start..]`. Returns the framing and the offset just past
+/// the empty line, or `None` when the head is not complete yet.
+fn scan_headers(buf: &[u8], start: usize) -> Option<(Framing, usize)> {
+    let mut framing = Framing::default();
+    let mut at = start;
+    loop {
+        let (len, next) = find_line_end(&buf[at..])?;
+        let line = &buf[at..at + len];
+        at += next;
+        if len == 0 {
+            return Some((framing, at));
+        }
+        let lower_prefix = |p: &str| line.len() >= p.len() && line[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+        if lower_prefix("content-length:") {
+            let value = String::from_utf8_lossy(&line[15..]);
+            // Wireshark accepts a whole, non-negative 32-bit number only.
+            if let Ok(n) = value.trim().parse::<i32>() {
+                if n >= 0 {
+                    framing.content_length = Some(n as u64);
+                }
+            }
+        } else if lower_prefix("content-type:") {
+            let value = String::from_utf8_lossy(&line[13..]);
+            let media = value.trim_start_matches(' ').split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            framing.content_type = Some(media);
+        } else if lower_prefix("transfer-encoding:") {
+            let value = &line[18..];
+            let value = value.iter().position(|b| *b != b' ' && *b != b'\t').map_or(&value[value.len()..], |i| &value[i..]);
+            if value.len() >= 7 && value[..7].eq_ignore_ascii_case(b"chunked") {
+                framing.chunked = true;
+            }
+        }
+    }
+}
+
+/// Outcome of walking a chunked body.
+enum Chunks {
+    /// Complete: (offset just past the body, de-chunked length).
+    Done(usize, u64),
+    /// More bytes needed.
+    Incomplete,
+    /// Not a valid chunk-size line: Wireshark stops reassembling and takes what it has.
+    Invalid,
+}
+
+/// Walks chunks from `buf[start..]` (RFC 9112 §7.1), as `req_resp_hdrs_do_reassembly` does.
+fn walk_chunks(buf: &[u8], start: usize) -> Chunks {
+    let mut at = start;
+    let mut body = 0u64;
+    loop {
+        if at >= buf.len() {
+            return Chunks::Incomplete;
+        }
+        // Wireshark measures what remains from the start of the chunk-size line.
+        let remaining_from_line = (buf.len() - at) as u64;
+        let Some((len, next)) = find_line_end(&buf[at..]) else {
+            return Chunks::Incomplete;
+        };
+        let line = &buf[at..at + len];
+        let digits: Vec<u8> = line.iter().copied().skip_while(|b| *b == b' ').take_while(|b| b.is_ascii_hexdigit()).collect();
+        if digits.is_empty() {
+            return Chunks::Invalid;
+        }
+        let Ok(size) = u64::from_str_radix(std::str::from_utf8(&digits).unwrap_or("0"), 16) else {
+            return Chunks::Invalid;
+        };
+        if size > 1 << 31 {
+            return Chunks::Invalid;
+        }
+        let data_start = at + next;
+        if size == 0 {
+            // Last chunk: one more line (the end of the trailer, simplified to one line).
+            let Some((_, next)) = find_line_end(&buf[data_start.min(buf.len())..]) else {
+                return Chunks::Incomplete;
+            };
+            return Chunks::Done(data_start + next, body);
+        }
+        if remaining_from_line > size {
+            at = data_start + size as usize + 2;
+            body += size;
+        } else {
+            return Chunks::Incomplete;
+        }
+    }
+}
+
+/// Dissects the bytes of one direction as Wireshark's HTTP dissector would when TCP hands
+/// it `buf` (a segment, or a reassembled PDU). `can_desegment` is false when the segment
+/// was cut by the snap length; `end_of_stream` when it carries FIN.
+pub fn dissect_stream(buf: &[u8], conv: &mut HttpConv, can_desegment: bool, end_of_stream: bool) -> StreamResult {
+    let mut result = StreamResult::default();
+    let mut offset = 0usize;
+    while offset < buf.len() {
+        match dissect_message(buf, offset, conv, can_desegment, end_of_stream, &mut result) {
+            Some(len) if len > 0 => offset += len,
+            _ => break,
+        }
+    }
+    result
+}
+
+/// One message at `buf[start..]`. Returns the bytes consumed, or `None` to stop (need more
+/// data, or not HTTP).
+fn dissect_message(
+    buf: &[u8],
+    start: usize,
+    conv: &mut HttpConv,
+    can_desegment: bool,
+    end_of_stream: bool,
+    result: &mut StreamResult,
+) -> Option<usize> {
+    let mut offset = start;
+    if buf.len() - offset > 3 && buf[offset..].starts_with(b"\r\n") {
+        offset += 2;
+    }
+    let seen_http = conv.seen_request;
+    let first = buf[offset];
+    if !(0x20..0x7f).contains(&first) {
+        if seen_http {
+            result.is_http = true;
+            result.info = "Continuation".into();
+        }
+        return None;
+    }
+    let rest = &buf[offset..];
+    let (first_len, first_next) = match find_line_end(rest) {
+        Some(found) => found,
+        None => {
+            if can_desegment {
+                result.need = Some((offset, Need::OneMoreSegment));
+                return None;
+            }
+            (rest.len(), rest.len())
+        }
+    };
+    let first_line = &rest[..first_len];
+    let kind = classify_line(first_line);
+    let Some(kind) = kind else {
+        if seen_http {
+            result.is_http = true;
+            result.info.push_str("Continuation");
+        }
+        // Not a message start: the rest is taken as data.
+        return Some(buf.len() - start);
+    };
+    let line_text = String::from_utf8_lossy(first_line).into_owned();
+    result.info.push_str(&line_text);
+    result.info.push(' ');
+    result.is_http = true;
+    let status = (kind == Kind::Response).then(|| parse_status(first_line)).flatten();
+    let mut try_body = !end_of_stream;
+    if kind == Kind::Response {
+        let code = status.unwrap_or(0);
+        let method = conv.last_method.as_deref();
+        if method == Some("HEAD")
+            || (code / 100 == 2 && matches!(method, Some("CONNECT") | Some("SSTP_DUPLEX_POST")))
+            || code / 100 == 1
+            || code == 204
+            || code == 304
+        {
+            try_body = false;
+        }
+    }
+    let head = scan_headers(rest, first_next);
+    let Some((framing, body_start)) = head else {
+        if can_desegment {
+            result.need = Some((offset, Need::OneMoreSegment));
+            return None;
+        }
+        return Some(buf.len() - start);
+    };
+    let available = (rest.len() - body_start) as u64;
+    // Body framing, as req_resp_hdrs_do_reassembly decides it.
+    if try_body && can_desegment {
+        if framing.chunked {
+            match walk_chunks(rest, body_start) {
+                Chunks::Incomplete => {
+                    result.need = Some((offset, Need::OneMoreSegment));
+                    return None;
+                }
+                Chunks::Done(..) | Chunks::Invalid => {}
+            }
+        } else if let Some(length) = framing.content_length {
+            if available < length {
+                result.need = Some((offset, Need::Bytes((length - available) as u32)));
+                return None;
+            }
+        } else if kind == Kind::Response {
+            result.need = Some((offset, Need::UntilFin));
+            return None;
+        }
+    }
+    // The message is complete (or can be no more complete): account for it.
+    let (method, uri) = if kind == Kind::Request {
+        let text = line_text.trim_start_matches("M-");
+        let mut parts = text.splitn(3, ' ');
+        (parts.next().map(str::to_string), parts.next().map(str::to_string))
+    } else {
+        (None, None)
+    };
+    let (body_len, consumed_body) = if let (Some(length), false) = (framing.content_length, framing.chunked) {
+        let len = length.min(available);
+        (len, len)
+    } else {
+        match kind {
+            Kind::Request if !framing.chunked => (0, 0),
+            Kind::Response if matches!(status.unwrap_or(0) / 100, 1) || matches!(status, Some(204) | Some(304)) => (0, 0),
+            _ if framing.chunked => match walk_chunks(rest, body_start) {
+                Chunks::Done(end, dechunked) => (dechunked, (end - body_start) as u64),
+                _ => (available, available),
+            },
+            _ => (available, available),
+        }
+    };
+    let mut body_magic = [0u8; 6];
+    let body_bytes = &rest[body_start..];
+    let magic_len = body_bytes.len().min(6);
+    body_magic[..magic_len].copy_from_slice(&body_bytes[..magic_len]);
+    if body_len > 0 {
+        if let Some(media) = &framing.content_type {
+            result.info.push_str(&media_suffix(media, &body_magic));
+        }
+    }
+    if kind == Kind::Request {
+        conv.last_method = method.clone();
+        conv.seen_request = true;
+    }
+    result.messages.push(Message {
+        kind,
+        first_line: line_text,
+        method,
+        uri,
+        status,
+        content_type: framing.content_type,
+        body_len,
+        body_magic,
+    });
+    Some(offset - start + body_start + consumed_body as usize)
+}
+
+fn parse_status(line: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(line).ok()?;
+    let code = text.split(' ').nth(1)?;
+    code.get(..3)?.parse().ok()
+}
+
+/// What Wireshark's media-type dissectors add to Info after a message with a body.
+fn media_suffix(media: &str, magic: &[u8; 6]) -> String {
+    match media {
+        "image/jpeg" | "image/jpg" | "image/pjpeg" => " (JPEG JFIF image)".into(),
+        "image/png" => " (PNG)".into(),
+        "image/gif" => match &magic[..6] {
+            b"GIF87a" | b"GIF89a" => format!(" ({})", String::from_utf8_lossy(&magic[..6])),
+            _ => " (GIF)".into(),
+        },
+        "application/json" => ", JavaScript Object Notation (application/json)".into(),
+        other => format!(" ({other})"),
+    }
+}
+
+/// A parsed message head (request or status line plus header fields), for the HTTP
+/// columns. Uses `httparse`; `None` when the bytes are not a complete, valid head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Request or response.
+    pub kind: Kind,
+    /// Header fields, names as sent.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Parses a complete head with `httparse`.
+pub fn parse_head(bytes: &[u8]) -> Option<Head> {
+    let mut fields = [httparse::EMPTY_HEADER; 64];
+    let kind = classify_line(bytes)?;
+    let headers = match kind {
+        Kind::Request => {
+            let mut req = httparse::Request::new(&mut fields);
+            match req.parse(bytes) {
+                Ok(httparse::Status::Complete(_)) => req.headers.to_vec(),
+                _ => return None,
+            }
+        }
+        Kind::Response => {
+            let mut res = httparse::Response::new(&mut fields);
+            match res.parse(bytes) {
+                Ok(httparse::Status::Complete(_)) => res.headers.to_vec(),
+                _ => return None,
+            }
+        }
+    };
+    Some(Head {
+        kind,
+        headers: headers
+            .iter()
+            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_then_response_with_body() {
+        let mut conv = HttpConv::default();
+        let r = dissect_stream(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &mut conv, true, false);
+        assert_eq!(r.info, "GET / HTTP/1.1 ");
+        assert_eq!(r.messages[0].uri.as_deref(), Some("/"));
+        assert_eq!(r.need, None);
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 5\r\n\r\nhello";
+        let r = dissect_stream(resp, &mut conv, true, false);
+        assert_eq!(r.info, "HTTP/1.1 200 OK  (text/html)");
+        assert_eq!(r.messages[0].body_len, 5);
+    }
+
+    #[test]
+    fn incomplete_body_asks_for_exact_bytes() {
+        let mut conv = HttpConv::default();
+        let r = dissect_stream(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", &mut conv, true, false);
+        assert_eq!(r.need, Some((0, Need::Bytes(7))));
+        assert_eq!(r.info, "HTTP/1.1 200 OK ");
+    }
+
+    #[test]
+    fn chunked_needs_one_more_segment_until_last_chunk() {
+        let mut conv = HttpConv::default();
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+        let r = dissect_stream(head, &mut conv, true, false);
+        assert_eq!(r.need, Some((0, Need::OneMoreSegment)));
+        let mut full = head.to_vec();
+        full.extend_from_slice(b"0\r\n\r\n");
+        let r = dissect_stream(&full, &mut conv, true, false);
+        assert_eq!(r.need, None);
+        assert_eq!(r.messages[0].body_len, 5);
+    }
+
+    #[test]
+    fn revalidation_304_has_no_body_and_head_response_neither() {
+        let mut conv = HttpConv::default();
+        dissect_stream(b"HEAD / HTTP/1.1\r\n\r\n", &mut conv, true, false);
+        let r = dissect_stream(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", &mut conv, true, false);
+        assert_eq!(r.need, None);
+        let r = dissect_stream(b"HTTP/1.1 304 Not Modified\r\n\r\n", &mut conv, true, false);
+        assert_eq!(r.messages[0].status, Some(304));
+    }
+
+    #[test]
+    fn pipelined_requests_concatenate_info() {
+        let mut conv = HttpConv::default();
+        let r = dissect_stream(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", &mut conv, true, false);
+        assert_eq!(r.messages.len(), 2);
+        assert_eq!(r.info, "GET /a HTTP/1.1 GET /b HTTP/1.1 ");
+    }
+
+    #[test]
+    fn close_delimited_response_waits_for_fin() {
+        let mut conv = HttpConv::default();
+        let r = dissect_stream(b"HTTP/1.0 200 OK\r\n\r\nabc", &mut conv, true, false);
+        assert_eq!(r.need, Some((0, Need::UntilFin)));
+        let r = dissect_stream(b"HTTP/1.0 200 OK\r\n\r\nabc", &mut conv, true, true);
+        assert_eq!((r.need, r.messages[0].body_len), (None, 3));
+    }
+
+    #[test]
+    fn parse_head_with_httparse() {
+        let head = parse_head(b"GET /logo.jpg HTTP/1.1\r\nIf-Modified-Since: x\r\n\r\n").unwrap();
+        assert_eq!(head.kind, Kind::Request);
+        assert_eq!(head.headers[0], ("If-Modified-Since".to_string(), "x".to_string()));
+        assert!(parse_head(b"GET / HTTP/1.1\r\nHost").is_none());
+    }
+
+    #[test]
+    fn every_prefix_is_safe() {
+        let full = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        for cut in 1..full.len() {
+            let mut conv = HttpConv::default();
+            let _ = dissect_stream(&full[..cut], &mut conv, true, false);
+            let _ = dissect_stream(&full[..cut], &mut conv, false, true);
+        }
+    }
+}

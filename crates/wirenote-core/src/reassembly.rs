@@ -1,0 +1,394 @@
+//! TCP payload reassembly for application messages, following Wireshark's in-order
+//! `desegment_tcp()` (4.0, out-of-order reassembly off) so that frames inside a message
+//! carry `[TCP segment of a reassembled PDU]` exactly where tshark prints it, and the
+//! message is reported on the frame where it completes.
+//!
+//! Read, at least: RFC 9293 §3.10.7.4 (in-order delivery) and Wireshark's
+//! "TCP Reassembly" section of the User's Guide (desegmentation).
+//!
+//! Memory is bounded: one multi-segment PDU (MSP) per direction, holding at most
+//! [`MAX_PDU_BYTES`]; a message that would need more is not reassembled (its frames keep
+//! plain TCP Info), which is also what Wireshark does past its own 1 MiB first-PDU limit.
+
+use crate::analysis::Flags;
+use crate::http::{self, HttpConv, Message, Need};
+use crate::seq::SeqNumber;
+use crate::tcp::flags;
+
+/// Largest PDU we buffer (Wireshark refuses to start an MSP longer than 1 MiB too).
+pub const MAX_PDU_BYTES: usize = 4 * 1024 * 1024;
+const FIRST_PDU_LIMIT: u32 = 1024 * 1024;
+const SUFFIX: &str = "[TCP segment of a reassembled PDU]";
+
+/// TCP ports Wireshark 4.0 hands to HTTP by default (`TCP_DEFAULT_RANGE`).
+const HTTP_PORTS: &[u16] = &[80, 3128, 3132, 5985, 8080, 8088, 11371, 1900, 2869, 2710];
+
+/// A message being reassembled across segments.
+#[derive(Debug, Clone)]
+struct Msp {
+    seq: SeqNumber,
+    next_pdu: SeqNumber,
+    /// Wireshark's MSP_FLAGS_REASSEMBLE_ENTIRE_SEGMENT: take whole segments (one more).
+    entire_segment: bool,
+    data: Vec<u8>,
+    /// Bytes from `seq` received without a hole.
+    contiguous: usize,
+    complete: bool,
+}
+
+impl Msp {
+    fn new(seq: SeqNumber, next_pdu: SeqNumber, bytes: &[u8]) -> Msp {
+        Msp {
+            seq,
+            next_pdu,
+            entire_segment: false,
+            data: bytes.to_vec(),
+            contiguous: bytes.len(),
+            complete: false,
+        }
+    }
+
+    /// Adds bytes at `seq`; returns false if the PDU would outgrow the cap.
+    fn add(&mut self, seq: SeqNumber, bytes: &[u8]) -> bool {
+        let at = seq.diff(self.seq).max(0) as usize;
+        let end = at + bytes.len();
+        if end > MAX_PDU_BYTES {
+            return false;
+        }
+        if self.data.len() < end {
+            self.data.resize(end, 0);
+        }
+        self.data[at..end].copy_from_slice(bytes);
+        if at <= self.contiguous {
+            self.contiguous = self.contiguous.max(end);
+        }
+        true
+    }
+}
+
+/// Reassembly state of one direction.
+#[derive(Debug, Clone, Default)]
+pub struct DirectionState {
+    msp: Option<Msp>,
+    until_fin: bool,
+    fin_seen: bool,
+}
+
+/// Application state of one connection.
+#[derive(Debug, Clone, Default)]
+pub struct ConnApp {
+    /// Whether HTTP dissects this connection (port or heuristic); `None` until decided.
+    http: Option<bool>,
+    conv: HttpConv,
+    directions: [DirectionState; 2],
+}
+
+/// The Protocol and Info columns as Wireshark's column code builds them.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    /// Protocol column.
+    pub protocol: &'static str,
+    /// Info column.
+    pub info: String,
+    fence: usize,
+    protocol_locked: bool,
+}
+
+impl Columns {
+    /// Starts from TCP's own summary.
+    pub fn new(tcp_info: String) -> Columns {
+        Columns {
+            protocol: "TCP",
+            info: tcp_info,
+            fence: 0,
+            protocol_locked: false,
+        }
+    }
+
+    fn set_info(&mut self, text: &str) {
+        self.info.truncate(self.fence);
+        self.info.push_str(text);
+    }
+
+    fn set_protocol(&mut self, protocol: &'static str) {
+        if !self.protocol_locked {
+            self.protocol = protocol;
+        }
+    }
+
+    fn append_suffix(&mut self) {
+        if !self.info.is_empty() {
+            self.info.push(' ');
+        }
+        self.info.push_str(SUFFIX);
+    }
+}
+
+/// The segment facts reassembly needs.
+#[derive(Debug, Clone, Copy)]
+pub struct PayloadSegment<'a> {
+    /// Raw sequence number.
+    pub seq: SeqNumber,
+    /// Flag bits.
+    pub flags: u16,
+    /// Captured payload.
+    pub payload: &'a [u8],
+    /// Payload length from the IP header.
+    pub len: u32,
+    /// Analysis flags of the segment.
+    pub analysis: Flags,
+    /// Source and destination ports (for the port-based HTTP decision).
+    pub ports: (u16, u16),
+    /// 0 for the connection's first direction, 1 for the other.
+    pub direction: usize,
+}
+
+fn looks_like_http(payload: &[u8]) -> bool {
+    // Wireshark's dissect_http_heur_tcp: a first line ending in "HTTP/1.x" or starting with it.
+    let Some(end) = payload.iter().position(|&b| b == b'\r' || b == b'\n') else {
+        return false;
+    };
+    if end == 8 {
+        return false;
+    }
+    let line = &payload[..end];
+    let tail_ok = end >= 8 && line[end - 8..end - 1].eq_ignore_ascii_case(b"HTTP/1.");
+    tail_ok || (line.len() >= 7 && line[..7].eq_ignore_ascii_case(b"HTTP/1."))
+}
+
+impl ConnApp {
+    fn is_http(&mut self, seg: &PayloadSegment<'_>, bytes: &[u8]) -> bool {
+        match self.http {
+            Some(decided) => decided,
+            None => {
+                let (a, b) = seg.ports;
+                if HTTP_PORTS.contains(&a.min(b)) || HTTP_PORTS.contains(&a.max(b)) {
+                    self.http = Some(true);
+                    true
+                } else if looks_like_http(bytes) {
+                    self.http = Some(true);
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    /// Runs the "subdissector" on `bytes`: HTTP if this connection is HTTP.
+    fn call_subdissector(
+        &mut self,
+        seg: &PayloadSegment<'_>,
+        bytes: &[u8],
+        can_desegment: bool,
+        columns: &mut Columns,
+        messages: &mut Vec<Message>,
+    ) -> Option<(usize, Need)> {
+        if !self.is_http(seg, bytes) {
+            return None;
+        }
+        let end_of_stream = seg.flags & flags::FIN != 0;
+        let result = http::dissect_stream(bytes, &mut self.conv, can_desegment, end_of_stream);
+        if !result.info.is_empty() {
+            columns.set_info(&result.info);
+        }
+        if result.is_http {
+            columns.set_protocol("HTTP");
+        }
+        messages.extend(result.messages);
+        result.need
+    }
+
+    /// Handles the payload of one segment: updates Protocol/Info and returns completed
+    /// messages. Mirrors Wireshark's `dissect_tcp` FIN handling and `desegment_tcp`.
+    pub fn on_payload(&mut self, seg: &PayloadSegment<'_>, columns: &mut Columns) -> Vec<Message> {
+        let mut messages = Vec::new();
+        let dir = seg.direction;
+        let fully_captured = seg.payload.len() as u32 >= seg.len;
+        let fin = seg.flags & flags::FIN != 0;
+        // A FIN ends a close-delimited PDU: reassemble it now, as Wireshark does.
+        if fin && fully_captured && self.directions[dir].until_fin && !self.directions[dir].fin_seen {
+            self.directions[dir].fin_seen = true;
+            let mut complete = None;
+            if let Some(msp) = self.directions[dir].msp.as_mut() {
+                if msp.seq.le(seg.seq.add(u32::MAX)) && !msp.complete && msp.add(seg.seq, seg.payload) && msp.contiguous == msp.data.len() {
+                    msp.complete = true;
+                    complete = Some(std::mem::take(&mut msp.data));
+                }
+            }
+            if let Some(data) = complete {
+                self.call_subdissector(seg, &data, false, columns, &mut messages);
+                return messages;
+            }
+        }
+        if seg.payload.is_empty() || seg.flags & flags::RST != 0 {
+            return messages;
+        }
+        if !fully_captured {
+            // No desegmentation on a snap-length-cut segment.
+            if !seg.analysis.withholds_payload() {
+                self.call_subdissector(seg, seg.payload, false, columns, &mut messages);
+            }
+            return messages;
+        }
+        let syn = seg.flags & flags::SYN != 0;
+        let mut seq = if syn { seg.seq.add(1) } else { seg.seq };
+        let next_seq = seq.add(seg.payload.len() as u32);
+        let mut offset = 0usize;
+        let mut first_pdu = true;
+        let mut msp_touched = false;
+        loop {
+            let payload = &seg.payload[offset..];
+            let mut called = false;
+            let mut need: Option<(usize, Need)> = None;
+            let mut another_pdu_follows = 0u32;
+            let mut must_desegment = None;
+
+            let state = &mut self.directions[dir];
+            // A retransmitted first segment of a pending PDU (not one made by this frame).
+            if let Some(msp) = &state.msp {
+                if !msp_touched && !msp.complete && msp.seq == seq && next_seq.le(msp.next_pdu) {
+                    return messages;
+                }
+            }
+            if seg.analysis.contains(Flags::SPURIOUS_RETRANSMISSION) || seg.analysis.contains(Flags::RETRANSMISSION) {
+                return messages;
+            }
+            let in_msp = state
+                .msp
+                .as_ref()
+                .is_some_and(|m| !m.complete && m.seq.le(seq) && m.next_pdu.gt(seq));
+            if in_msp {
+                let Some(msp) = state.msp.as_mut() else {
+                    return messages;
+                };
+                msp_touched = true;
+                let len = if msp.entire_segment {
+                    payload.len()
+                } else {
+                    (next_seq.diff(seq) as usize).min(msp.next_pdu.diff(seq) as usize)
+                };
+                if !msp.add(seq, &payload[..len]) {
+                    // Beyond our cap: give up on this PDU (its frames show plain TCP Info).
+                    state.msp = None;
+                    return messages;
+                }
+                let more = next_seq.lt(msp.next_pdu);
+                let reassembled = !more && msp.contiguous == msp.data.len();
+                if reassembled && msp.entire_segment {
+                    msp.entire_segment = false;
+                    if msp.next_pdu.lt(next_seq) {
+                        msp.next_pdu = next_seq;
+                    }
+                }
+                if msp.next_pdu.lt(next_seq) && msp.next_pdu.ge(seq) && len > 0 {
+                    another_pdu_follows = msp.next_pdu.diff(seq) as u32;
+                }
+                if reassembled {
+                    msp.complete = true;
+                    let mut data = std::mem::take(&mut msp.data);
+                    let msp_seq = msp.seq;
+                    let old_next = msp.next_pdu;
+                    called = true;
+                    need = self.call_subdissector(seg, &data, true, columns, &mut messages);
+                    if let Some((doff, n)) = need {
+                        msp_touched = true;
+                        let state = &mut self.directions[dir];
+                        // Keep (or split off) the unfinished tail as the pending PDU.
+                        let mut pending = if doff == 0 || msp_seq.add(doff as u32).le(seq) {
+                            let contiguous = data.len();
+                            let mut m = Msp::new(msp_seq, old_next, &[]);
+                            m.data = std::mem::take(&mut data);
+                            m.contiguous = contiguous;
+                            m
+                        } else {
+                            let new_seq = msp_seq.add(doff as u32);
+                            Msp::new(new_seq, new_seq.add(1), &data[doff..])
+                        };
+                        match n {
+                            Need::OneMoreSegment => {
+                                let reach = seq.add(payload.len() as u32);
+                                let base = if reach.gt(pending.next_pdu) { reach } else { pending.next_pdu };
+                                pending.next_pdu = base.add(1);
+                                pending.entire_segment = true;
+                            }
+                            Need::UntilFin => {
+                                state.until_fin = true;
+                                pending.next_pdu = pending.seq.add(0x4000_0000);
+                            }
+                            Need::Bytes(bytes) => {
+                                if seq.add(len as u32).ge(pending.next_pdu) {
+                                    pending.next_pdu = seq.add(len as u32).add(bytes);
+                                } else {
+                                    pending.next_pdu = pending.next_pdu.add(bytes);
+                                }
+                            }
+                        }
+                        state.msp = Some(pending);
+                        offset += len;
+                        seq = seq.add(len as u32);
+                        if offset < seg.payload.len() {
+                            continue;
+                        }
+                        // Wireshark leaves the loop here without the suffix step.
+                        if doff == 0 {
+                            columns.set_protocol("TCP");
+                            if first_pdu {
+                                columns.append_suffix();
+                            }
+                        }
+                        return messages;
+                    }
+                }
+            } else {
+                called = true;
+                if !seg.analysis.withholds_payload() {
+                    need = self.call_subdissector(seg, payload, true, columns, &mut messages);
+                    if let Some((doff, n)) = need {
+                        must_desegment = Some((doff, n));
+                    }
+                }
+            }
+            if let Some((doff, n)) = must_desegment {
+                let deseg_seq = seq.add(doff as u32);
+                if next_seq.diff(deseg_seq) as u32 <= FIRST_PDU_LIMIT {
+                    let state = &mut self.directions[dir];
+                    let mut msp = Msp::new(deseg_seq, next_seq, &payload[doff..]);
+                    match n {
+                        Need::OneMoreSegment => {
+                            msp.next_pdu = next_seq.add(1);
+                            msp.entire_segment = true;
+                        }
+                        Need::UntilFin => {
+                            state.until_fin = true;
+                            msp.next_pdu = next_seq.add(0x4000_0000);
+                        }
+                        Need::Bytes(bytes) => msp.next_pdu = next_seq.add(bytes),
+                    }
+                    state.msp = Some(msp);
+                    msp_touched = true;
+                }
+            }
+            if !called || need.is_some() {
+                let doff = need.map_or(0, |(d, _)| d);
+                if doff == 0 {
+                    columns.set_protocol("TCP");
+                    if first_pdu {
+                        columns.append_suffix();
+                    }
+                }
+            }
+            if another_pdu_follows > 0 {
+                columns.fence = columns.info.len();
+                columns.protocol_locked = true;
+                first_pdu = false;
+                offset += another_pdu_follows as usize;
+                seq = seq.add(another_pdu_follows);
+                if offset < seg.payload.len() {
+                    continue;
+                }
+            }
+            return messages;
+        }
+    }
+}
