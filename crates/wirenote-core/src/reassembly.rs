@@ -10,6 +10,8 @@
 //! [`MAX_PDU_BYTES`]; a message that would need more is not reassembled (its frames keep
 //! plain TCP Info), which is also what Wireshark does past its own 1 MiB first-PDU limit.
 
+use std::collections::VecDeque;
+
 use crate::analysis::Flags;
 use crate::http::{self, HttpConv, Message, Need};
 use crate::seq::SeqNumber;
@@ -66,10 +68,23 @@ impl Msp {
     }
 }
 
+/// A PDU already reassembled: kept (without its bytes) so that a late segment falling
+/// inside it is reported as Wireshark reports it.
+#[derive(Debug, Clone, Copy)]
+struct DoneMsp {
+    seq: SeqNumber,
+    next_pdu: SeqNumber,
+    len: usize,
+}
+
+/// How many reassembled PDUs per direction are remembered for that.
+const DONE_HISTORY: usize = 16;
+
 /// Reassembly state of one direction.
 #[derive(Debug, Clone, Default)]
 pub struct DirectionState {
     msp: Option<Msp>,
+    done: VecDeque<DoneMsp>,
     until_fin: bool,
     fin_seen: bool,
 }
@@ -116,6 +131,12 @@ impl Columns {
         }
     }
 
+    fn append_error(&mut self, message: &str) {
+        self.info.push_str("[Reassembly error, protocol TCP: ");
+        self.info.push_str(message);
+        self.info.push(']');
+    }
+
     fn append_suffix(&mut self) {
         if !self.info.is_empty() {
             self.info.push(' ');
@@ -154,6 +175,35 @@ fn looks_like_http(payload: &[u8]) -> bool {
     let line = &payload[..end];
     let tail_ok = end >= 8 && line[end - 8..end - 1].eq_ignore_ascii_case(b"HTTP/1.");
     tail_ok || (line.len() >= 7 && line[..7].eq_ignore_ascii_case(b"HTTP/1."))
+}
+
+impl DirectionState {
+    fn remember(&mut self, done: DoneMsp) {
+        if self.done.len() == DONE_HISTORY {
+            self.done.pop_front();
+        }
+        self.done.push_back(done);
+    }
+
+    /// Wireshark's lookup of the PDU a segment at `seq` belongs to: one starting exactly at
+    /// `seq`, else the one with the greatest start before it. `Err` is a finished PDU.
+    fn lookup(&self, seq: SeqNumber, exact: bool) -> Option<Result<(), DoneMsp>> {
+        let pending = self.msp.as_ref().filter(|m| !m.complete).map(|m| m.seq);
+        let mut best: Option<(SeqNumber, Result<(), DoneMsp>)> = None;
+        let mut consider = |start: SeqNumber, item: Result<(), DoneMsp>| {
+            let fits = if exact { start == seq } else { start.lt(seq) };
+            if fits && best.is_none_or(|(b, _)| start.ge(b)) {
+                best = Some((start, item));
+            }
+        };
+        for done in &self.done {
+            consider(done.seq, Err(*done));
+        }
+        if let Some(start) = pending {
+            consider(start, Ok(()));
+        }
+        best.map(|(_, item)| item)
+    }
 }
 
 impl ConnApp {
@@ -245,19 +295,36 @@ impl ConnApp {
             let mut must_desegment = None;
 
             let state = &mut self.directions[dir];
-            // A retransmitted first segment of a pending PDU (not one made by this frame).
-            if let Some(msp) = &state.msp {
-                if !msp_touched && !msp.complete && msp.seq == seq && next_seq.le(msp.next_pdu) {
+            // A retransmitted first segment of a PDU (not one made by this frame).
+            let exact = state.lookup(seq, true);
+            let exact_next = match exact {
+                Some(Ok(())) => state.msp.as_ref().map(|m| m.next_pdu),
+                Some(Err(done)) => Some(done.next_pdu),
+                None => None,
+            };
+            if let Some(next_pdu) = exact_next {
+                if !msp_touched && next_seq.le(next_pdu) {
                     return messages;
                 }
             }
             if seg.analysis.contains(Flags::SPURIOUS_RETRANSMISSION) || seg.analysis.contains(Flags::RETRANSMISSION) {
                 return messages;
             }
-            let in_msp = state
-                .msp
-                .as_ref()
-                .is_some_and(|m| !m.complete && m.seq.le(seq) && m.next_pdu.gt(seq));
+            let found = exact.or_else(|| state.lookup(seq, false));
+            if let Some(Err(done)) = found {
+                if done.next_pdu.gt(seq) {
+                    // Adding to a finished reassembly: Wireshark throws ReassemblyError.
+                    let frag_offset = seq.diff(done.seq).max(0) as usize;
+                    columns.append_error(if frag_offset >= done.len {
+                        "New fragment past old data limits"
+                    } else {
+                        "New fragment overlaps old data (retransmission?)"
+                    });
+                    return messages;
+                }
+            }
+            let in_msp = matches!(found, Some(Ok(())))
+                && state.msp.as_ref().is_some_and(|m| !m.complete && m.seq.le(seq) && m.next_pdu.gt(seq));
             if in_msp {
                 let Some(msp) = state.msp.as_mut() else {
                     return messages;
@@ -291,9 +358,16 @@ impl ConnApp {
                     let old_next = msp.next_pdu;
                     called = true;
                     need = self.call_subdissector(seg, &data, true, columns, &mut messages);
+                    let state = &mut self.directions[dir];
+                    if need.is_none_or(|(doff, _)| doff > 0) {
+                        state.remember(DoneMsp {
+                            seq: msp_seq,
+                            next_pdu: old_next,
+                            len: data.len(),
+                        });
+                    }
                     if let Some((doff, n)) = need {
                         msp_touched = true;
-                        let state = &mut self.directions[dir];
                         // Keep (or split off) the unfinished tail as the pending PDU.
                         let mut pending = if doff == 0 || msp_seq.add(doff as u32).le(seq) {
                             let contiguous = data.len();
