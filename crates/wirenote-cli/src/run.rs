@@ -44,7 +44,10 @@ enum Outcome {
 }
 
 fn one_line(err: &anyhow::Error) -> String {
-    err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+    err.chain()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -66,7 +69,9 @@ fn open_input(path: &Path) -> anyhow::Result<Input> {
         return Ok(Input::Stream(Box::new(io::stdin().lock())));
     }
     let file = File::open(path).with_context(|| format!("{}", path.display()))?;
-    let meta = file.metadata().with_context(|| format!("{}", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("{}", path.display()))?;
     if !meta.is_file() {
         return Ok(Input::Stream(Box::new(file)));
     }
@@ -77,7 +82,8 @@ fn open_input(path: &Path) -> anyhow::Result<Input> {
     // truncates the file while we read it, the kernel delivers SIGBUS; that is the
     // documented trade-off of mapping, accepted for regular files only.
     #[allow(unsafe_code)]
-    let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("{}", path.display()))?;
+    let map =
+        unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("{}", path.display()))?;
     Ok(Input::Mapped(map))
 }
 
@@ -88,7 +94,9 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
         Input::Mapped(map) => CaptureReader::from_slice(map),
         Input::Empty => CaptureReader::from_slice(&[]),
         Input::Stream(_) => {
-            let Input::Stream(stream) = input else { unreachable_input() };
+            let Input::Stream(stream) = input else {
+                unreachable_input()
+            };
             return annotate_reader(CaptureReader::from_read(stream), &name, args);
         }
     };
@@ -140,7 +148,10 @@ fn annotate_reader(
 /// stdout, or a temporary file beside the target that is renamed over it on success.
 enum Output {
     Stdout,
-    File { temp: tempfile::NamedTempFile, target: PathBuf },
+    File {
+        temp: tempfile::NamedTempFile,
+        target: PathBuf,
+    },
 }
 
 impl Output {

@@ -180,7 +180,10 @@ impl Analysis {
         add(Flags::REUSED_PORTS, "[TCP Port numbers reused] ");
         add(Flags::RETRANSMISSION, "[TCP Retransmission] ");
         add(Flags::FAST_RETRANSMISSION, "[TCP Fast Retransmission] ");
-        add(Flags::SPURIOUS_RETRANSMISSION, "[TCP Spurious Retransmission] ");
+        add(
+            Flags::SPURIOUS_RETRANSMISSION,
+            "[TCP Spurious Retransmission] ",
+        );
         add(Flags::OUT_OF_ORDER, "[TCP Out-Of-Order] ");
         add(Flags::LOST_SEGMENT, "[TCP Previous segment not captured] ");
         add(Flags::ACK_LOST_SEGMENT, "[TCP ACKed unseen segment] ");
@@ -189,7 +192,10 @@ impl Analysis {
         add(Flags::KEEP_ALIVE, "[TCP Keep-Alive] ");
         add(Flags::KEEP_ALIVE_ACK, "[TCP Keep-Alive ACK] ");
         if f.contains(Flags::DUPLICATE_ACK) {
-            parts.push(format!("[TCP Dup ACK {}#{}] ", self.dup_ack_frame, self.dup_ack_num));
+            parts.push(format!(
+                "[TCP Dup ACK {}#{}] ",
+                self.dup_ack_frame, self.dup_ack_num
+            ));
         }
         let mut add = |flag: Flags, text: &str| {
             if f.contains(flag) {
@@ -233,7 +239,13 @@ fn scaled_shift(scale: WindowScale) -> u32 {
 /// Analyses `seg`, sent on `fwd` (the reverse direction is `rev`), updating both flows'
 /// state. `reused` marks a SYN that started a new stream on reused ports; `syn_retry`
 /// a SYN repeating the ISN of the flow's earlier SYN.
-pub fn analyze(fwd: &mut Flow, rev: &mut Flow, timing: &mut ConnTiming, seg: &Segment, syn_retry: bool) -> Analysis {
+pub fn analyze(
+    fwd: &mut Flow,
+    rev: &mut Flow,
+    timing: &mut ConnTiming,
+    seg: &Segment,
+    syn_retry: bool,
+) -> Analysis {
     const CONTROL: u16 = flags::SYN | flags::FIN | flags::RST;
     let mut out = Analysis::default();
     let f = &mut out.flags;
@@ -259,7 +271,7 @@ pub fn analyze(fwd: &mut Flow, rev: &mut Flow, timing: &mut ConnTiming, seg: &Se
             f.insert(Flags::LOST_SEGMENT);
         }
         // Keep-alive: zero or one byte at next_seq - 1.
-        if len <= 1 && seq == fa.next_seq.add(u32::MAX) && !control {
+        if len <= 1 && seq == fa.next_seq.wrapping_add(u32::MAX) && !control {
             f.insert(Flags::KEEP_ALIVE);
         }
         let same_state = seq == fa.next_seq && ack == fa.last_ack && !control;
@@ -268,22 +280,40 @@ pub fn analyze(fwd: &mut Flow, rev: &mut Flow, timing: &mut ConnTiming, seg: &Se
         }
         // Window full: this segment fills the peer's advertised window exactly.
         if len > 0 && rev.win_scale != WindowScale::Unknown && !control {
-            let shift = if ra.is_first_ack { 0 } else { scaled_shift(rev.win_scale) };
-            let limit = ra.last_ack.add(ra.window.wrapping_shl(shift));
-            if seq.add(len) == limit {
+            let shift = if ra.is_first_ack {
+                0
+            } else {
+                scaled_shift(rev.win_scale)
+            };
+            let limit = ra.last_ack.wrapping_add(ra.window.wrapping_shl(shift));
+            if seq.wrapping_add(len) == limit {
                 f.insert(Flags::WINDOW_FULL);
             }
         }
-        if len == 0 && window != 0 && window == fa.window && same_state && ra.last_segment_flags.contains(Flags::KEEP_ALIVE) {
+        if len == 0
+            && window != 0
+            && window == fa.window
+            && same_state
+            && ra.last_segment_flags.contains(Flags::KEEP_ALIVE)
+        {
             f.insert(Flags::KEEP_ALIVE_ACK);
             break 'fwd;
         }
-        if len == 0 && window == 0 && window == fa.window && same_state && ra.last_segment_flags.contains(Flags::ZERO_WINDOW_PROBE) {
+        if len == 0
+            && window == 0
+            && window == fa.window
+            && same_state
+            && ra.last_segment_flags.contains(Flags::ZERO_WINDOW_PROBE)
+        {
             f.insert(Flags::ZERO_WINDOW_PROBE_ACK);
             break 'fwd;
         }
         if len == 0 && window != 0 && window == fa.window && same_state {
-            fa.dup_ack_count = if fa.dup_ack_count == -1 { 1 } else { fa.dup_ack_count + 1 };
+            fa.dup_ack_count = if fa.dup_ack_count == -1 {
+                1
+            } else {
+                fa.dup_ack_count + 1
+            };
             f.insert(Flags::DUPLICATE_ACK);
             out.dup_ack_num = fa.dup_ack_count.max(0) as u32;
             out.dup_ack_frame = fa.last_non_dup_ack;
@@ -294,7 +324,10 @@ pub fn analyze(fwd: &mut Flow, rev: &mut Flow, timing: &mut ConnTiming, seg: &Se
         fa.dup_ack_count = 0;
     }
     // ACKed unseen segment: the ACK covers data this capture never showed.
-    if ra.max_seq_to_be_acked.0 != 0 && ack.gt(ra.max_seq_to_be_acked) && seg.flags & flags::ACK != 0 {
+    if ra.max_seq_to_be_acked.0 != 0
+        && ack.gt(ra.max_seq_to_be_acked)
+        && seg.flags & flags::ACK != 0
+    {
         if ra.max_seq_to_be_acked.lt(ra.next_seq) {
             ra.max_seq_to_be_acked = ra.next_seq;
             f.insert(Flags::ACK_LOST_SEGMENT);
@@ -315,21 +348,26 @@ pub fn analyze(fwd: &mut Flow, rev: &mut Flow, timing: &mut ConnTiming, seg: &Se
         if f.contains(Flags::KEEP_ALIVE) {
             break 'rt;
         }
-        if len > 1 && fa.next_seq.add(u32::MAX) == seq {
+        if len > 1 && fa.next_seq.wrapping_add(u32::MAX) == seq {
             seq_not_advanced = false;
         }
-        if len > 0 && ra.last_ack.0 != 0 && seq.add(len).le(ra.last_ack) {
+        if len > 0 && ra.last_ack.0 != 0 && seq.wrapping_add(len).le(ra.last_ack) {
             f.insert(Flags::SPURIOUS_RETRANSMISSION);
             break 'rt;
         }
         let since_ack = seg.time_ns - ra.last_ack_time;
-        if seq_not_advanced && ra.dup_ack_count >= 2 && ra.last_ack == seq && since_ack < 20_000_000 {
+        if seq_not_advanced && ra.dup_ack_count >= 2 && ra.last_ack == seq && since_ack < 20_000_000
+        {
             f.insert(Flags::FAST_RETRANSMISSION);
             break 'rt;
         }
         let since_next = seg.time_ns - fa.next_seq_time;
-        let threshold = if timing.first_rtt_ns == 0 { 3_000_000 } else { timing.first_rtt_ns };
-        let expected_next = seq.add(len).add(u32::from(syn_or_fin));
+        let threshold = if timing.first_rtt_ns == 0 {
+            3_000_000
+        } else {
+            timing.first_rtt_ns
+        };
+        let expected_next = seq.wrapping_add(len).wrapping_add(u32::from(syn_or_fin));
         if seq_not_advanced && since_next < threshold && fa.next_seq != expected_next {
             f.insert(Flags::OUT_OF_ORDER);
             break 'rt;
@@ -339,16 +377,14 @@ pub fn analyze(fwd: &mut Flow, rev: &mut Flow, timing: &mut ConnTiming, seg: &Se
         }
     }
     // Wireshark adds the SYN/FIN octet only when it records the segment; kept as it is.
-    let mut next = seq.add(len);
+    let mut next = seq.wrapping_add(len);
     if len > 0 || syn_or_fin {
-        next = next.add(u32::from(syn_or_fin));
+        next = next.wrapping_add(u32::from(syn_or_fin));
     }
     let probe = f.contains(Flags::ZERO_WINDOW_PROBE);
-    if next.gt(fa.next_seq) || fa.next_seq.0 == 0 {
-        if !probe {
-            fa.next_seq = next;
-            fa.next_seq_time = seg.time_ns;
-        }
+    if (next.gt(fa.next_seq) || fa.next_seq.0 == 0) && !probe {
+        fa.next_seq = next;
+        fa.next_seq_time = seg.time_ns;
     }
     if (seq == fa.max_seq_to_be_acked || fa.max_seq_to_be_acked.0 == 0) && !probe {
         fa.max_seq_to_be_acked = fa.next_seq;

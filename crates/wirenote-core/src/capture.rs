@@ -67,7 +67,8 @@ impl Timestamp {
 
     /// `self - earlier` in seconds.
     pub fn seconds_since(self, earlier: Timestamp) -> f64 {
-        (self.secs - earlier.secs) as f64 + (f64::from(self.nanos) - f64::from(earlier.nanos)) * 1e-9
+        (self.secs - earlier.secs) as f64
+            + (f64::from(self.nanos) - f64::from(earlier.nanos)) * 1e-9
     }
 
     /// Builds a timestamp from a count of `units` where one unit is `10^-exp10` or
@@ -83,14 +84,20 @@ impl Timestamp {
                 let per_sec = 10u128.pow(exp.min(38));
                 let raw = u128::from(raw);
                 let frac = raw % per_sec;
-                ((raw / per_sec) as u64, (frac * 1_000_000_000 / per_sec) as u64)
+                (
+                    (raw / per_sec) as u64,
+                    (frac * 1_000_000_000 / per_sec) as u64,
+                )
             }
         } else {
             let exp = u32::from(resol & 0x7f).min(63);
             let per_sec = 1u128 << exp;
             let raw = u128::from(raw);
             let frac = raw % per_sec;
-            ((raw / per_sec) as u64, (frac * 1_000_000_000 / per_sec) as u64)
+            (
+                (raw / per_sec) as u64,
+                (frac * 1_000_000_000 / per_sec) as u64,
+            )
         };
         Timestamp {
             secs: (secs as i64).wrapping_add(offset_secs),
@@ -161,6 +168,12 @@ pub enum CaptureError {
         /// Minor version.
         minor: u16,
     },
+    /// The file header (pcapng: first section header block) is unreadable.
+    #[error("damaged or corrupt file header: {reason}")]
+    InvalidHeader {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The file ends in the middle of a record.
     #[error("cut short in the middle of a packet after frame {last_frame} (record at byte offset {offset}, {have} of {need} bytes present)")]
     Truncated {
@@ -224,7 +237,9 @@ impl<'s> Source<'s> {
     fn available(&self) -> &[u8] {
         match self {
             Source::Slice { data, pos } => &data[*pos..],
-            Source::Stream { buf, start, end, .. } => &buf[*start..*end],
+            Source::Stream {
+                buf, start, end, ..
+            } => &buf[*start..*end],
         }
     }
 
@@ -346,7 +361,14 @@ impl<'s> CaptureReader<'s> {
         };
         fill_to(&mut source, 4, 0)?;
         if source.available().starts_with(&GZIP_MAGIC) {
-            let Source::Stream { reader, buf, start, end, .. } = source else {
+            let Source::Stream {
+                reader,
+                buf,
+                start,
+                end,
+                ..
+            } = source
+            else {
                 unreachable_source()
             };
             let head = io::Cursor::new(buf[start..end].to_vec());
@@ -359,14 +381,17 @@ impl<'s> CaptureReader<'s> {
         fill_to(&mut source, 24, 0)?;
         let head = source.available();
         if head.starts_with(&PCAPNG_SHB) {
-            // The first section header is read by the block loop like any later one.
-            return Ok(CaptureReader {
+            // The first section header is read by the block loop like any later one, but a
+            // bad one means the file is not readable at all.
+            let mut reader = CaptureReader {
                 source,
                 parser: Parser::PcapNg(PcapNgSection::default()),
                 format: Format::PcapNg,
                 frames: 0,
                 offset: 0,
-            });
+            };
+            reader.read_first_section_header()?;
+            return Ok(reader);
         }
         match PcapHeader::from_slice(head) {
             Ok((_, header)) => {
@@ -379,7 +404,9 @@ impl<'s> CaptureReader<'s> {
                 }
                 let raw_link = match header.endianness {
                     Endianness::Big => u32::from_be_bytes([head[20], head[21], head[22], head[23]]),
-                    Endianness::Little => u32::from_le_bytes([head[20], head[21], head[22], head[23]]),
+                    Endianness::Little => {
+                        u32::from_le_bytes([head[20], head[21], head[22], head[23]])
+                    }
                 };
                 // The upper bits carry FCS length and flags (LT_FCS_LENGTH); the type is below.
                 let link_type = raw_link & 0x03FF_FFFF;
@@ -395,6 +422,42 @@ impl<'s> CaptureReader<'s> {
             Err(_) => Err(CaptureError::UnknownFormat {
                 found: hex_prefix(head),
             }),
+        }
+    }
+
+    fn read_first_section_header(&mut self) -> Result<(), CaptureError> {
+        let Parser::PcapNg(section) = &mut self.parser else {
+            return Ok(());
+        };
+        loop {
+            let step = step_pcapng(self.source.available(), section, 0, 0);
+            match step {
+                Ok(Step::Skip(n)) => {
+                    self.source.advance(n);
+                    self.offset += n as u64;
+                    return Ok(());
+                }
+                Ok(Step::NeedMore(want)) => {
+                    let have = self.source.available().len();
+                    let grew = self.source.fill(want).map_err(|source| CaptureError::Io {
+                        last_frame: 0,
+                        offset: 0,
+                        source,
+                    })?;
+                    if !grew {
+                        return Err(CaptureError::InvalidHeader {
+                            reason: format!(
+                                "pcapng: section header needs {want} bytes, file has {have}"
+                            ),
+                        });
+                    }
+                }
+                Ok(Step::Frame(_)) => return Ok(()),
+                Err(CaptureError::Corrupt { reason, .. }) => {
+                    return Err(CaptureError::InvalidHeader { reason })
+                }
+                Err(other) => return Err(other),
+            }
         }
     }
 
@@ -418,10 +481,16 @@ impl<'s> CaptureReader<'s> {
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         let found = loop {
             let step = match &mut self.parser {
-                Parser::Pcap { header, link_type } => {
-                    step_pcap(self.source.available(), header, *link_type, self.frames, self.offset)?
+                Parser::Pcap { header, link_type } => step_pcap(
+                    self.source.available(),
+                    header,
+                    *link_type,
+                    self.frames,
+                    self.offset,
+                )?,
+                Parser::PcapNg(section) => {
+                    step_pcapng(self.source.available(), section, self.frames, self.offset)?
                 }
-                Parser::PcapNg(section) => step_pcapng(self.source.available(), section, self.frames, self.offset)?,
             };
             match step {
                 Step::Frame(found) => break found,
@@ -515,9 +584,19 @@ fn check_shb_version(block: &[u8], last_frame: u64, offset: u64) -> Result<(), C
     let magic = &block[8..12];
     let big = magic == [0x1a, 0x2b, 0x3c, 0x4d];
     if !big && magic != [0x4d, 0x3c, 0x2b, 0x1a] {
-        return Err(corrupt(last_frame, offset, "section header has a bad byte-order magic".into()));
+        return Err(corrupt(
+            last_frame,
+            offset,
+            "section header has a bad byte-order magic".into(),
+        ));
     }
-    let read16 = |b: &[u8]| if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+    let read16 = |b: &[u8]| {
+        if big {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        }
+    };
     let (major, minor) = (read16(&block[12..14]), read16(&block[14..16]));
     if major != 1 {
         return Err(CaptureError::UnsupportedVersion {
@@ -575,7 +654,9 @@ fn step_pcap(
         return Err(corrupt(
             frames,
             offset,
-            format!("pcap: File has {incl_len}-byte packet, bigger than maximum of {MAX_RECORD_LEN}"),
+            format!(
+                "pcap: File has {incl_len}-byte packet, bigger than maximum of {MAX_RECORD_LEN}"
+            ),
         ));
     }
     if avail.len() < 16 + incl_len as usize {
@@ -636,7 +717,13 @@ fn step_pcapng(
             u32::from_le_bytes([b[0], b[1], b[2], b[3]])
         }
     };
-    let read16 = |b: &[u8]| if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+    let read16 = |b: &[u8]| {
+        if big {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        }
+    };
     let block_len = read32(&avail[4..8]);
     if block_len > MAX_BLOCK_LEN {
         return Err(corrupt(
@@ -649,7 +736,17 @@ fn step_pcapng(
         return Ok(Step::NeedMore(block_len as usize));
     }
     if is_shb {
-        check_shb_version(&avail[..(block_len as usize).clamp(16, avail.len())], frames, offset)?;
+        let block = &avail[..(block_len as usize).clamp(16, avail.len())];
+        check_shb_version(block, frames, offset)?;
+        if block.len() > 28 {
+            check_shb_options(&block[24..block.len() - 4], big).map_err(|len| {
+                corrupt(
+                    frames,
+                    offset,
+                    format!("pcapng: Not enough data to handle option of length {len}"),
+                )
+            })?;
+        }
     }
     let framed = if big {
         RawBlock::from_slice::<byteorder_be::Big>(avail)
@@ -659,18 +756,19 @@ fn step_pcapng(
     let (rem, raw) = match framed {
         Ok(ok) => ok,
         Err(PcapError::IncompleteBuffer) => return Ok(Step::NeedMore(block_len.max(12) as usize)),
-        Err(e) => return Err(corrupt(frames, offset, format!("pcapng: {}", describe_pcap_error(&e)))),
+        Err(e) => {
+            return Err(corrupt(
+                frames,
+                offset,
+                format!("pcapng: {}", describe_pcap_error(&e)),
+            ))
+        }
     };
     let consumed = avail.len() - rem.len();
     let body: &[u8] = &raw.body;
     let bad = |what: &str| corrupt(frames, offset, format!("pcapng: {what}"));
     match raw.type_ {
         0x0A0D_0D0A => {
-            if body.len() >= 16 {
-                check_shb_options(&body[16..], big).map_err(|len| {
-                    bad(&format!("Not enough data to handle option of length {len}"))
-                })?;
-            }
             section.interfaces.clear();
             Ok(Step::Skip(consumed))
         }
@@ -715,10 +813,14 @@ fn step_pcapng(
             let cap_len = read32(&body[12..16]);
             let orig_len = read32(&body[16..20]);
             if cap_len as usize > body.len() - 20 {
-                return Err(bad(&format!("captured length {cap_len} runs past its block")));
+                return Err(bad(&format!(
+                    "captured length {cap_len} runs past its block"
+                )));
             }
             let Some(iface) = section.interfaces.get(interface_id as usize).copied() else {
-                return Err(bad(&format!("packet on interface {interface_id}, which was not described")));
+                return Err(bad(&format!(
+                    "packet on interface {interface_id}, which was not described"
+                )));
             };
             Ok(Step::Frame(Found {
                 consumed,
@@ -754,7 +856,11 @@ fn step_pcapng(
             }))
         }
         PCAPNG_CUSTOM_COPY | PCAPNG_CUSTOM_NOCOPY => {
-            let pen = if body.len() >= 4 { read32(&body[..4]) } else { 0 };
+            let pen = if body.len() >= 4 {
+                read32(&body[..4])
+            } else {
+                0
+            };
             // tshark's frame length for a custom block is its data after the PEN.
             let data_len = body.len().saturating_sub(4);
             Ok(Step::Frame(Found {
@@ -795,9 +901,15 @@ impl<'a> Iterator for OptionWalk<'a> {
             return None;
         }
         let (code, len) = if self.big {
-            (u16::from_be_bytes([self.bytes[0], self.bytes[1]]), u16::from_be_bytes([self.bytes[2], self.bytes[3]]))
+            (
+                u16::from_be_bytes([self.bytes[0], self.bytes[1]]),
+                u16::from_be_bytes([self.bytes[2], self.bytes[3]]),
+            )
         } else {
-            (u16::from_le_bytes([self.bytes[0], self.bytes[1]]), u16::from_le_bytes([self.bytes[2], self.bytes[3]]))
+            (
+                u16::from_le_bytes([self.bytes[0], self.bytes[1]]),
+                u16::from_le_bytes([self.bytes[2], self.bytes[3]]),
+            )
         };
         let len = usize::from(len);
         if code == 0 || 4 + len > self.bytes.len() {
@@ -814,9 +926,15 @@ impl<'a> Iterator for OptionWalk<'a> {
 fn check_shb_options(mut bytes: &[u8], big: bool) -> Result<(), u16> {
     while bytes.len() >= 4 {
         let (code, len) = if big {
-            (u16::from_be_bytes([bytes[0], bytes[1]]), u16::from_be_bytes([bytes[2], bytes[3]]))
+            (
+                u16::from_be_bytes([bytes[0], bytes[1]]),
+                u16::from_be_bytes([bytes[2], bytes[3]]),
+            )
         } else {
-            (u16::from_le_bytes([bytes[0], bytes[1]]), u16::from_le_bytes([bytes[2], bytes[3]]))
+            (
+                u16::from_le_bytes([bytes[0], bytes[1]]),
+                u16::from_le_bytes([bytes[2], bytes[3]]),
+            )
         };
         if code == 0 {
             return Ok(());
@@ -857,10 +975,16 @@ mod tests {
             CaptureReader::from_read(&file[..]).unwrap(),
         ] {
             let f1 = reader.next_frame().unwrap().unwrap();
-            assert_eq!((f1.number, f1.data, f1.orig_len, f1.link_type), (1, &[1u8, 2, 3][..], 3, 1));
+            assert_eq!(
+                (f1.number, f1.data, f1.orig_len, f1.link_type),
+                (1, &[1u8, 2, 3][..], 3, 1)
+            );
             assert_eq!(f1.timestamp.unwrap().to_string(), "1000.250000000");
             let f2 = reader.next_frame().unwrap().unwrap();
-            assert_eq!((f2.number, f2.data, f2.orig_len, f2.offset), (2, &[4u8, 5][..], 60, 43));
+            assert_eq!(
+                (f2.number, f2.data, f2.orig_len, f2.offset),
+                (2, &[4u8, 5][..], 60, 43)
+            );
             assert!(reader.next_frame().unwrap().is_none());
         }
     }
@@ -887,7 +1011,10 @@ mod tests {
         let err = CaptureReader::from_slice(b"hello world, this is not a capture")
             .err()
             .unwrap();
-        assert_eq!(err.to_string(), "not a pcap or pcapng capture (first bytes: 68 65 6c 6c)");
+        assert_eq!(
+            err.to_string(),
+            "not a pcap or pcapng capture (first bytes: 68 65 6c 6c)"
+        );
     }
 
     #[test]
@@ -907,8 +1034,17 @@ mod tests {
 
     #[test]
     fn pcapng_resolutions() {
-        assert_eq!(Timestamp::from_units(1_500_000, 6, 0).to_string(), "1.500000000");
-        assert_eq!(Timestamp::from_units(1_500_000_001, 9, 0).to_string(), "1.500000001");
-        assert_eq!(Timestamp::from_units(3 << 20 | 1 << 19, 0x80 | 20, 10).to_string(), "13.500000000");
+        assert_eq!(
+            Timestamp::from_units(1_500_000, 6, 0).to_string(),
+            "1.500000000"
+        );
+        assert_eq!(
+            Timestamp::from_units(1_500_000_001, 9, 0).to_string(),
+            "1.500000001"
+        );
+        assert_eq!(
+            Timestamp::from_units(3 << 20 | 1 << 19, 0x80 | 20, 10).to_string(),
+            "13.500000000"
+        );
     }
 }

@@ -178,7 +178,11 @@ impl Tracker {
         let mut reused = false;
         let mut syn_retry = false;
         if let Some(conn) = self.conns.get(&key) {
-            let fwd = if conn.first == seg.src { &conn.forward } else { &conn.reverse };
+            let fwd = if conn.first == seg.src {
+                &conn.forward
+            } else {
+                &conn.reverse
+            };
             if pure_syn {
                 if let Some(base) = fwd.base_seq {
                     // A SYN with a new ISN on known ports starts a new stream; the same
@@ -241,7 +245,11 @@ impl Tracker {
 
         if fwd.base_seq.is_none() {
             let syn = seg.flags & flags::SYN != 0;
-            fwd.base_seq = Some(SeqNumber(if syn { seg.seq } else { seg.seq.wrapping_sub(1) }));
+            fwd.base_seq = Some(SeqNumber(if syn {
+                seg.seq
+            } else {
+                seg.seq.wrapping_sub(1)
+            }));
         }
         if has_ack && rev.base_seq.is_none() {
             rev.base_seq = Some(SeqNumber(seg.ack.wrapping_sub(1)));

@@ -3,8 +3,8 @@
 //! [`Dissector::dissect`] never panics and never drops a frame: whatever cannot be decoded
 //! becomes a row whose `protocol` is `malformed` with a reason.
 
-use std::fmt::Write as _;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use crate::capture::{Frame, FrameKind, Timestamp};
@@ -47,7 +47,11 @@ impl Dissector {
         };
         if let FrameKind::CustomBlock { pen, copyable } = frame.kind {
             record.protocol = "PCAPNG".into();
-            let copy = if copyable { "will be copied" } else { "will not be copied" };
+            let copy = if copyable {
+                "will be copied"
+            } else {
+                "will not be copied"
+            };
             record.info = format!("Custom Block: PEN = {pen}, {copy}");
             return record;
         }
@@ -147,7 +151,10 @@ impl Dissector {
         if header_len > announced_len {
             record.protocol = "TCP".into();
             record.info = columns.info;
-            return malformed(record, format!("TCP header length {header_len} exceeds IP payload length {announced_len}"));
+            return malformed(
+                record,
+                format!("TCP header length {header_len} exceeds IP payload length {announced_len}"),
+            );
         }
         let payload = header.payload();
         let payload = &payload[..payload.len().min(len as usize)];
@@ -195,7 +202,11 @@ fn protocol_name(proto: u8) -> &'static str {
 }
 
 /// Wireshark's TCP Info column: `sport → dport [FLAGS] Seq=… Ack=… Win=… Len=… options`.
-fn tcp_info<T: AsRef<[u8]>>(tcp: &TcpRecord, header: &tcp::Header<T>, ack_base: Option<u32>) -> String {
+fn tcp_info<T: AsRef<[u8]>>(
+    tcp: &TcpRecord,
+    header: &tcp::Header<T>,
+    ack_base: Option<u32>,
+) -> String {
     let mut info = String::with_capacity(96);
     tcp.analysis.write_info_prefix(&mut info);
     let _ = write!(

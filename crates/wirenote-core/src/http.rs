@@ -90,11 +90,47 @@ fn find_line_end(buf: &[u8]) -> Option<(usize, usize)> {
 }
 
 const METHODS: &[&str] = &[
-    "GET", "PUT", "COPY", "HEAD", "LOCK", "MOVE", "POLL", "POST", "BCOPY", "BMOVE", "MKCOL", "TRACE",
-    "PATCH", "LABEL", "MERGE", "DELETE", "SEARCH", "UNLOCK", "REPORT", "UPDATE", "NOTIFY", "BDELETE",
-    "CONNECT", "OPTIONS", "CHECKIN", "PROPFIND", "CHECKOUT", "CCM_POST", "SUBSCRIBE", "PROPPATCH",
-    "BPROPFIND", "BPROPPATCH", "UNCHECKOUT", "MKACTIVITY", "MKWORKSPACE", "RPC_CONNECT",
-    "RPC_IN_DATA", "UNSUBSCRIBE", "RPC_OUT_DATA", "VERSION-CONTROL", "BASELINE-CONTROL",
+    "GET",
+    "PUT",
+    "COPY",
+    "HEAD",
+    "LOCK",
+    "MOVE",
+    "POLL",
+    "POST",
+    "BCOPY",
+    "BMOVE",
+    "MKCOL",
+    "TRACE",
+    "PATCH",
+    "LABEL",
+    "MERGE",
+    "DELETE",
+    "SEARCH",
+    "UNLOCK",
+    "REPORT",
+    "UPDATE",
+    "NOTIFY",
+    "BDELETE",
+    "CONNECT",
+    "OPTIONS",
+    "CHECKIN",
+    "PROPFIND",
+    "CHECKOUT",
+    "CCM_POST",
+    "SUBSCRIBE",
+    "PROPPATCH",
+    "BPROPFIND",
+    "BPROPPATCH",
+    "UNCHECKOUT",
+    "MKACTIVITY",
+    "MKWORKSPACE",
+    "RPC_CONNECT",
+    "RPC_IN_DATA",
+    "UNSUBSCRIBE",
+    "RPC_OUT_DATA",
+    "VERSION-CONTROL",
+    "BASELINE-CONTROL",
     "SSTP_DUPLEX_POST",
 ];
 
@@ -106,7 +142,10 @@ pub fn classify_line(line: &[u8]) -> Option<Kind> {
     }
     let token_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
     let token = &line[..token_end];
-    METHODS.iter().any(|m| m.as_bytes() == token).then_some(Kind::Request)
+    METHODS
+        .iter()
+        .any(|m| m.as_bytes() == token)
+        .then_some(Kind::Request)
 }
 
 /// The framing-relevant header fields of a message head.
@@ -129,7 +168,8 @@ fn scan_headers(buf: &[u8], start: usize) -> Option<(Framing, usize)> {
         if len == 0 {
             return Some((framing, at));
         }
-        let lower_prefix = |p: &str| line.len() >= p.len() && line[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+        let lower_prefix =
+            |p: &str| line.len() >= p.len() && line[..p.len()].eq_ignore_ascii_case(p.as_bytes());
         if lower_prefix("content-length:") {
             let value = String::from_utf8_lossy(&line[15..]);
             // Wireshark accepts a whole, non-negative 32-bit number only.
@@ -140,11 +180,20 @@ fn scan_headers(buf: &[u8], start: usize) -> Option<(Framing, usize)> {
             }
         } else if lower_prefix("content-type:") {
             let value = String::from_utf8_lossy(&line[13..]);
-            let media = value.trim_start_matches(' ').split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let media = value
+                .trim_start_matches(' ')
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             framing.content_type = Some(media);
         } else if lower_prefix("transfer-encoding:") {
             let value = &line[18..];
-            let value = value.iter().position(|b| *b != b' ' && *b != b'\t').map_or(&value[value.len()..], |i| &value[i..]);
+            let value = value
+                .iter()
+                .position(|b| *b != b' ' && *b != b'\t')
+                .map_or(&value[value.len()..], |i| &value[i..]);
             if value.len() >= 7 && value[..7].eq_ignore_ascii_case(b"chunked") {
                 framing.chunked = true;
             }
@@ -176,7 +225,12 @@ fn walk_chunks(buf: &[u8], start: usize) -> Chunks {
             return Chunks::Incomplete;
         };
         let line = &buf[at..at + len];
-        let digits: Vec<u8> = line.iter().copied().skip_while(|b| *b == b' ').take_while(|b| b.is_ascii_hexdigit()).collect();
+        let digits: Vec<u8> = line
+            .iter()
+            .copied()
+            .skip_while(|b| *b == b' ')
+            .take_while(|b| b.is_ascii_hexdigit())
+            .collect();
         if digits.is_empty() {
             return Chunks::Invalid;
         }
@@ -206,7 +260,12 @@ fn walk_chunks(buf: &[u8], start: usize) -> Chunks {
 /// Dissects the bytes of one direction as Wireshark's HTTP dissector would when TCP hands
 /// it `buf` (a segment, or a reassembled PDU). `can_desegment` is false when the segment
 /// was cut by the snap length; `end_of_stream` when it carries FIN.
-pub fn dissect_stream(buf: &[u8], conv: &mut HttpConv, can_desegment: bool, end_of_stream: bool) -> StreamResult {
+pub fn dissect_stream(
+    buf: &[u8],
+    conv: &mut HttpConv,
+    can_desegment: bool,
+    end_of_stream: bool,
+) -> StreamResult {
     let mut result = StreamResult::default();
     let mut offset = 0usize;
     while offset < buf.len() {
@@ -266,7 +325,9 @@ fn dissect_message(
     result.info.push_str(&line_text);
     result.info.push(' ');
     result.is_http = true;
-    let status = (kind == Kind::Response).then(|| parse_status(first_line)).flatten();
+    let status = (kind == Kind::Response)
+        .then(|| parse_status(first_line))
+        .flatten();
     let mut try_body = !end_of_stream;
     if kind == Kind::Response {
         let code = status.unwrap_or(0);
@@ -313,24 +374,33 @@ fn dissect_message(
     let (method, uri) = if kind == Kind::Request {
         let text = line_text.trim_start_matches("M-");
         let mut parts = text.splitn(3, ' ');
-        (parts.next().map(str::to_string), parts.next().map(str::to_string))
+        (
+            parts.next().map(str::to_string),
+            parts.next().map(str::to_string),
+        )
     } else {
         (None, None)
     };
-    let (body_len, consumed_body) = if let (Some(length), false) = (framing.content_length, framing.chunked) {
-        let len = length.min(available);
-        (len, len)
-    } else {
-        match kind {
-            Kind::Request if !framing.chunked => (0, 0),
-            Kind::Response if matches!(status.unwrap_or(0) / 100, 1) || matches!(status, Some(204) | Some(304)) => (0, 0),
-            _ if framing.chunked => match walk_chunks(rest, body_start) {
-                Chunks::Done(end, dechunked) => (dechunked, (end - body_start) as u64),
+    let (body_len, consumed_body) =
+        if let (Some(length), false) = (framing.content_length, framing.chunked) {
+            let len = length.min(available);
+            (len, len)
+        } else {
+            match kind {
+                Kind::Request if !framing.chunked => (0, 0),
+                Kind::Response
+                    if matches!(status.unwrap_or(0) / 100, 1)
+                        || matches!(status, Some(204) | Some(304)) =>
+                {
+                    (0, 0)
+                }
+                _ if framing.chunked => match walk_chunks(rest, body_start) {
+                    Chunks::Done(end, dechunked) => (dechunked, (end - body_start) as u64),
+                    _ => (available, available),
+                },
                 _ => (available, available),
-            },
-            _ => (available, available),
-        }
-    };
+            }
+        };
     let mut body_magic = [0u8; 6];
     let body_bytes = &rest[body_start..];
     let magic_len = body_bytes.len().min(6);
@@ -411,7 +481,12 @@ pub fn parse_head(bytes: &[u8]) -> Option<Head> {
         kind,
         headers: headers
             .iter()
-            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
             .collect(),
     })
 }
@@ -436,7 +511,12 @@ mod tests {
     #[test]
     fn incomplete_body_asks_for_exact_bytes() {
         let mut conv = HttpConv::default();
-        let r = dissect_stream(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", &mut conv, true, false);
+        let r = dissect_stream(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+            &mut conv,
+            true,
+            false,
+        );
         assert_eq!(r.need, Some((0, Need::Bytes(7))));
         assert_eq!(r.info, "HTTP/1.1 200 OK ");
     }
@@ -458,7 +538,12 @@ mod tests {
     fn revalidation_304_has_no_body_and_head_response_neither() {
         let mut conv = HttpConv::default();
         dissect_stream(b"HEAD / HTTP/1.1\r\n\r\n", &mut conv, true, false);
-        let r = dissect_stream(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", &mut conv, true, false);
+        let r = dissect_stream(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n",
+            &mut conv,
+            true,
+            false,
+        );
         assert_eq!(r.need, None);
         let r = dissect_stream(b"HTTP/1.1 304 Not Modified\r\n\r\n", &mut conv, true, false);
         assert_eq!(r.messages[0].status, Some(304));
@@ -467,7 +552,12 @@ mod tests {
     #[test]
     fn pipelined_requests_concatenate_info() {
         let mut conv = HttpConv::default();
-        let r = dissect_stream(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", &mut conv, true, false);
+        let r = dissect_stream(
+            b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+            &mut conv,
+            true,
+            false,
+        );
         assert_eq!(r.messages.len(), 2);
         assert_eq!(r.info, "GET /a HTTP/1.1 GET /b HTTP/1.1 ");
     }
@@ -485,7 +575,10 @@ mod tests {
     fn parse_head_with_httparse() {
         let head = parse_head(b"GET /logo.jpg HTTP/1.1\r\nIf-Modified-Since: x\r\n\r\n").unwrap();
         assert_eq!(head.kind, Kind::Request);
-        assert_eq!(head.headers[0], ("If-Modified-Since".to_string(), "x".to_string()));
+        assert_eq!(
+            head.headers[0],
+            ("If-Modified-Since".to_string(), "x".to_string())
+        );
         assert!(parse_head(b"GET / HTTP/1.1\r\nHost").is_none());
     }
 

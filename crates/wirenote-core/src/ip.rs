@@ -59,13 +59,12 @@ pub fn parse(bytes: &[u8]) -> Result<IpPacket<'_>, String> {
                 LenSource::Slice if header.total_len() == 0 => payload.payload.len(),
                 _ => usize::from(header.total_len()).saturating_sub(header_len),
             };
-            let fragment = (header.more_fragments() || header.fragments_offset().value() != 0).then(|| {
-                Fragment {
+            let fragment = (header.more_fragments() || header.fragments_offset().value() != 0)
+                .then(|| Fragment {
                     id: header.identification(),
                     offset: u32::from(header.fragments_offset().value()) * 8,
                     more: header.more_fragments(),
-                }
-            });
+                });
             Ok(IpPacket {
                 src: IpAddr::V4(header.source_addr()),
                 dst: IpAddr::V4(header.destination_addr()),
@@ -164,7 +163,11 @@ impl Defragmenter {
         }
         if let Some(total) = entry.total {
             if covers(&mut entry.ranges, total) {
-                let mut done = self.pending.remove(index).map(|p| p.data).unwrap_or_default();
+                let mut done = self
+                    .pending
+                    .remove(index)
+                    .map(|p| p.data)
+                    .unwrap_or_default();
                 done.truncate(total as usize);
                 return Defragmented::Complete(done);
             }
@@ -196,7 +199,11 @@ mod tests {
             protocol: PROTO_TCP,
             payload,
             announced_len: payload.len() as u32,
-            fragment: Some(Fragment { id: 7, offset, more }),
+            fragment: Some(Fragment {
+                id: 7,
+                offset,
+                more,
+            }),
         }
     }
 
@@ -216,7 +223,11 @@ mod tests {
         let mut d = Defragmenter::default();
         for id in 0..1000u16 {
             let mut p = frag(0, true, &[0; 8]);
-            p.fragment = Some(Fragment { id, offset: 0, more: true });
+            p.fragment = Some(Fragment {
+                id,
+                offset: 0,
+                more: true,
+            });
             d.add(&p);
         }
         assert_eq!(d.pending.len(), Defragmenter::MAX_PENDING);
@@ -225,10 +236,15 @@ mod tests {
     #[test]
     fn parses_ipv4_with_announced_length() {
         // IPv4, total length 60 but only 24 bytes captured: TCP announced = 40.
-        let mut bytes = vec![0x45, 0, 0, 60, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut bytes = vec![
+            0x45, 0, 0, 60, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         bytes.extend_from_slice(&[0; 4]);
         let p = parse(&bytes).unwrap();
-        assert_eq!((p.protocol, p.announced_len, p.payload.len()), (PROTO_TCP, 40, 4));
+        assert_eq!(
+            (p.protocol, p.announced_len, p.payload.len()),
+            (PROTO_TCP, 40, 4)
+        );
         assert_eq!(p.fragment, None);
         assert!(parse(&bytes[..10]).is_err());
     }

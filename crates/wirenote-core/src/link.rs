@@ -87,7 +87,10 @@ impl std::fmt::Display for LinkError {
                 layer,
                 required_len,
                 len,
-            } => write!(f, "{layer} header needs {required_len} bytes, frame has {len}"),
+            } => write!(
+                f,
+                "{layer} header needs {required_len} bytes, frame has {len}"
+            ),
             LinkError::Unsupported(t) => write!(f, "link type {t} not decoded"),
             LinkError::UnknownFamily(af) => write!(f, "loopback address family {af} is not IP"),
         }
@@ -136,7 +139,11 @@ pub fn network_payload(link_type: u32, frame: &[u8]) -> Result<NetworkPayload<'_
         }
         linktype::RAW | linktype::RAW_12 | linktype::RAW_14 => {
             need("Raw IP", frame, 1)?;
-            let ethertype = if frame[0] >> 4 == 6 { ethertype::IPV6 } else { ethertype::IPV4 };
+            let ethertype = if frame[0] >> 4 == 6 {
+                ethertype::IPV6
+            } else {
+                ethertype::IPV4
+            };
             Ok(plain(ethertype, frame))
         }
         linktype::IPV4 => Ok(plain(ethertype::IPV4, frame)),
@@ -177,7 +184,10 @@ fn strip_vlans(mut ethertype: u16, mut bytes: &[u8]) -> Result<NetworkPayload<'_
             bytes = &bytes[8..];
             continue;
         }
-        if !matches!(ethertype, ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD) {
+        if !matches!(
+            ethertype,
+            ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD
+        ) {
             break;
         }
         need("802.1Q", bytes, 4)?;
@@ -200,7 +210,9 @@ mod tests {
     #[test]
     fn ethernet_with_two_vlan_tags() {
         let mut frame = vec![0u8; 12];
-        frame.extend_from_slice(&[0x88, 0xa8, 0x03, 0xab, 0x81, 0x00, 0x02, 0xe8, 0x08, 0x00, 0x45]);
+        frame.extend_from_slice(&[
+            0x88, 0xa8, 0x03, 0xab, 0x81, 0x00, 0x02, 0xe8, 0x08, 0x00, 0x45,
+        ]);
         let p = network_payload(linktype::ETHERNET, &frame).unwrap();
         assert_eq!(p.ethertype, ethertype::IPV4);
         assert_eq!(p.bytes, &[0x45]);
@@ -209,10 +221,22 @@ mod tests {
 
     #[test]
     fn null_loopback_either_byte_order() {
-        assert_eq!(network_payload(0, &[2, 0, 0, 0, 0x45]).unwrap().ethertype, ethertype::IPV4);
-        assert_eq!(network_payload(0, &[0, 0, 0, 30, 0x60]).unwrap().ethertype, ethertype::IPV6);
-        assert_eq!(network_payload(108, &[0, 0, 0, 2, 0x45]).unwrap().ethertype, ethertype::IPV4);
-        assert_eq!(network_payload(0, &[7, 0, 0, 0]), Err(LinkError::UnknownFamily(7)));
+        assert_eq!(
+            network_payload(0, &[2, 0, 0, 0, 0x45]).unwrap().ethertype,
+            ethertype::IPV4
+        );
+        assert_eq!(
+            network_payload(0, &[0, 0, 0, 30, 0x60]).unwrap().ethertype,
+            ethertype::IPV6
+        );
+        assert_eq!(
+            network_payload(108, &[0, 0, 0, 2, 0x45]).unwrap().ethertype,
+            ethertype::IPV4
+        );
+        assert_eq!(
+            network_payload(0, &[7, 0, 0, 0]),
+            Err(LinkError::UnknownFamily(7))
+        );
     }
 
     #[test]
@@ -220,10 +244,16 @@ mod tests {
         for len in 0..14 {
             assert!(matches!(
                 network_payload(linktype::ETHERNET, &vec![0; len]),
-                Err(LinkError::Truncated { required_len: 14, .. })
+                Err(LinkError::Truncated {
+                    required_len: 14,
+                    ..
+                })
             ));
         }
         assert!(network_payload(linktype::LINUX_SLL2, &[0; 19]).is_err());
-        assert_eq!(network_payload(147, &[0; 40]), Err(LinkError::Unsupported(147)));
+        assert_eq!(
+            network_payload(147, &[0; 40]),
+            Err(LinkError::Unsupported(147))
+        );
     }
 }

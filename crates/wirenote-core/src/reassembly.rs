@@ -51,7 +51,7 @@ impl Msp {
     }
 
     /// Adds bytes at `seq`; returns false if the PDU would outgrow the cap.
-    fn add(&mut self, seq: SeqNumber, bytes: &[u8]) -> bool {
+    fn insert(&mut self, seq: SeqNumber, bytes: &[u8]) -> bool {
         let at = seq.diff(self.seq).max(0) as usize;
         let end = at + bytes.len();
         if end > MAX_PDU_BYTES {
@@ -212,15 +212,13 @@ impl ConnApp {
             Some(decided) => decided,
             None => {
                 let (a, b) = seg.ports;
-                if HTTP_PORTS.contains(&a.min(b)) || HTTP_PORTS.contains(&a.max(b)) {
+                // Port first (lower port, then higher), then the heuristic, as Wireshark tries them.
+                let by_port = HTTP_PORTS.contains(&a.min(b)) || HTTP_PORTS.contains(&a.max(b));
+                let decided = by_port || looks_like_http(bytes);
+                if decided {
                     self.http = Some(true);
-                    true
-                } else if looks_like_http(bytes) {
-                    self.http = Some(true);
-                    true
-                } else {
-                    false
                 }
+                decided
             }
         }
     }
@@ -257,11 +255,16 @@ impl ConnApp {
         let fully_captured = seg.payload.len() as u32 >= seg.len;
         let fin = seg.flags & flags::FIN != 0;
         // A FIN ends a close-delimited PDU: reassemble it now, as Wireshark does.
-        if fin && fully_captured && self.directions[dir].until_fin && !self.directions[dir].fin_seen {
+        if fin && fully_captured && self.directions[dir].until_fin && !self.directions[dir].fin_seen
+        {
             self.directions[dir].fin_seen = true;
             let mut complete = None;
             if let Some(msp) = self.directions[dir].msp.as_mut() {
-                if msp.seq.le(seg.seq.add(u32::MAX)) && !msp.complete && msp.add(seg.seq, seg.payload) && msp.contiguous == msp.data.len() {
+                if msp.seq.le(seg.seq.wrapping_add(u32::MAX))
+                    && !msp.complete
+                    && msp.insert(seg.seq, seg.payload)
+                    && msp.contiguous == msp.data.len()
+                {
                     msp.complete = true;
                     complete = Some(std::mem::take(&mut msp.data));
                 }
@@ -282,8 +285,12 @@ impl ConnApp {
             return messages;
         }
         let syn = seg.flags & flags::SYN != 0;
-        let mut seq = if syn { seg.seq.add(1) } else { seg.seq };
-        let next_seq = seq.add(seg.payload.len() as u32);
+        let mut seq = if syn {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
+        let next_seq = seq.wrapping_add(seg.payload.len() as u32);
         let mut offset = 0usize;
         let mut first_pdu = true;
         let mut msp_touched = false;
@@ -307,7 +314,9 @@ impl ConnApp {
                     return messages;
                 }
             }
-            if seg.analysis.contains(Flags::SPURIOUS_RETRANSMISSION) || seg.analysis.contains(Flags::RETRANSMISSION) {
+            if seg.analysis.contains(Flags::SPURIOUS_RETRANSMISSION)
+                || seg.analysis.contains(Flags::RETRANSMISSION)
+            {
                 return messages;
             }
             let found = exact.or_else(|| state.lookup(seq, false));
@@ -324,7 +333,10 @@ impl ConnApp {
                 }
             }
             let in_msp = matches!(found, Some(Ok(())))
-                && state.msp.as_ref().is_some_and(|m| !m.complete && m.seq.le(seq) && m.next_pdu.gt(seq));
+                && state
+                    .msp
+                    .as_ref()
+                    .is_some_and(|m| !m.complete && m.seq.le(seq) && m.next_pdu.gt(seq));
             if in_msp {
                 let Some(msp) = state.msp.as_mut() else {
                     return messages;
@@ -335,7 +347,7 @@ impl ConnApp {
                 } else {
                     (next_seq.diff(seq) as usize).min(msp.next_pdu.diff(seq) as usize)
                 };
-                if !msp.add(seq, &payload[..len]) {
+                if !msp.insert(seq, &payload[..len]) {
                     // Beyond our cap: give up on this PDU (its frames show plain TCP Info).
                     state.msp = None;
                     return messages;
@@ -369,38 +381,44 @@ impl ConnApp {
                     if let Some((doff, n)) = need {
                         msp_touched = true;
                         // Keep (or split off) the unfinished tail as the pending PDU.
-                        let mut pending = if doff == 0 || msp_seq.add(doff as u32).le(seq) {
+                        let mut pending = if doff == 0 || msp_seq.wrapping_add(doff as u32).le(seq)
+                        {
                             let contiguous = data.len();
                             let mut m = Msp::new(msp_seq, old_next, &[]);
                             m.data = std::mem::take(&mut data);
                             m.contiguous = contiguous;
                             m
                         } else {
-                            let new_seq = msp_seq.add(doff as u32);
-                            Msp::new(new_seq, new_seq.add(1), &data[doff..])
+                            let new_seq = msp_seq.wrapping_add(doff as u32);
+                            Msp::new(new_seq, new_seq.wrapping_add(1), &data[doff..])
                         };
                         match n {
                             Need::OneMoreSegment => {
-                                let reach = seq.add(payload.len() as u32);
-                                let base = if reach.gt(pending.next_pdu) { reach } else { pending.next_pdu };
-                                pending.next_pdu = base.add(1);
+                                let reach = seq.wrapping_add(payload.len() as u32);
+                                let base = if reach.gt(pending.next_pdu) {
+                                    reach
+                                } else {
+                                    pending.next_pdu
+                                };
+                                pending.next_pdu = base.wrapping_add(1);
                                 pending.entire_segment = true;
                             }
                             Need::UntilFin => {
                                 state.until_fin = true;
-                                pending.next_pdu = pending.seq.add(0x4000_0000);
+                                pending.next_pdu = pending.seq.wrapping_add(0x4000_0000);
                             }
                             Need::Bytes(bytes) => {
-                                if seq.add(len as u32).ge(pending.next_pdu) {
-                                    pending.next_pdu = seq.add(len as u32).add(bytes);
+                                if seq.wrapping_add(len as u32).ge(pending.next_pdu) {
+                                    pending.next_pdu =
+                                        seq.wrapping_add(len as u32).wrapping_add(bytes);
                                 } else {
-                                    pending.next_pdu = pending.next_pdu.add(bytes);
+                                    pending.next_pdu = pending.next_pdu.wrapping_add(bytes);
                                 }
                             }
                         }
                         state.msp = Some(pending);
                         offset += len;
-                        seq = seq.add(len as u32);
+                        seq = seq.wrapping_add(len as u32);
                         if offset < seg.payload.len() {
                             continue;
                         }
@@ -424,20 +442,20 @@ impl ConnApp {
                 }
             }
             if let Some((doff, n)) = must_desegment {
-                let deseg_seq = seq.add(doff as u32);
+                let deseg_seq = seq.wrapping_add(doff as u32);
                 if next_seq.diff(deseg_seq) as u32 <= FIRST_PDU_LIMIT {
                     let state = &mut self.directions[dir];
                     let mut msp = Msp::new(deseg_seq, next_seq, &payload[doff..]);
                     match n {
                         Need::OneMoreSegment => {
-                            msp.next_pdu = next_seq.add(1);
+                            msp.next_pdu = next_seq.wrapping_add(1);
                             msp.entire_segment = true;
                         }
                         Need::UntilFin => {
                             state.until_fin = true;
-                            msp.next_pdu = next_seq.add(0x4000_0000);
+                            msp.next_pdu = next_seq.wrapping_add(0x4000_0000);
                         }
-                        Need::Bytes(bytes) => msp.next_pdu = next_seq.add(bytes),
+                        Need::Bytes(bytes) => msp.next_pdu = next_seq.wrapping_add(bytes),
                     }
                     state.msp = Some(msp);
                     msp_touched = true;
@@ -457,7 +475,7 @@ impl ConnApp {
                 columns.protocol_locked = true;
                 first_pdu = false;
                 offset += another_pdu_follows as usize;
-                seq = seq.add(another_pdu_follows);
+                seq = seq.wrapping_add(another_pdu_follows);
                 if offset < seg.payload.len() {
                     continue;
                 }

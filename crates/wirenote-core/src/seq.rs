@@ -8,7 +8,7 @@ pub struct SeqNumber(pub u32);
 
 impl SeqNumber {
     /// `self + n`, wrapping.
-    pub fn add(self, n: u32) -> SeqNumber {
+    pub fn wrapping_add(self, n: u32) -> SeqNumber {
         SeqNumber(self.0.wrapping_add(n))
     }
 
@@ -51,7 +51,7 @@ mod tests {
     #[test]
     fn comparisons_wrap() {
         let near_max = SeqNumber(u32::MAX - 10);
-        let wrapped = near_max.add(20);
+        let wrapped = near_max.wrapping_add(20);
         assert_eq!(wrapped, SeqNumber(9));
         assert!(wrapped.gt(near_max));
         assert!(near_max.lt(wrapped));

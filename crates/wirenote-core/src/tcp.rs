@@ -62,9 +62,14 @@ pub enum HeaderError {
 impl std::fmt::Display for HeaderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HeaderError::Truncated { len } => write!(f, "TCP header needs 20 bytes, {len} captured"),
+            HeaderError::Truncated { len } => {
+                write!(f, "TCP header needs 20 bytes, {len} captured")
+            }
             HeaderError::BogusHeaderLength { header_len } => {
-                write!(f, "bogus TCP header length ({header_len}, must be at least 20)")
+                write!(
+                    f,
+                    "bogus TCP header length ({header_len}, must be at least 20)"
+                )
             }
         }
     }
@@ -342,7 +347,10 @@ mod tests {
     #[test]
     fn truncated_and_impossible_lengths() {
         for len in 0..HEADER_LEN {
-            assert_eq!(Header::new_checked(&SYN[..len]).err(), Some(HeaderError::Truncated { len }));
+            assert_eq!(
+                Header::new_checked(&SYN[..len]).err(),
+                Some(HeaderError::Truncated { len })
+            );
         }
         let mut bogus = SYN;
         bogus[12] = 0x40;
@@ -353,14 +361,23 @@ mod tests {
         // Options cut by the snap length are still readable as far as captured.
         let h = Header::new_checked(&SYN[..24]).unwrap();
         assert!(!h.is_complete());
-        assert_eq!(Options::new(h.options()).next(), Some(TcpOption::Mss(65495)));
+        assert_eq!(
+            Options::new(h.options()).next(),
+            Some(TcpOption::Mss(65495))
+        );
     }
 
     #[test]
     fn flag_name_order_matches_tshark() {
         assert_eq!(flag_names(flags::SYN | flags::ACK), "SYN, ACK");
-        assert_eq!(flag_names(flags::FIN | flags::PSH | flags::ACK), "FIN, PSH, ACK");
-        assert_eq!(flag_names(flags::ACK | flags::URG | flags::AE | 0x200), "ACK, URG, AE, Reserved");
+        assert_eq!(
+            flag_names(flags::FIN | flags::PSH | flags::ACK),
+            "FIN, PSH, ACK"
+        );
+        assert_eq!(
+            flag_names(flags::ACK | flags::URG | flags::AE | 0x200),
+            "ACK, URG, AE, Reserved"
+        );
         assert_eq!(flag_names(0), "<None>");
     }
 

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 /// The corpus folder and its tshark reference outputs.
 pub struct Corpus {
     pub dir: PathBuf,
+    /// Where `NAME.tshark.tsv` files live (`reference/` for the public corpus, the same
+    /// folder for our own fixtures).
+    pub reference_dir: PathBuf,
 }
 
 impl Corpus {
@@ -21,7 +24,8 @@ impl Corpus {
         ];
         for dir in candidates.into_iter().flatten() {
             if dir.join("reference").is_dir() {
-                return Some(Corpus { dir });
+                let reference_dir = dir.join("reference");
+                return Some(Corpus { dir, reference_dir });
             }
         }
         if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -31,6 +35,20 @@ impl Corpus {
         None
     }
 
+    /// The project's own fixtures (captures we recorded, with tshark output beside them).
+    pub fn fixtures() -> Corpus {
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = manifest
+            .ancestors()
+            .nth(2)
+            .expect("crate sits in crates/")
+            .join("fixtures");
+        Corpus {
+            reference_dir: dir.clone(),
+            dir,
+        }
+    }
+
     /// Captures whose reference output has a header row (tshark could open them).
     pub fn readable_captures(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
@@ -38,7 +56,7 @@ impl Corpus {
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|name| {
-                let reference = self.dir.join("reference").join(format!("{name}.tshark.tsv"));
+                let reference = self.reference_dir.join(format!("{name}.tshark.tsv"));
                 std::fs::metadata(&reference).is_ok_and(|m| m.len() > 0)
             })
             .collect();
@@ -110,7 +128,7 @@ fn flags_from_str(s: &str) -> String {
 impl Reference {
     /// Loads `reference/NAME.KIND.tsv` (`KIND` = `tshark`, `tshark-2pass`, `tshark-extra`).
     pub fn load(corpus: &Corpus, name: &str, kind: &str) -> Reference {
-        let path = corpus.dir.join("reference").join(format!("{name}.{kind}.tsv"));
+        let path = corpus.reference_dir.join(format!("{name}.{kind}.tsv"));
         let text = std::fs::read_to_string(&path).expect("reference readable");
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();

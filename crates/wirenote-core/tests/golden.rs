@@ -13,7 +13,21 @@ use wirenote_core::dissect::Dissector;
 use wirenote_core::record::PacketRecord;
 
 /// Columns that must agree on every frame.
-const EXACT: &[&str] = &["frame", "time", "src", "dst", "sport", "dport", "stream", "flags", "seq", "ack", "len", "frame_len", "cap_len"];
+const EXACT: &[&str] = &[
+    "frame",
+    "time",
+    "src",
+    "dst",
+    "sport",
+    "dport",
+    "stream",
+    "flags",
+    "seq",
+    "ack",
+    "len",
+    "frame_len",
+    "cap_len",
+];
 
 /// Known, deliberate differences: (capture, frame, column, why).
 const DELIBERATE: &[(&str, u64, &str, &str)] = &[];
@@ -42,17 +56,49 @@ fn ours(record: &PacketRecord, column: &str) -> String {
 }
 
 #[test]
+fn fixtures_agree_with_tshark() {
+    let stats = compare(&Corpus::fixtures());
+    assert!(stats.tcp_frames >= 39, "the lab fixture is compared");
+    assert_eq!(
+        stats.info_equal, stats.tcp_frames,
+        "Info must match tshark on our own lab capture"
+    );
+}
+
+#[test]
 fn corpus_agrees_with_tshark() {
     let Some(corpus) = Corpus::locate() else {
         return;
     };
+    let stats = compare(&corpus);
+    assert!(
+        stats.info_pct() >= 95.0,
+        "Info agreement {:.2} % is below 95 %",
+        stats.info_pct()
+    );
+}
+
+struct Stats {
+    tcp_frames: usize,
+    info_equal: usize,
+}
+
+impl Stats {
+    fn info_pct(&self) -> f64 {
+        100.0 * self.info_equal as f64 / self.tcp_frames.max(1) as f64
+    }
+}
+
+/// Compares every readable capture of `corpus` with its reference; panics on any
+/// exact-column difference and returns the Info agreement.
+fn compare(corpus: &Corpus) -> Stats {
     let verbose = std::env::var_os("WIRENOTE_GOLDEN_VERBOSE").is_some();
     let mut exact_total = 0usize;
     let mut exact_bad = Vec::new();
     let (mut tcp_frames, mut info_equal) = (0usize, 0usize);
     let mut per_capture = Vec::new();
     for capture in corpus.readable_captures() {
-        let reference = Reference::load(&corpus, &capture, "tshark");
+        let reference = Reference::load(corpus, &capture, "tshark");
         let bytes = corpus.read_capture(&capture);
         let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
         let mut dissector = Dissector::new();
@@ -69,8 +115,15 @@ fn corpus_agrees_with_tshark() {
                 exact_total += 1;
                 let got = ours(&record, column);
                 let expected = want.get(column);
-                if got != expected && !DELIBERATE.iter().any(|d| d.0 == capture && d.1 == record.frame && d.2 == *column) {
-                    exact_bad.push(format!("{capture} frame {} {column}: ours {got:?} tshark {expected:?}", record.frame));
+                if got != expected
+                    && !DELIBERATE
+                        .iter()
+                        .any(|d| d.0 == capture && d.1 == record.frame && d.2 == *column)
+                {
+                    exact_bad.push(format!(
+                        "{capture} frame {} {column}: ours {got:?} tshark {expected:?}",
+                        record.frame
+                    ));
                 }
             }
             if !want.get("stream").is_empty() {
@@ -79,12 +132,19 @@ fn corpus_agrees_with_tshark() {
                 if got == want.get("info") {
                     cap_info += 1;
                 } else if verbose {
-                    eprintln!("INFO {capture} #{}\n  ours:   {got}\n  tshark: {}", record.frame, want.get("info"));
+                    eprintln!(
+                        "INFO {capture} #{}\n  ours:   {got}\n  tshark: {}",
+                        record.frame,
+                        want.get("info")
+                    );
                 }
             }
         }
         if rows != reference.rows.len() {
-            exact_bad.push(format!("{capture}: {rows} frames read, tshark has {}", reference.rows.len()));
+            exact_bad.push(format!(
+                "{capture}: {rows} frames read, tshark has {}",
+                reference.rows.len()
+            ));
         }
         tcp_frames += cap_tcp;
         info_equal += cap_info;
@@ -100,6 +160,14 @@ fn corpus_agrees_with_tshark() {
     for bad in exact_bad.iter().take(if verbose { usize::MAX } else { 40 }) {
         eprintln!("  {bad}");
     }
-    assert!(exact_bad.is_empty(), "{} exact-column differences (first: {})", exact_bad.len(), exact_bad[0]);
-    assert!(info_pct >= 95.0, "Info agreement {info_pct:.2} % is below 95 %");
+    assert!(
+        exact_bad.is_empty(),
+        "{} exact-column differences (first: {})",
+        exact_bad.len(),
+        exact_bad[0]
+    );
+    Stats {
+        tcp_frames,
+        info_equal,
+    }
 }

@@ -14,8 +14,25 @@ use wirenote_core::tcp;
 
 /// Per-packet columns, in order.
 pub const PACKET_COLUMNS: &[&str] = &[
-    "frame", "time", "src", "dst", "sport", "dport", "stream", "flags", "seq", "ack", "seq_raw",
-    "ack_raw", "len", "win", "frame_len", "protocol", "info", "cap_len", "malformed",
+    "frame",
+    "time",
+    "src",
+    "dst",
+    "sport",
+    "dport",
+    "stream",
+    "flags",
+    "seq",
+    "ack",
+    "seq_raw",
+    "ack_raw",
+    "len",
+    "win",
+    "frame_len",
+    "protocol",
+    "info",
+    "cap_len",
+    "malformed",
 ];
 
 /// Output formats.
@@ -97,13 +114,33 @@ impl<'a> PacketRow<'a> {
 /// CSV with a header row.
 pub struct CsvSink<W: Write> {
     writer: csv::Writer<W>,
+    header_written: bool,
+}
+
+impl<W: Write> CsvSink<W> {
+    fn ensure_header(&mut self) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            self.writer
+                .write_record(PACKET_COLUMNS)
+                .map_err(csv_error)?;
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> CsvSink<W> {
     /// A CSV sink over `out`.
     pub fn new(out: W) -> Self {
-        let writer = csv::WriterBuilder::new().has_headers(true).from_writer(out);
-        CsvSink { writer }
+        // The header is written up front so that a capture with no frames still yields a
+        // valid table.
+        let writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(out);
+        CsvSink {
+            writer,
+            header_written: false,
+        }
     }
 }
 
@@ -116,10 +153,14 @@ fn csv_error(e: csv::Error) -> io::Error {
 
 impl<W: Write> Sink for CsvSink<W> {
     fn packet(&mut self, record: &PacketRecord) -> io::Result<()> {
-        self.writer.serialize(PacketRow::new(record)).map_err(csv_error)
+        self.ensure_header()?;
+        self.writer
+            .serialize(PacketRow::new(record))
+            .map_err(csv_error)
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        self.ensure_header()?;
         self.writer.flush()
     }
 }
@@ -158,7 +199,10 @@ mod tests {
     fn syn() -> PacketRecord {
         PacketRecord {
             frame: 1,
-            time: Some(Timestamp { secs: 1700000000, nanos: 5 }),
+            time: Some(Timestamp {
+                secs: 1700000000,
+                nanos: 5,
+            }),
             src: Some("127.0.0.1".parse().unwrap()),
             dst: Some("127.0.0.1".parse().unwrap()),
             tcp: Some(TcpRecord {
@@ -202,7 +246,12 @@ mod tests {
         sink.finish().unwrap();
         drop(sink);
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        let keys: Vec<&str> = value.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         let mut expected = PACKET_COLUMNS.to_vec();
         expected.sort_unstable();
         let mut keys_sorted = keys.clone();

@@ -1,0 +1,215 @@
+//! End-to-end tests of the `wirenote` binary: exit codes, messages, outputs.
+//!
+//! Broken captures come from the public corpus in `../shared/captures/` (read in place);
+//! without it those tests say they were skipped, and with `CI=true` they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn wirenote() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wirenote"))
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+fn corpus() -> Option<PathBuf> {
+    let dir = workspace().parent().unwrap().join("shared/captures");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI=true but ../shared/captures is missing"
+    );
+    eprintln!("SKIPPED: ../shared/captures not found");
+    None
+}
+
+fn run(args: &[&str]) -> Output {
+    wirenote().args(args).output().expect("wirenote runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn csv_rows(out: &Output) -> Vec<csv::StringRecord> {
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    reader.records().map(|r| r.expect("valid CSV")).collect()
+}
+
+#[test]
+fn lab_fixture_annotates_cleanly() {
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let out = run(&["annotate", fixture.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = csv_rows(&out);
+    assert!(rows.len() >= 10);
+    let header = csv::Reader::from_reader(&out.stdout[..])
+        .headers()
+        .unwrap()
+        .clone();
+    assert_eq!(&header[0], "frame");
+    assert_eq!(&header[16], "info");
+    // The handshake opens the capture.
+    assert_eq!(&rows[0][7], "SYN");
+    assert_eq!(&rows[1][7], "SYN, ACK");
+}
+
+#[test]
+fn not_a_capture_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "hello world\n").unwrap();
+    let out = run(&["annotate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "wirenote: {}: not a pcap or pcapng capture (first bytes: 68 65 6c 6c)\n",
+            path.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn missing_file_exit_2() {
+    let out = run(&["annotate", "/nonexistent/capture.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("wirenote: /nonexistent/capture.pcap: No such file"));
+}
+
+/// (capture, exit code, rows written, exact stderr after "wirenote: ").
+const BROKEN: &[(&str, i32, usize, &str)] = &[
+    ("truncated_dns_2.pcap", 1, 1, "warning: {}: cut short in the middle of a packet after frame 1 (record at byte offset 240, 7 of 16 bytes present)"),
+    ("fuzz-2021-10-13.pcap", 1, 1, "warning: {}: cut short in the middle of a packet after frame 1 (record at byte offset 237, 2 of 16 bytes present)"),
+    ("tls_DER-incomplete-header.pcap", 1, 6, "warning: {}: damaged or corrupt after frame 6 at byte offset 5035: pcap: File has 4325376-byte packet, bigger than maximum of 262144"),
+    ("pcap-invalid-version-1.pcap", 2, 0, "{}: pcap version 1.4 unsupported"),
+    ("pcapng-invalid-vers-1.pcapng", 2, 0, "{}: pcapng version 0.1 unsupported"),
+    ("shb-option-too-long.pcapng", 2, 0, "{}: damaged or corrupt file header: pcapng: Not enough data to handle option of length 12336"),
+];
+
+#[test]
+fn broken_corpus_captures_behave_as_documented() {
+    let Some(dir) = corpus() else { return };
+    for (name, code, rows, message) in BROKEN {
+        let path = dir.join(name);
+        let out = run(&["annotate", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(*code), "{name}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "wirenote: {}\n",
+                message.replace("{}", &path.display().to_string())
+            ),
+            "{name}"
+        );
+        if *code == 1 {
+            assert_eq!(csv_rows(&out).len(), *rows, "{name}");
+        } else {
+            assert!(
+                out.stdout.is_empty(),
+                "{name}: nothing written on a fatal error"
+            );
+        }
+    }
+}
+
+#[test]
+fn heapoverflow_capture_is_a_row_not_a_panic() {
+    let Some(dir) = corpus() else { return };
+    let out = run(&[
+        "annotate",
+        dir.join("heapoverflow-tcp_print.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows = csv_rows(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][7], "ACK, URG, AE, Reserved");
+}
+
+#[test]
+fn stdin_and_gzip_are_detected_by_content() {
+    let Some(dir) = corpus() else { return };
+    let gz = std::fs::read(dir.join("iso-download.pcap.gz")).unwrap();
+    let mut child = wirenote()
+        .args(["annotate", "-", "--format", "jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&gz).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 289);
+    assert_eq!(lines[0]["frame"], 1);
+    assert_eq!(lines[0]["stream"], 0);
+}
+
+#[test]
+fn output_file_is_written_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.csv");
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let out = run(&[
+        "annotate",
+        fixture.to_str().unwrap(),
+        "-o",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.starts_with("frame,time,src,dst,sport,dport,stream,flags,"));
+    // No temporary files left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out.csv")]);
+
+    // A failed run leaves neither a partial target nor a temporary file.
+    let bad = dir.path().join("bad.pcap");
+    std::fs::write(&bad, b"not a capture at all").unwrap();
+    let target2 = dir.path().join("never.csv");
+    let out = run(&[
+        "annotate",
+        bad.to_str().unwrap(),
+        "-o",
+        target2.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!target2.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+#[test]
+fn broken_pipe_exits_zero() {
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let mut child = wirenote()
+        .args(["annotate", fixture.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
