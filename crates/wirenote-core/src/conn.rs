@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::analysis::{self, Analysis, ConnTiming, Flags, FlowAnalysis, Segment};
+use crate::lifecycle::{client_of_first_packet, Lifecycle, SegmentEvent, Side, TcpState, Transition};
+use crate::summary::{completeness, ConnSummary};
 use crate::seq::SeqNumber;
 use crate::tcp::{self, flags};
 
@@ -79,10 +81,19 @@ pub struct Conn {
     pub reverse: Flow,
     /// Handshake timing for the out-of-order heuristic.
     timing: ConnTiming,
+    /// Whether `first` is the client.
+    pub first_is_client: bool,
+    /// Roles and endpoint states.
+    pub lifecycle: Lifecycle,
+    /// Counters and Zeek-style state for the flows table.
+    pub summary: ConnSummary,
+    /// Whether this stream reused the ports of an earlier one.
+    pub reused_ports: bool,
 }
 
 impl Conn {
-    fn new(stream: u64, first: Endpoint, second: Endpoint) -> Conn {
+    fn new(stream: u64, first: Endpoint, second: Endpoint, seg: &SegmentInput<'_>, reused: bool) -> Conn {
+        let (sender_is_client, midstream) = client_of_first_packet(seg.flags, first.port, second.port);
         Conn {
             stream,
             first,
@@ -90,7 +101,36 @@ impl Conn {
             forward: Flow::default(),
             reverse: Flow::default(),
             timing: ConnTiming::default(),
+            first_is_client: sender_is_client,
+            lifecycle: Lifecycle::new(midstream),
+            summary: ConnSummary::new(seg.time_ns),
+            reused_ports: reused,
         }
+    }
+
+    /// The client endpoint.
+    pub fn client(&self) -> Endpoint {
+        if self.first_is_client {
+            self.first
+        } else {
+            self.second
+        }
+    }
+
+    /// The server endpoint.
+    pub fn server(&self) -> Endpoint {
+        if self.first_is_client {
+            self.second
+        } else {
+            self.first
+        }
+    }
+
+    /// Whether both sides are done: closed, in TIME_WAIT, or reset.
+    pub fn is_closed(&self) -> bool {
+        let done = |s: TcpState| matches!(s, TcpState::Closed | TcpState::TimeWait);
+        (done(self.lifecycle.state(Side::Client)) && done(self.lifecycle.state(Side::Server)))
+            || self.summary.first_rst.is_some()
     }
 }
 
@@ -111,6 +151,13 @@ pub struct SegmentResult {
     pub ack_base: Option<u32>,
     /// Sequence-analysis findings.
     pub analysis: Analysis,
+    /// True if the client sent the segment.
+    pub from_client: bool,
+    /// Role and endpoint states after the segment.
+    pub transition: Transition,
+    /// `tcp.completeness` as single-pass tshark shows it on this frame (the value before
+    /// the frame); the final value is in the connection summary.
+    pub completeness_before: u8,
 }
 
 /// The parts of a TCP segment the tracker needs.
@@ -151,6 +198,8 @@ fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
 pub struct Tracker {
     conns: HashMap<(Endpoint, Endpoint), Conn>,
     next_stream: u64,
+    /// Connections displaced by port reuse, waiting to be collected.
+    replaced: Vec<Conn>,
 }
 
 impl Tracker {
@@ -192,14 +241,17 @@ impl Tracker {
                 }
             }
         }
+        let mut is_new = false;
         let conn = match self.conns.entry(key) {
             std::collections::hash_map::Entry::Occupied(entry) if !reused => entry.into_mut(),
             entry => {
-                let conn = Conn::new(self.next_stream, seg.src, seg.dst);
+                let conn = Conn::new(self.next_stream, seg.src, seg.dst, seg, reused);
+                is_new = true;
                 self.next_stream += 1;
                 match entry {
                     std::collections::hash_map::Entry::Occupied(mut e) => {
-                        e.insert(conn);
+                        let old = e.insert(conn);
+                        self.replaced.push(old);
                         e.into_mut()
                     }
                     std::collections::hash_map::Entry::Vacant(e) => e.insert(conn),
@@ -279,6 +331,26 @@ impl Tracker {
             (true, Some(base)) => seg.ack.wrapping_sub(base.0),
             _ => seg.ack,
         };
+        let from_client = from_first == conn.first_is_client;
+        let side = if from_client { Side::Client } else { Side::Server };
+        let transition = conn.lifecycle.on_segment(&SegmentEvent {
+            from: side,
+            flags: seg.flags,
+            seq: SeqNumber(seg.seq),
+            ack: SeqNumber(seg.ack),
+            len: seg.len,
+        });
+        let completeness_before = match (is_new, reused) {
+            (true, true) => completeness::SYN_SENT,
+            (true, false) => 0,
+            (false, _) => conn.summary.completeness,
+        };
+        conn.summary.completeness = next_completeness(completeness_before, is_new && !reused, reused, seg);
+        conn.summary
+            .on_segment(side, seg.flags, seg.len, seg.window, analysis.flags, seg.time_ns);
+        if transition.role == crate::lifecycle::Role::HandshakeAck && conn.summary.ack_time.is_none() {
+            conn.summary.ack_time = Some(seg.time_ns);
+        }
         SegmentResult {
             stream,
             seq: rel_seq,
@@ -287,6 +359,80 @@ impl Tracker {
             from_first,
             ack_base: rev_base.map(|b| b.0),
             analysis,
+            from_client,
+            transition,
+            completeness_before,
         }
+    }
+}
+
+/// Wireshark's `conversation_completeness` update for one segment.
+pub(crate) fn next_completeness(before: u8, brand_new: bool, reused: bool, seg: &SegmentInput<'_>) -> u8 {
+    let syn_ack = seg.flags & (flags::SYN | flags::ACK);
+    let mut c = if brand_new {
+        0
+    } else if reused {
+        completeness::SYN_SENT
+    } else {
+        before
+    };
+    if brand_new {
+        if syn_ack == flags::SYN {
+            c |= completeness::SYN_SENT;
+            if seg.len > 0 {
+                c |= completeness::DATA;
+            }
+        }
+        return c;
+    }
+    if syn_ack == flags::SYN | flags::ACK {
+        c |= completeness::SYN_ACK;
+    }
+    if syn_ack == flags::ACK {
+        c |= if seg.len > 0 { completeness::DATA } else { completeness::ACK };
+    }
+    if seg.flags & (flags::FIN | flags::ACK) == flags::FIN | flags::ACK {
+        c |= completeness::FIN;
+    }
+    if seg.flags & flags::RST != 0 {
+        c |= completeness::RST;
+    }
+    c
+}
+
+impl Tracker {
+    /// Removes and returns connections that are finished and quiet for `linger_ns`, or
+    /// idle for `idle_ns`, as of capture time `now_ns`. Memory then follows the number of
+    /// open connections, not the length of the capture.
+    ///
+    /// Wireshark never forgets a conversation; a packet that arrives for an evicted
+    /// connection starts a new stream here. With the defaults (a closed connection lingers
+    /// 2 minutes, an idle one 1 hour of capture time) that needs a packet long after the
+    /// close, which the corpus does not have.
+    pub fn evict(&mut self, now_ns: i128, linger_ns: i128, idle_ns: i128) -> Vec<Conn> {
+        let expired: Vec<_> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                let quiet = now_ns - c.summary.last_time;
+                (c.is_closed() && quiet > linger_ns) || quiet > idle_ns
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        let mut out: Vec<Conn> = expired.iter().filter_map(|k| self.conns.remove(k)).collect();
+        out.sort_by_key(|c| c.stream);
+        out
+    }
+
+    /// Takes the connections that port reuse displaced since the last call.
+    pub fn take_replaced(&mut self) -> Vec<Conn> {
+        std::mem::take(&mut self.replaced)
+    }
+
+    /// Removes and returns every connection, in stream order (end of capture).
+    pub fn drain(&mut self) -> Vec<Conn> {
+        let mut out: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        out.sort_by_key(|c| c.stream);
+        out
     }
 }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use crate::capture::{Frame, FrameKind, Timestamp};
-use crate::conn::{Endpoint, SegmentInput, Tracker};
+use crate::conn::{Conn, Endpoint, SegmentInput, Tracker};
 use crate::ip::{self, Defragmented, Defragmenter};
 use crate::link::{self, ethertype};
 use crate::reassembly::{Columns, ConnApp, PayloadSegment};
@@ -23,7 +23,20 @@ pub struct Dissector {
     tracker: Tracker,
     defrag: Defragmenter,
     apps: HashMap<u64, ConnApp>,
+    /// Final `tcp.completeness` per stream from a first pass, when the caller has one.
+    final_completeness: Option<HashMap<u64, u8>>,
+    /// Connections finished since the last [`Dissector::take_finished`].
+    finished: Vec<Conn>,
+    /// Capture time of the last eviction sweep.
+    last_sweep_ns: i128,
+    frames_since_sweep: u32,
 }
+
+/// A closed connection lingers this long (capture time) before it is forgotten.
+pub const CLOSED_LINGER_NS: i128 = 120 * 1_000_000_000;
+/// A connection with no packet for this long (capture time) is forgotten.
+pub const IDLE_TIMEOUT_NS: i128 = 3600 * 1_000_000_000;
+const SWEEP_EVERY_FRAMES: u32 = 8192;
 
 impl Dissector {
     /// A dissector with no state.
@@ -31,9 +44,59 @@ impl Dissector {
         Self::default()
     }
 
+    /// A dissector that labels every frame with its connection's final completeness, as
+    /// `tshark -2` does; `finals` comes from a first pass ([`Dissector::final_completeness`]).
+    pub fn with_final_completeness(finals: HashMap<u64, u8>) -> Self {
+        Dissector {
+            final_completeness: Some(finals),
+            ..Self::default()
+        }
+    }
+
     /// The connection tracker (for per-connection summaries).
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
+    }
+
+    /// Connections that ended (evicted after closing or idling, or displaced by port
+    /// reuse) since the last call, in stream order.
+    pub fn take_finished(&mut self) -> Vec<Conn> {
+        let mut out = std::mem::take(&mut self.finished);
+        out.sort_by_key(|c| c.stream);
+        out
+    }
+
+    /// Ends the capture: every remaining connection, in stream order.
+    pub fn finish(&mut self) -> Vec<Conn> {
+        let mut out = std::mem::take(&mut self.finished);
+        out.extend(self.tracker.drain());
+        out.sort_by_key(|c| c.stream);
+        self.apps.clear();
+        out
+    }
+
+    /// The completeness `tshark -2` shows: its second pass starts each conversation from
+    /// the first pass's final value and keeps adding bits (never treating the first
+    /// packet as new), showing the value before each frame.
+    fn two_pass_completeness(&mut self, stream: u64, input: &SegmentInput<'_>) -> Option<u8> {
+        let finals = self.final_completeness.as_mut()?;
+        let shown = *finals.get(&stream)?;
+        finals.insert(stream, crate::conn::next_completeness(shown, false, false, input));
+        Some(shown)
+    }
+
+    fn sweep(&mut self, now_ns: i128) {
+        self.frames_since_sweep += 1;
+        if self.frames_since_sweep < SWEEP_EVERY_FRAMES && now_ns - self.last_sweep_ns < CLOSED_LINGER_NS {
+            return;
+        }
+        self.frames_since_sweep = 0;
+        self.last_sweep_ns = now_ns;
+        let evicted = self.tracker.evict(now_ns, CLOSED_LINGER_NS, IDLE_TIMEOUT_NS);
+        for conn in &evicted {
+            self.apps.remove(&conn.stream);
+        }
+        self.finished.extend(evicted);
     }
 
     /// Dissects one frame into a row.
@@ -134,6 +197,11 @@ impl Dissector {
             frame: frame.number,
         };
         let result = self.tracker.on_segment(&input);
+        for displaced in self.tracker.take_replaced() {
+            self.apps.remove(&displaced.stream);
+            self.finished.push(displaced);
+        }
+        self.sweep(input.time_ns);
         let tcp = TcpRecord {
             source_port: src.port,
             destination_port: dst.port,
@@ -146,6 +214,11 @@ impl Dissector {
             len,
             window: result.window,
             analysis: result.analysis,
+            from_client: result.from_client,
+            role: Some(result.transition.role),
+            client_state: Some(result.transition.client),
+            server_state: Some(result.transition.server),
+            completeness: self.two_pass_completeness(result.stream, &input).unwrap_or(result.completeness_before),
         };
         let mut columns = Columns::new(tcp_info(&tcp, &header, result.ack_base));
         if header_len > announced_len {

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use crate::analysis::Analysis;
 use crate::capture::Timestamp;
+use crate::lifecycle::{Role, TcpState};
 
 /// The TCP part of a row. Field meanings follow tshark's `tcp.*` fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +31,17 @@ pub struct TcpRecord {
     pub window: u32,
     /// `tcp.analysis.*`.
     pub analysis: Analysis,
+    /// True if the client sent the segment (`c2s`), false for `s2c`.
+    pub from_client: bool,
+    /// The packet's role in the connection lifecycle.
+    pub role: Option<Role>,
+    /// Client state after the packet.
+    pub client_state: Option<TcpState>,
+    /// Server state after the packet.
+    pub server_state: Option<TcpState>,
+    /// `tcp.completeness`: the connection's final value when known (two-pass), else the
+    /// value before this frame (as single-pass tshark shows it).
+    pub completeness: u8,
 }
 
 /// One row per frame.

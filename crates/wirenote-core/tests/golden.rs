@@ -81,6 +81,8 @@ fn corpus_agrees_with_tshark() {
 struct Stats {
     tcp_frames: usize,
     info_equal: usize,
+    analysis_total: usize,
+    analysis_equal: usize,
 }
 
 impl Stats {
@@ -96,12 +98,27 @@ fn compare(corpus: &Corpus) -> Stats {
     let mut exact_total = 0usize;
     let mut exact_bad = Vec::new();
     let (mut tcp_frames, mut info_equal) = (0usize, 0usize);
+    let (mut analysis_total, mut analysis_equal) = (0usize, 0usize);
     let mut per_capture = Vec::new();
     for capture in corpus.readable_captures() {
         let reference = Reference::load(corpus, &capture, "tshark");
         let bytes = corpus.read_capture(&capture);
+        let two_pass = Reference::load(corpus, &capture, "tshark-2pass");
+        // Pass 1: every connection's final completeness, as `tshark -2` knows it.
+        let finals = {
+            let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
+            let mut first = Dissector::new();
+            while let Ok(Some(frame)) = reader.next_frame() {
+                first.dissect(&frame);
+            }
+            let mut conns = first.take_finished();
+            conns.extend(first.finish());
+            conns.iter().map(|c| (c.stream, c.summary.completeness)).collect()
+        };
+        let mut single = Dissector::new();
+        let mut single_reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
         let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
-        let mut dissector = Dissector::new();
+        let mut dissector = Dissector::with_final_completeness(finals);
         let mut rows = 0usize;
         let (mut cap_tcp, mut cap_info) = (0usize, 0usize);
         while let Ok(Some(frame)) = reader.next_frame() {
@@ -124,6 +141,24 @@ fn compare(corpus: &Corpus) -> Stats {
                         "{capture} frame {} {column}: ours {got:?} tshark {expected:?}",
                         record.frame
                     ));
+                }
+            }
+            let single_record = single_reader.next_frame().ok().flatten().map(|f| single.dissect(&f));
+            if let (Some(tcp), Some(single_tcp)) = (record.tcp.as_ref(), single_record.as_ref().and_then(|r| r.tcp.as_ref())) {
+                let want2 = &two_pass.rows[rows - 1];
+                exact_total += 2;
+                if tcp.completeness.to_string() != want2.get("completeness") {
+                    exact_bad.push(format!("{capture} frame {} completeness (2-pass): ours {} tshark {}", record.frame, tcp.completeness, want2.get("completeness")));
+                }
+                if single_tcp.completeness.to_string() != want.get("completeness") {
+                    exact_bad.push(format!("{capture} frame {} completeness (1-pass): ours {} tshark {}", record.frame, single_tcp.completeness, want.get("completeness")));
+                }
+                analysis_total += 1;
+                let ours_flagged = !tcp.analysis.flags.is_empty();
+                if ours_flagged == (want.get("analysis") == "1") {
+                    analysis_equal += 1;
+                } else if verbose {
+                    eprintln!("ANALYSIS {capture} #{}: ours {:?} tshark {}", record.frame, tcp.analysis.names(), want.get("analysis"));
                 }
             }
             if !want.get("stream").is_empty() {
@@ -166,8 +201,14 @@ fn compare(corpus: &Corpus) -> Stats {
         exact_bad.len(),
         exact_bad[0]
     );
+    eprintln!(
+        "golden: tcp.analysis.flags presence equal on {analysis_equal}/{analysis_total} TCP frames ({:.2} %)",
+        100.0 * analysis_equal as f64 / analysis_total.max(1) as f64
+    );
     Stats {
         tcp_frames,
         info_equal,
+        analysis_total,
+        analysis_equal,
     }
 }
