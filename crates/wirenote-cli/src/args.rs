@@ -1,4 +1,4 @@
-//! Command-line arguments (clap derive) and their validated form.
+//! Command-line arguments (clap derive).
 
 use std::path::PathBuf;
 
@@ -18,8 +18,14 @@ const EXIT_CODES: &str = "Exit codes: 0 success; 1 capture damaged (every readab
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write one row per frame: addresses, stream, relative seq/ack, flags, Info.
+    /// One row per frame: addresses, stream, relative seq/ack, flags, Info, role, both
+    /// endpoints' TCP states, analysis flags, completeness.
     Annotate(AnnotateArgs),
+    /// One row per TCP connection: endpoints, timing, counters, Zeek-style state and
+    /// history, who closed it, final states.
+    Flows(OutputArgs),
+    /// The story of one connection, packet by packet, as the lab report tells it.
+    Explain(ExplainArgs),
 }
 
 /// Output format.
@@ -31,9 +37,18 @@ pub enum FormatArg {
     Jsonl,
 }
 
-/// `wirenote annotate`.
+/// Language of `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+/// Input and output of a table-writing command.
 #[derive(Debug, clap::Args)]
-pub struct AnnotateArgs {
+pub struct OutputArgs {
     /// Capture file (pcap, pcapng, optionally gzip-compressed); `-` reads stdin.
     pub input: PathBuf,
     /// Write here instead of stdout (atomically: a temporary file renamed when complete).
@@ -42,4 +57,25 @@ pub struct AnnotateArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
+}
+
+/// `wirenote annotate`.
+#[derive(Debug, clap::Args)]
+pub struct AnnotateArgs {
+    /// Input, output and format.
+    #[command(flatten)]
+    pub io: OutputArgs,
+}
+
+/// `wirenote explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// Capture file; `-` reads stdin.
+    pub input: PathBuf,
+    /// The connection to explain (`tcp.stream`).
+    #[arg(long)]
+    pub stream: u64,
+    /// Language of the explanation.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
 }

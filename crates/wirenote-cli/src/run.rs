@@ -1,16 +1,19 @@
 //! Running a command: opening inputs, writing outputs atomically, mapping errors to exit codes.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use wirenote_core::capture::{CaptureError, CaptureReader};
+use wirenote_core::capture::{CaptureReader, Frame};
+use wirenote_core::conn::Conn;
 use wirenote_core::dissect::Dissector;
-use wirenote_export::{packet_sink, Format};
+use wirenote_core::record::{ConnRecord, PacketRecord};
+use wirenote_export::{explain_stream, Format, Language, TableWriter};
 
-use crate::args::{AnnotateArgs, Cli, Command, FormatArg};
+use crate::args::{AnnotateArgs, Cli, Command, ExplainArgs, FormatArg, LangArg, OutputArgs};
 
 /// Exit code for a damaged capture whose readable frames were all written.
 const EXIT_DAMAGED: u8 = 1;
@@ -21,6 +24,8 @@ const EXIT_FAILED: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Annotate(args) => annotate(&args),
+        Command::Flows(args) => flows(&args),
+        Command::Explain(args) => explain(&args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
@@ -57,92 +62,203 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// The input bytes: a memory map for regular files, a stream for stdin and the rest.
-enum Input {
-    Mapped(memmap2::Mmap),
-    Empty,
-    Stream(Box<dyn io::Read>),
+/// A capture opened for reading, possibly more than once.
+struct Capture {
+    name: String,
+    bytes: Bytes,
 }
 
-fn open_input(path: &Path) -> anyhow::Result<Input> {
-    if path == Path::new("-") {
-        return Ok(Input::Stream(Box::new(io::stdin().lock())));
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Empty,
+}
+
+impl Capture {
+    /// Opens a file (memory-mapped) or stdin (spooled to an anonymous temporary file and
+    /// mapped, so that it can be read twice like a file).
+    fn open(path: &Path) -> anyhow::Result<Capture> {
+        let name = path.display().to_string();
+        let file = if path == Path::new("-") {
+            let mut spool =
+                tempfile::tempfile().context("cannot create a temporary file for stdin")?;
+            io::copy(&mut io::stdin().lock(), &mut spool).context("reading stdin")?;
+            spool
+        } else {
+            File::open(path).with_context(|| name.clone())?
+        };
+        let meta = file.metadata().with_context(|| name.clone())?;
+        if meta.is_dir() {
+            anyhow::bail!("{name}: is a directory");
+        }
+        if meta.len() == 0 {
+            return Ok(Capture {
+                name,
+                bytes: Bytes::Empty,
+            });
+        }
+        // SAFETY: the map is read-only and private to this process. If another process
+        // truncates the file while we read it, the kernel delivers SIGBUS; that is the
+        // documented trade-off of mapping, accepted for regular files only.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| name.clone())?;
+        Ok(Capture {
+            name,
+            bytes: Bytes::Mapped(map),
+        })
     }
-    let file = File::open(path).with_context(|| format!("{}", path.display()))?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("{}", path.display()))?;
-    if !meta.is_file() {
-        return Ok(Input::Stream(Box::new(file)));
+
+    fn data(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Mapped(map) => map,
+            Bytes::Empty => &[],
+        }
     }
-    if meta.len() == 0 {
-        return Ok(Input::Empty);
+
+    /// Reads every frame, calling `each`; returns the damage warning if reading stopped
+    /// early on a damaged capture.
+    fn for_each_frame(
+        &self,
+        mut each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Option<String>> {
+        let mut reader =
+            CaptureReader::from_slice(self.data()).with_context(|| self.name.clone())?;
+        loop {
+            match reader.next_frame() {
+                Ok(Some(frame)) => each(&frame)?,
+                Ok(None) => return Ok(None),
+                Err(err) if err.is_partial() => return Ok(Some(format!("{}: {err}", self.name))),
+                Err(err) => return Err(anyhow::Error::new(err).context(self.name.clone())),
+            }
+        }
     }
-    // SAFETY: the map is read-only and private to this process. If another process
-    // truncates the file while we read it, the kernel delivers SIGBUS; that is the
-    // documented trade-off of mapping, accepted for regular files only.
-    #[allow(unsafe_code)]
-    let map =
-        unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("{}", path.display()))?;
-    Ok(Input::Mapped(map))
+}
+
+fn outcome(damage: Option<String>) -> Outcome {
+    match damage {
+        Some(warning) => Outcome::Damaged(warning),
+        None => Outcome::Clean,
+    }
+}
+
+fn format_of(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Jsonl => Format::JsonLines,
+    }
+}
+
+/// Pass 1: what only the end of the capture knows (each connection's final completeness).
+fn first_pass(capture: &Capture) -> anyhow::Result<HashMap<u64, u8>> {
+    let mut dissector = Dissector::new();
+    let mut finals = HashMap::new();
+    let keep = |conns: Vec<Conn>, finals: &mut HashMap<u64, u8>| {
+        for conn in conns {
+            finals.insert(conn.stream, conn.summary.completeness);
+        }
+    };
+    capture.for_each_frame(|frame| {
+        dissector.dissect(frame);
+        keep(dissector.take_finished(), &mut finals);
+        Ok(())
+    })?;
+    keep(dissector.finish(), &mut finals);
+    Ok(finals)
 }
 
 fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
-    let input = open_input(&args.input)?;
-    let name = args.input.display().to_string();
-    let opened = match &input {
-        Input::Mapped(map) => CaptureReader::from_slice(map),
-        Input::Empty => CaptureReader::from_slice(&[]),
-        Input::Stream(_) => {
-            let Input::Stream(stream) = input else {
-                unreachable_input()
-            };
-            return annotate_reader(CaptureReader::from_read(stream), &name, args);
+    let capture = Capture::open(&args.io.input)?;
+    let finals = first_pass(&capture)?;
+    let output = Output::create(args.io.output.as_deref())?;
+    let mut dissector = Dissector::with_final_completeness(finals);
+    let damage = {
+        let mut table = TableWriter::packets(format_of(args.io.format), output.writer());
+        let damage = capture.for_each_frame(|frame| {
+            table.packet(&dissector.dissect(frame))?;
+            dissector.take_finished();
+            Ok(())
+        })?;
+        table.finish()?;
+        damage
+    };
+    output.commit()?;
+    Ok(outcome(damage))
+}
+
+/// Emits connection rows in stream order although connections end in any order: a row
+/// waits until every lower stream has been written.
+struct InOrder {
+    next: u64,
+    waiting: BTreeMap<u64, ConnRecord>,
+}
+
+impl InOrder {
+    fn push<W: Write>(&mut self, conns: Vec<Conn>, table: &mut TableWriter<W>) -> io::Result<()> {
+        for conn in conns {
+            self.waiting
+                .insert(conn.stream, ConnRecord::from_conn(&conn));
         }
-    };
-    annotate_reader(opened, &name, args)
+        while let Some(record) = self.waiting.remove(&self.next) {
+            table.connection(&record)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
 }
 
-fn unreachable_input() -> ! {
-    panic!("matched Input::Stream above")
-}
-
-fn annotate_reader(
-    opened: Result<CaptureReader<'_>, CaptureError>,
-    name: &str,
-    args: &AnnotateArgs,
-) -> anyhow::Result<Outcome> {
-    let mut reader = opened.with_context(|| name.to_string())?;
-    let format = match args.format {
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Jsonl => Format::JsonLines,
-    };
+fn flows(args: &OutputArgs) -> anyhow::Result<Outcome> {
+    let capture = Capture::open(&args.input)?;
     let output = Output::create(args.output.as_deref())?;
     let mut dissector = Dissector::new();
-    let mut damage = None;
-    {
-        let mut sink = packet_sink(format, output.writer());
-        loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => {
-                    let record = dissector.dissect(&frame);
-                    sink.packet(&record)?;
-                }
-                Ok(None) => break,
-                Err(err) if err.is_partial() => {
-                    damage = Some(format!("{name}: {err}"));
-                    break;
-                }
-                Err(err) => return Err(anyhow::Error::new(err).context(name.to_string())),
-            }
-        }
-        sink.finish()?;
-    }
+    let damage = {
+        let mut table = TableWriter::connections(format_of(args.format), output.writer());
+        let mut order = InOrder {
+            next: 0,
+            waiting: BTreeMap::new(),
+        };
+        let damage = capture.for_each_frame(|frame| {
+            dissector.dissect(frame);
+            order.push(dissector.take_finished(), &mut table)?;
+            Ok(())
+        })?;
+        order.push(dissector.finish(), &mut table)?;
+        table.finish()?;
+        damage
+    };
     output.commit()?;
-    Ok(match damage {
-        Some(warning) => Outcome::Damaged(warning),
-        None => Outcome::Clean,
-    })
+    Ok(outcome(damage))
+}
+
+fn explain(args: &ExplainArgs) -> anyhow::Result<Outcome> {
+    let capture = Capture::open(&args.input)?;
+    let mut dissector = Dissector::new();
+    let mut packets: Vec<PacketRecord> = Vec::new();
+    let mut conn = None;
+    let keep = |conns: Vec<Conn>, conn: &mut Option<ConnRecord>| {
+        if let Some(found) = conns.iter().find(|c| c.stream == args.stream) {
+            *conn = Some(ConnRecord::from_conn(found));
+        }
+    };
+    let damage = capture.for_each_frame(|frame| {
+        let record = dissector.dissect(frame);
+        if record.tcp.as_ref().is_some_and(|t| t.stream == args.stream) {
+            packets.push(record);
+        }
+        keep(dissector.take_finished(), &mut conn);
+        Ok(())
+    })?;
+    keep(dissector.finish(), &mut conn);
+    if packets.is_empty() {
+        anyhow::bail!("{}: no TCP stream {}", capture.name, args.stream);
+    }
+    let lang = match args.lang {
+        LangArg::En => Language::En,
+        LangArg::Zh => Language::Zh,
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    explain_stream(&packets, conn.as_ref(), lang, &mut out)?;
+    out.flush()?;
+    Ok(outcome(damage))
 }
 
 /// stdout, or a temporary file beside the target that is renamed over it on success.

@@ -213,3 +213,133 @@ fn broken_pipe_exits_zero() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+fn column(header: &csv::StringRecord, name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// The lab report's connection, checked by hand: stream 2 is an HTTP/1.0 exchange where
+/// the server closes first (FIN from port 5000), as in the report.
+#[test]
+fn lab_roles_and_states_match_the_report() {
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let out = run(&["annotate", fixture.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    let header = reader.headers().unwrap().clone();
+    let (stream, role, client, server, dir, completeness) = (
+        column(&header, "stream"),
+        column(&header, "role"),
+        column(&header, "client_state"),
+        column(&header, "server_state"),
+        column(&header, "dir"),
+        column(&header, "completeness"),
+    );
+    let rows: Vec<_> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[stream] == "2")
+        .collect();
+    let got: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[dir].to_string(),
+                r[role].to_string(),
+                r[client].to_string(),
+                r[server].to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("c2s", "handshake-syn", "SYN_SENT", "LISTEN"),
+        ("s2c", "handshake-synack", "ESTABLISHED", "SYN_RECEIVED"),
+        ("c2s", "handshake-ack", "ESTABLISHED", "ESTABLISHED"),
+        ("c2s", "data", "ESTABLISHED", "ESTABLISHED"),
+        ("s2c", "ack", "ESTABLISHED", "ESTABLISHED"),
+        ("s2c", "data", "ESTABLISHED", "ESTABLISHED"),
+        ("c2s", "ack", "ESTABLISHED", "ESTABLISHED"),
+        ("s2c", "data", "ESTABLISHED", "ESTABLISHED"),
+        ("c2s", "ack", "ESTABLISHED", "ESTABLISHED"),
+        ("s2c", "teardown-fin1", "CLOSE_WAIT", "FIN_WAIT_1"),
+        ("c2s", "teardown-fin2", "LAST_ACK", "FIN_WAIT_2"),
+        ("s2c", "teardown-ack2", "CLOSED", "TIME_WAIT"),
+    ];
+    let want: Vec<(String, String, String, String)> = want
+        .iter()
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    // tshark -2 shows the connection's final completeness on every frame: 31 = complete with data.
+    assert!(rows.iter().all(|r| &r[completeness] == "31"));
+}
+
+#[test]
+fn flows_summarise_the_lab_connections() {
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let out = run(&["flows", fixture.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    let header = reader.headers().unwrap().clone();
+    let rows: Vec<_> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 3);
+    let pick = |row: &csv::StringRecord, name: &str| row[column(&header, name)].to_string();
+    let summary: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                pick(r, "stream"),
+                pick(r, "conn_state"),
+                pick(r, "closed_by"),
+                pick(r, "client_final"),
+                pick(r, "server_final"),
+                pick(r, "history"),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ["0", "SF", "client", "TIME_WAIT", "CLOSED", "ShADadFf"].map(String::from),
+            ["1", "SF", "client", "TIME_WAIT", "CLOSED", "ShADadFf"].map(String::from),
+            ["2", "SF", "server", "CLOSED", "TIME_WAIT", "ShADadfF"].map(String::from),
+        ]
+    );
+    assert!(pick(&rows[0], "server").ends_with(":5000"));
+    assert_eq!(pick(&rows[0], "packets_c2s"), "10");
+    assert_eq!(pick(&rows[0], "packets_s2c"), "7");
+    let irtt: f64 = pick(&rows[0], "irtt").parse().unwrap();
+    assert!(irtt > 0.0 && irtt < 0.01);
+}
+
+#[test]
+fn explain_tells_the_story_in_english_and_chinese() {
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let out = run(&["explain", fixture.to_str().unwrap(), "--stream", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 14, "header, 12 packets, summary");
+    assert!(text.contains("server → client FIN: server closes first (active close, teardown 1/4); client enters CLOSE_WAIT; server enters FIN_WAIT_1"));
+    assert!(text
+        .lines()
+        .last()
+        .unwrap()
+        .contains("final states: client CLOSED, server TIME_WAIT"));
+    let out = run(&[
+        "explain",
+        fixture.to_str().unwrap(),
+        "--stream",
+        "0",
+        "--lang",
+        "zh",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("客户端请求建立连接（三次握手第 1 次）"));
+    assert!(text.contains("客户端进入 TIME_WAIT 状态"));
+    let out = run(&["explain", fixture.to_str().unwrap(), "--stream", "9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no TCP stream 9"));
+}

@@ -20,9 +20,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::analysis::{self, Analysis, ConnTiming, Flags, FlowAnalysis, Segment};
-use crate::lifecycle::{client_of_first_packet, Lifecycle, SegmentEvent, Side, TcpState, Transition};
-use crate::summary::{completeness, ConnSummary};
+use crate::lifecycle::{
+    client_of_first_packet, Lifecycle, SegmentEvent, Side, TcpState, Transition,
+};
 use crate::seq::SeqNumber;
+use crate::summary::{completeness, ConnSummary};
 use crate::tcp::{self, flags};
 
 /// A side of a connection: address and port.
@@ -92,8 +94,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    fn new(stream: u64, first: Endpoint, second: Endpoint, seg: &SegmentInput<'_>, reused: bool) -> Conn {
-        let (sender_is_client, midstream) = client_of_first_packet(seg.flags, first.port, second.port);
+    fn new(
+        stream: u64,
+        first: Endpoint,
+        second: Endpoint,
+        seg: &SegmentInput<'_>,
+        reused: bool,
+    ) -> Conn {
+        let (sender_is_client, midstream) =
+            client_of_first_packet(seg.flags, first.port, second.port);
         Conn {
             stream,
             first,
@@ -332,7 +341,11 @@ impl Tracker {
             _ => seg.ack,
         };
         let from_client = from_first == conn.first_is_client;
-        let side = if from_client { Side::Client } else { Side::Server };
+        let side = if from_client {
+            Side::Client
+        } else {
+            Side::Server
+        };
         let transition = conn.lifecycle.on_segment(&SegmentEvent {
             from: side,
             flags: seg.flags,
@@ -345,10 +358,19 @@ impl Tracker {
             (true, false) => 0,
             (false, _) => conn.summary.completeness,
         };
-        conn.summary.completeness = next_completeness(completeness_before, is_new && !reused, reused, seg);
-        conn.summary
-            .on_segment(side, seg.flags, seg.len, seg.window, analysis.flags, seg.time_ns);
-        if transition.role == crate::lifecycle::Role::HandshakeAck && conn.summary.ack_time.is_none() {
+        conn.summary.completeness =
+            next_completeness(completeness_before, is_new && !reused, reused, seg);
+        conn.summary.on_segment(
+            side,
+            seg.flags,
+            seg.len,
+            seg.window,
+            analysis.flags,
+            seg.time_ns,
+        );
+        if transition.role == crate::lifecycle::Role::HandshakeAck
+            && conn.summary.ack_time.is_none()
+        {
             conn.summary.ack_time = Some(seg.time_ns);
         }
         SegmentResult {
@@ -367,7 +389,12 @@ impl Tracker {
 }
 
 /// Wireshark's `conversation_completeness` update for one segment.
-pub(crate) fn next_completeness(before: u8, brand_new: bool, reused: bool, seg: &SegmentInput<'_>) -> u8 {
+pub(crate) fn next_completeness(
+    before: u8,
+    brand_new: bool,
+    reused: bool,
+    seg: &SegmentInput<'_>,
+) -> u8 {
     let syn_ack = seg.flags & (flags::SYN | flags::ACK);
     let mut c = if brand_new {
         0
@@ -389,7 +416,11 @@ pub(crate) fn next_completeness(before: u8, brand_new: bool, reused: bool, seg: 
         c |= completeness::SYN_ACK;
     }
     if syn_ack == flags::ACK {
-        c |= if seg.len > 0 { completeness::DATA } else { completeness::ACK };
+        c |= if seg.len > 0 {
+            completeness::DATA
+        } else {
+            completeness::ACK
+        };
     }
     if seg.flags & (flags::FIN | flags::ACK) == flags::FIN | flags::ACK {
         c |= completeness::FIN;
@@ -419,7 +450,10 @@ impl Tracker {
             })
             .map(|(k, _)| *k)
             .collect();
-        let mut out: Vec<Conn> = expired.iter().filter_map(|k| self.conns.remove(k)).collect();
+        let mut out: Vec<Conn> = expired
+            .iter()
+            .filter_map(|k| self.conns.remove(k))
+            .collect();
         out.sort_by_key(|c| c.stream);
         out
     }

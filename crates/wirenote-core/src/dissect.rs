@@ -81,18 +81,25 @@ impl Dissector {
     fn two_pass_completeness(&mut self, stream: u64, input: &SegmentInput<'_>) -> Option<u8> {
         let finals = self.final_completeness.as_mut()?;
         let shown = *finals.get(&stream)?;
-        finals.insert(stream, crate::conn::next_completeness(shown, false, false, input));
+        finals.insert(
+            stream,
+            crate::conn::next_completeness(shown, false, false, input),
+        );
         Some(shown)
     }
 
     fn sweep(&mut self, now_ns: i128) {
         self.frames_since_sweep += 1;
-        if self.frames_since_sweep < SWEEP_EVERY_FRAMES && now_ns - self.last_sweep_ns < CLOSED_LINGER_NS {
+        if self.frames_since_sweep < SWEEP_EVERY_FRAMES
+            && now_ns - self.last_sweep_ns < CLOSED_LINGER_NS
+        {
             return;
         }
         self.frames_since_sweep = 0;
         self.last_sweep_ns = now_ns;
-        let evicted = self.tracker.evict(now_ns, CLOSED_LINGER_NS, IDLE_TIMEOUT_NS);
+        let evicted = self
+            .tracker
+            .evict(now_ns, CLOSED_LINGER_NS, IDLE_TIMEOUT_NS);
         for conn in &evicted {
             self.apps.remove(&conn.stream);
         }
@@ -218,7 +225,9 @@ impl Dissector {
             role: Some(result.transition.role),
             client_state: Some(result.transition.client),
             server_state: Some(result.transition.server),
-            completeness: self.two_pass_completeness(result.stream, &input).unwrap_or(result.completeness_before),
+            completeness: self
+                .two_pass_completeness(result.stream, &input)
+                .unwrap_or(result.completeness_before),
         };
         let mut columns = Columns::new(tcp_info(&tcp, &header, result.ack_base));
         if header_len > announced_len {

@@ -227,7 +227,11 @@ pub struct Lifecycle {
 }
 
 /// Who the client is, decided from the first packet of a connection.
-pub fn client_of_first_packet(flags_of_first: u16, sender_port: u16, receiver_port: u16) -> (bool, bool) {
+pub fn client_of_first_packet(
+    flags_of_first: u16,
+    sender_port: u16,
+    receiver_port: u16,
+) -> (bool, bool) {
     // Returns (sender is client, connection started mid-stream).
     let syn_ack = flags_of_first & (flags::SYN | flags::ACK);
     if syn_ack == flags::SYN {
@@ -344,15 +348,28 @@ impl Lifecycle {
             // LISTEN → SYN_RECEIVED on sending SYN-ACK; the peer in SYN_SENT that receives
             // an acceptable SYN-ACK is ESTABLISHED (§3.10.7.3).
             self.sides[me].state = TcpState::SynReceived;
-            let acceptable = self.sides[peer].isn.is_none_or(|isn| ev.ack == isn.wrapping_add(1));
-            if acceptable && matches!(self.sides[peer].state, TcpState::SynSent | TcpState::SynReceived) {
+            let acceptable = self.sides[peer]
+                .isn
+                .is_none_or(|isn| ev.ack == isn.wrapping_add(1));
+            if acceptable
+                && matches!(
+                    self.sides[peer].state,
+                    TcpState::SynSent | TcpState::SynReceived
+                )
+            {
                 self.sides[peer].state = TcpState::Established;
             }
             Role::HandshakeSynAck
         }
     }
 
-    fn on_fin(&mut self, ev: &SegmentEvent, me: usize, peer: usize, newly_acks_peer_fin: bool) -> Role {
+    fn on_fin(
+        &mut self,
+        ev: &SegmentEvent,
+        me: usize,
+        peer: usize,
+        newly_acks_peer_fin: bool,
+    ) -> Role {
         let fin_seq = ev.seq.wrapping_add(ev.len);
         let retransmitted = self.sides[me].fin_seq.is_some();
         if !retransmitted {
@@ -386,7 +403,9 @@ impl Lifecycle {
             self.sides[peer].got_peer_fin = true;
             self.sides[peer].state = match self.sides[peer].state {
                 TcpState::FinWait1 => TcpState::Closing,
-                TcpState::Established | TcpState::SynReceived | TcpState::SynSent => TcpState::CloseWait,
+                TcpState::Established | TcpState::SynReceived | TcpState::SynSent => {
+                    TcpState::CloseWait
+                }
                 other => other,
             };
         }
@@ -397,7 +416,13 @@ impl Lifecycle {
         }
     }
 
-    fn on_plain(&mut self, ev: &SegmentEvent, me: usize, peer: usize, newly_acks_peer_fin: bool) -> Role {
+    fn on_plain(
+        &mut self,
+        ev: &SegmentEvent,
+        me: usize,
+        peer: usize,
+        newly_acks_peer_fin: bool,
+    ) -> Role {
         // The handshake ACK: the client acknowledges the server's ISN + 1.
         if !self.handshake_done && ev.flags & flags::ACK != 0 {
             if let Some(isn) = self.sides[peer].isn {

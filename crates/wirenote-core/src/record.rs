@@ -1,10 +1,12 @@
 //! Owned rows, built once per frame for export.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::analysis::Analysis;
 use crate::capture::Timestamp;
-use crate::lifecycle::{Role, TcpState};
+use crate::conn::Conn;
+use crate::lifecycle::{Role, Side, TcpState};
+use crate::summary::ConnState;
 
 /// The TCP part of a row. Field meanings follow tshark's `tcp.*` fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,4 +69,116 @@ pub struct PacketRecord {
     pub info: String,
     /// Why the frame could not be dissected, when `protocol` is `malformed`.
     pub malformed: Option<String>,
+}
+
+/// One row per TCP connection (the `wirenote flows` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnRecord {
+    /// `tcp.stream`.
+    pub stream: u64,
+    /// Client address and port.
+    pub client: SocketAddr,
+    /// Server address and port.
+    pub server: SocketAddr,
+    /// First packet time.
+    pub first_time: Timestamp,
+    /// Last packet time.
+    pub last_time: Timestamp,
+    /// SYN → handshake ACK (Wireshark's iRTT), seconds.
+    pub irtt: Option<f64>,
+    /// SYN → SYN-ACK, seconds.
+    pub syn_to_synack: Option<f64>,
+    /// SYN-ACK → handshake ACK, seconds.
+    pub synack_to_ack: Option<f64>,
+    /// Packets client → server.
+    pub packets_c2s: u64,
+    /// Packets server → client.
+    pub packets_s2c: u64,
+    /// Payload bytes client → server.
+    pub bytes_c2s: u64,
+    /// Payload bytes server → client.
+    pub bytes_s2c: u64,
+    /// Zeek `conn_state`.
+    pub conn_state: ConnState,
+    /// Zeek `history` letters.
+    pub history: String,
+    /// Who closed: `client`, `server`, `both` (crossing FINs), `rst`, `none`.
+    pub closed_by: &'static str,
+    /// Client's last state.
+    pub client_final: TcpState,
+    /// Server's last state.
+    pub server_final: TcpState,
+    /// Final `tcp.completeness`.
+    pub completeness: u8,
+    /// Segments flagged as retransmissions.
+    pub retransmissions: u64,
+    /// The capture started after this connection opened.
+    pub midstream: bool,
+}
+
+fn timestamp_from_ns(ns: i128) -> Timestamp {
+    Timestamp {
+        secs: ns.div_euclid(1_000_000_000) as i64,
+        nanos: ns.rem_euclid(1_000_000_000) as u32,
+    }
+}
+
+fn seconds_between(from: Option<i128>, to: Option<i128>) -> Option<f64> {
+    Some((to? - from?) as f64 * 1e-9)
+}
+
+impl ConnRecord {
+    /// Summarises a tracked connection.
+    pub fn from_conn(conn: &Conn) -> ConnRecord {
+        let s = &conn.summary;
+        let life = &conn.lifecycle;
+        let (client_final, server_final) = (life.state(Side::Client), life.state(Side::Server));
+        let closed_by = if s.first_rst.is_some() {
+            "rst"
+        } else {
+            match life.first_fin() {
+                None => "none",
+                Some(_)
+                    if client_final == TcpState::Closing || server_final == TcpState::Closing =>
+                {
+                    "both"
+                }
+                Some(_)
+                    if client_final == TcpState::TimeWait && server_final == TcpState::TimeWait =>
+                {
+                    "both"
+                }
+                Some(Side::Client) => "client",
+                Some(Side::Server) => "server",
+            }
+        };
+        let addr = |e: crate::conn::Endpoint| SocketAddr::new(e.addr, e.port);
+        ConnRecord {
+            stream: conn.stream,
+            client: addr(conn.client()),
+            server: addr(conn.server()),
+            first_time: timestamp_from_ns(s.first_time),
+            last_time: timestamp_from_ns(s.last_time),
+            irtt: seconds_between(s.syn_time, s.ack_time),
+            syn_to_synack: seconds_between(s.syn_time, s.syn_ack_time),
+            synack_to_ack: seconds_between(s.syn_ack_time, s.ack_time),
+            packets_c2s: s.packets[0],
+            packets_s2c: s.packets[1],
+            bytes_c2s: s.bytes[0],
+            bytes_s2c: s.bytes[1],
+            conn_state: s.conn_state(),
+            history: s.history.clone(),
+            closed_by,
+            client_final,
+            server_final,
+            completeness: s.completeness,
+            retransmissions: s.retransmissions,
+            midstream: life.started_midstream(),
+        }
+    }
+
+    /// Duration from first to last packet, seconds.
+    pub fn duration(&self) -> f64 {
+        self.last_time.seconds_since(self.first_time)
+    }
 }

@@ -142,12 +142,24 @@ impl ConnSummary {
         }
         seen.letters |= bit;
         if let Some((_, c)) = LETTERS.iter().find(|(b, _)| *b == bit) {
-            self.history.push(if side == Side::Client { c.to_ascii_uppercase() } else { *c });
+            self.history.push(if side == Side::Client {
+                c.to_ascii_uppercase()
+            } else {
+                *c
+            });
         }
     }
 
     /// Records one segment sent by `side`.
-    pub fn on_segment(&mut self, side: Side, tcp_flags: u16, len: u32, raw_window: u16, analysis: Flags, time: i128) {
+    pub fn on_segment(
+        &mut self,
+        side: Side,
+        tcp_flags: u16,
+        len: u32,
+        raw_window: u16,
+        analysis: Flags,
+        time: i128,
+    ) {
         let i = side_index(side);
         self.last_time = self.last_time.max(time);
         self.packets[i] += 1;

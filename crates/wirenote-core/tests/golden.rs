@@ -76,6 +76,11 @@ fn corpus_agrees_with_tshark() {
         "Info agreement {:.2} % is below 95 %",
         stats.info_pct()
     );
+    let analysis_pct = 100.0 * stats.analysis_equal as f64 / stats.analysis_total.max(1) as f64;
+    assert!(
+        analysis_pct >= 99.0,
+        "tcp.analysis.flags presence agreement {analysis_pct:.2} % is below 99 %"
+    );
 }
 
 struct Stats {
@@ -113,7 +118,10 @@ fn compare(corpus: &Corpus) -> Stats {
             }
             let mut conns = first.take_finished();
             conns.extend(first.finish());
-            conns.iter().map(|c| (c.stream, c.summary.completeness)).collect()
+            conns
+                .iter()
+                .map(|c| (c.stream, c.summary.completeness))
+                .collect()
         };
         let mut single = Dissector::new();
         let mut single_reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
@@ -143,22 +151,44 @@ fn compare(corpus: &Corpus) -> Stats {
                     ));
                 }
             }
-            let single_record = single_reader.next_frame().ok().flatten().map(|f| single.dissect(&f));
-            if let (Some(tcp), Some(single_tcp)) = (record.tcp.as_ref(), single_record.as_ref().and_then(|r| r.tcp.as_ref())) {
+            let single_record = single_reader
+                .next_frame()
+                .ok()
+                .flatten()
+                .map(|f| single.dissect(&f));
+            if let (Some(tcp), Some(single_tcp)) = (
+                record.tcp.as_ref(),
+                single_record.as_ref().and_then(|r| r.tcp.as_ref()),
+            ) {
                 let want2 = &two_pass.rows[rows - 1];
                 exact_total += 2;
                 if tcp.completeness.to_string() != want2.get("completeness") {
-                    exact_bad.push(format!("{capture} frame {} completeness (2-pass): ours {} tshark {}", record.frame, tcp.completeness, want2.get("completeness")));
+                    exact_bad.push(format!(
+                        "{capture} frame {} completeness (2-pass): ours {} tshark {}",
+                        record.frame,
+                        tcp.completeness,
+                        want2.get("completeness")
+                    ));
                 }
                 if single_tcp.completeness.to_string() != want.get("completeness") {
-                    exact_bad.push(format!("{capture} frame {} completeness (1-pass): ours {} tshark {}", record.frame, single_tcp.completeness, want.get("completeness")));
+                    exact_bad.push(format!(
+                        "{capture} frame {} completeness (1-pass): ours {} tshark {}",
+                        record.frame,
+                        single_tcp.completeness,
+                        want.get("completeness")
+                    ));
                 }
                 analysis_total += 1;
                 let ours_flagged = !tcp.analysis.flags.is_empty();
                 if ours_flagged == (want.get("analysis") == "1") {
                     analysis_equal += 1;
                 } else if verbose {
-                    eprintln!("ANALYSIS {capture} #{}: ours {:?} tshark {}", record.frame, tcp.analysis.names(), want.get("analysis"));
+                    eprintln!(
+                        "ANALYSIS {capture} #{}: ours {:?} tshark {}",
+                        record.frame,
+                        tcp.analysis.names(),
+                        want.get("analysis")
+                    );
                 }
             }
             if !want.get("stream").is_empty() {

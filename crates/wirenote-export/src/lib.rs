@@ -3,14 +3,28 @@
 //! The column set and order are the per-packet contract documented in the README; CSV
 //! and JSON Lines use the same keys. Writers are push sinks: the caller feeds one record
 //! at a time and nothing is buffered beyond the writer's I/O buffer.
+//!
+//! ```
+//! use wirenote_export::{Format, TableWriter, CONN_COLUMNS};
+//!
+//! let mut out = Vec::new();
+//! let mut table = TableWriter::connections(Format::Csv, &mut out);
+//! table.finish().unwrap();
+//! drop(table);
+//! assert_eq!(String::from_utf8(out).unwrap().trim_end(), CONN_COLUMNS.join(","));
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::io::{self, Write};
 
 use serde::Serialize;
-use wirenote_core::record::PacketRecord;
+use wirenote_core::record::{ConnRecord, PacketRecord};
 use wirenote_core::tcp;
+
+mod explain;
+
+pub use explain::{explain_stream, Language};
 
 /// Per-packet columns, in order.
 pub const PACKET_COLUMNS: &[&str] = &[
@@ -33,6 +47,37 @@ pub const PACKET_COLUMNS: &[&str] = &[
     "info",
     "cap_len",
     "malformed",
+    "dir",
+    "role",
+    "client_state",
+    "server_state",
+    "analysis",
+    "completeness",
+];
+
+/// Per-connection columns, in order.
+pub const CONN_COLUMNS: &[&str] = &[
+    "stream",
+    "client",
+    "server",
+    "first_time",
+    "last_time",
+    "duration",
+    "irtt",
+    "syn_to_synack",
+    "synack_to_ack",
+    "packets_c2s",
+    "packets_s2c",
+    "bytes_c2s",
+    "bytes_s2c",
+    "conn_state",
+    "history",
+    "closed_by",
+    "client_final",
+    "server_final",
+    "completeness",
+    "retransmissions",
+    "midstream",
 ];
 
 /// Output formats.
@@ -44,23 +89,7 @@ pub enum Format {
     JsonLines,
 }
 
-/// A destination for rows.
-pub trait Sink {
-    /// Writes one packet row.
-    fn packet(&mut self, record: &PacketRecord) -> io::Result<()>;
-    /// Flushes everything; call once at the end.
-    fn finish(&mut self) -> io::Result<()>;
-}
-
-/// Builds the sink for `format` over `out`.
-pub fn packet_sink<'w, W: Write + 'w>(format: Format, out: W) -> Box<dyn Sink + 'w> {
-    match format {
-        Format::Csv => Box::new(CsvSink::new(out)),
-        Format::JsonLines => Box::new(JsonLinesSink::new(out)),
-    }
-}
-
-/// The row as exported: one field per column, empty/null where absent.
+/// The packet row as exported: one field per column, empty/null where absent.
 #[derive(Debug, Serialize)]
 struct PacketRow<'a> {
     frame: u64,
@@ -82,6 +111,12 @@ struct PacketRow<'a> {
     info: &'a str,
     cap_len: u32,
     malformed: Option<&'a str>,
+    dir: Option<&'static str>,
+    role: Option<&'static str>,
+    client_state: Option<&'static str>,
+    server_state: Option<&'static str>,
+    analysis: Option<String>,
+    completeness: Option<u8>,
 }
 
 impl<'a> PacketRow<'a> {
@@ -107,41 +142,85 @@ impl<'a> PacketRow<'a> {
             info: &r.info,
             cap_len: r.cap_len,
             malformed: r.malformed.as_deref(),
+            dir: t.map(|t| if t.from_client { "c2s" } else { "s2c" }),
+            role: t.and_then(|t| t.role).map(|r| r.as_str()),
+            client_state: t.and_then(|t| t.client_state).map(|s| s.as_str()),
+            server_state: t.and_then(|t| t.server_state).map(|s| s.as_str()),
+            analysis: t.map(|t| t.analysis.names()),
+            completeness: t.map(|t| t.completeness),
         }
     }
 }
 
-/// CSV with a header row.
-pub struct CsvSink<W: Write> {
-    writer: csv::Writer<W>,
+/// The connection row as exported.
+#[derive(Debug, Serialize)]
+struct ConnRow {
+    stream: u64,
+    client: String,
+    server: String,
+    first_time: String,
+    last_time: String,
+    duration: String,
+    irtt: Option<String>,
+    syn_to_synack: Option<String>,
+    synack_to_ack: Option<String>,
+    packets_c2s: u64,
+    packets_s2c: u64,
+    bytes_c2s: u64,
+    bytes_s2c: u64,
+    conn_state: &'static str,
+    history: String,
+    closed_by: &'static str,
+    client_final: &'static str,
+    server_final: &'static str,
+    completeness: u8,
+    retransmissions: u64,
+    midstream: bool,
+}
+
+fn seconds(value: f64) -> String {
+    format!("{value:.9}")
+}
+
+impl ConnRow {
+    fn new(r: &ConnRecord) -> ConnRow {
+        ConnRow {
+            stream: r.stream,
+            client: r.client.to_string(),
+            server: r.server.to_string(),
+            first_time: r.first_time.to_string(),
+            last_time: r.last_time.to_string(),
+            duration: seconds(r.duration()),
+            irtt: r.irtt.map(seconds),
+            syn_to_synack: r.syn_to_synack.map(seconds),
+            synack_to_ack: r.synack_to_ack.map(seconds),
+            packets_c2s: r.packets_c2s,
+            packets_s2c: r.packets_s2c,
+            bytes_c2s: r.bytes_c2s,
+            bytes_s2c: r.bytes_s2c,
+            conn_state: r.conn_state.as_str(),
+            history: r.history.clone(),
+            closed_by: r.closed_by,
+            client_final: r.client_final.as_str(),
+            server_final: r.server_final.as_str(),
+            completeness: r.completeness,
+            retransmissions: r.retransmissions,
+            midstream: r.midstream,
+        }
+    }
+}
+
+enum Encoder<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Json(io::BufWriter<W>),
+}
+
+/// Writes rows of one table (packets or connections) as CSV or JSON Lines. Rows are
+/// pushed one at a time; nothing is buffered beyond the I/O buffer.
+pub struct TableWriter<W: Write> {
+    encoder: Encoder<W>,
+    columns: &'static [&'static str],
     header_written: bool,
-}
-
-impl<W: Write> CsvSink<W> {
-    fn ensure_header(&mut self) -> io::Result<()> {
-        if !self.header_written {
-            self.header_written = true;
-            self.writer
-                .write_record(PACKET_COLUMNS)
-                .map_err(csv_error)?;
-        }
-        Ok(())
-    }
-}
-
-impl<W: Write> CsvSink<W> {
-    /// A CSV sink over `out`.
-    pub fn new(out: W) -> Self {
-        // The header is written up front so that a capture with no frames still yields a
-        // valid table.
-        let writer = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(out);
-        CsvSink {
-            writer,
-            header_written: false,
-        }
-    }
 }
 
 fn csv_error(e: csv::Error) -> io::Error {
@@ -151,42 +230,72 @@ fn csv_error(e: csv::Error) -> io::Error {
     }
 }
 
-impl<W: Write> Sink for CsvSink<W> {
-    fn packet(&mut self, record: &PacketRecord) -> io::Result<()> {
-        self.ensure_header()?;
-        self.writer
-            .serialize(PacketRow::new(record))
-            .map_err(csv_error)
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.ensure_header()?;
-        self.writer.flush()
-    }
-}
-
-/// JSON Lines: one object per row, keys as the CSV header.
-pub struct JsonLinesSink<W: Write> {
-    out: io::BufWriter<W>,
-}
-
-impl<W: Write> JsonLinesSink<W> {
-    /// A JSON Lines sink over `out`.
-    pub fn new(out: W) -> Self {
-        JsonLinesSink {
-            out: io::BufWriter::with_capacity(64 * 1024, out),
+impl<W: Write> TableWriter<W> {
+    fn new(format: Format, columns: &'static [&'static str], out: W) -> Self {
+        let encoder = match format {
+            // The header is written by us, so that an empty table still has one.
+            Format::Csv => Encoder::Csv(Box::new(
+                csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(out),
+            )),
+            Format::JsonLines => Encoder::Json(io::BufWriter::with_capacity(64 * 1024, out)),
+        };
+        TableWriter {
+            encoder,
+            columns,
+            header_written: false,
         }
     }
-}
 
-impl<W: Write> Sink for JsonLinesSink<W> {
-    fn packet(&mut self, record: &PacketRecord) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &PacketRow::new(record))?;
-        self.out.write_all(b"\n")
+    /// A writer for per-packet rows.
+    pub fn packets(format: Format, out: W) -> Self {
+        Self::new(format, PACKET_COLUMNS, out)
     }
 
-    fn finish(&mut self) -> io::Result<()> {
-        self.out.flush()
+    /// A writer for per-connection rows.
+    pub fn connections(format: Format, out: W) -> Self {
+        Self::new(format, CONN_COLUMNS, out)
+    }
+
+    fn ensure_header(&mut self) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            if let Encoder::Csv(writer) = &mut self.encoder {
+                writer.write_record(self.columns).map_err(csv_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write<S: Serialize>(&mut self, row: &S) -> io::Result<()> {
+        self.ensure_header()?;
+        match &mut self.encoder {
+            Encoder::Csv(writer) => writer.serialize(row).map_err(csv_error),
+            Encoder::Json(out) => {
+                serde_json::to_writer(&mut *out, row)?;
+                out.write_all(b"\n")
+            }
+        }
+    }
+
+    /// Writes one packet row.
+    pub fn packet(&mut self, record: &PacketRecord) -> io::Result<()> {
+        self.write(&PacketRow::new(record))
+    }
+
+    /// Writes one connection row.
+    pub fn connection(&mut self, record: &ConnRecord) -> io::Result<()> {
+        self.write(&ConnRow::new(record))
+    }
+
+    /// Writes the header if no row was written, and flushes.
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.ensure_header()?;
+        match &mut self.encoder {
+            Encoder::Csv(writer) => writer.flush(),
+            Encoder::Json(out) => out.flush(),
+        }
     }
 }
 
@@ -194,7 +303,20 @@ impl<W: Write> Sink for JsonLinesSink<W> {
 mod tests {
     use super::*;
     use wirenote_core::capture::Timestamp;
+    use wirenote_core::lifecycle::{Role, TcpState};
     use wirenote_core::record::TcpRecord;
+
+    #[test]
+    fn empty_csv_table_still_has_its_header() {
+        let mut out = Vec::new();
+        let mut sink = TableWriter::connections(Format::Csv, &mut out);
+        sink.finish().unwrap();
+        drop(sink);
+        assert_eq!(
+            String::from_utf8(out).unwrap().trim_end(),
+            CONN_COLUMNS.join(",")
+        );
+    }
 
     fn syn() -> PacketRecord {
         PacketRecord {
@@ -212,6 +334,10 @@ mod tests {
                 raw_seq: 77,
                 len: 0,
                 window: 65535,
+                from_client: true,
+                role: Some(Role::HandshakeSyn),
+                client_state: Some(TcpState::SynSent),
+                server_state: Some(TcpState::Listen),
                 ..TcpRecord::default()
             }),
             frame_len: 74,
@@ -225,7 +351,7 @@ mod tests {
     #[test]
     fn csv_header_and_row() {
         let mut out = Vec::new();
-        let mut sink = CsvSink::new(&mut out);
+        let mut sink = TableWriter::packets(Format::Csv, &mut out);
         sink.packet(&syn()).unwrap();
         sink.finish().unwrap();
         drop(sink);
@@ -234,14 +360,14 @@ mod tests {
         assert_eq!(lines.next().unwrap(), PACKET_COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "1,1700000000.000000005,127.0.0.1,127.0.0.1,18508,5000,0,SYN,0,0,77,0,0,65535,74,TCP,18508 → 5000 [SYN] Seq=0 Win=65535 Len=0,74,"
+            "1,1700000000.000000005,127.0.0.1,127.0.0.1,18508,5000,0,SYN,0,0,77,0,0,65535,74,TCP,18508 → 5000 [SYN] Seq=0 Win=65535 Len=0,74,,c2s,handshake-syn,SYN_SENT,LISTEN,,0"
         );
     }
 
     #[test]
     fn jsonl_uses_the_same_keys() {
         let mut out = Vec::new();
-        let mut sink = JsonLinesSink::new(&mut out);
+        let mut sink = TableWriter::packets(Format::JsonLines, &mut out);
         sink.packet(&syn()).unwrap();
         sink.finish().unwrap();
         drop(sink);
@@ -259,5 +385,6 @@ mod tests {
         assert_eq!(keys_sorted, expected);
         assert_eq!(value["flags"], "SYN");
         assert_eq!(value["malformed"], serde_json::Value::Null);
+        assert_eq!(value["role"], "handshake-syn");
     }
 }
