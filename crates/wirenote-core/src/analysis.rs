@@ -210,12 +210,21 @@ impl Analysis {
         }
     }
 
-    /// The flags as a `;`-separated list of tshark field names (`duplicate_ack` carries
-    /// its number: `duplicate_ack:2`).
+    /// Whether tshark's field `tcp.analysis.<name>` is present on this segment. Wireshark
+    /// adds `retransmission` to fast and spurious retransmissions too.
+    pub fn has_field(&self, flag: Flags) -> bool {
+        self.flags.contains(flag)
+            || (flag == Flags::RETRANSMISSION
+                && (self.flags.contains(Flags::FAST_RETRANSMISSION)
+                    || self.flags.contains(Flags::SPURIOUS_RETRANSMISSION)))
+    }
+
+    /// The present `tcp.analysis.*` fields as a `;`-separated list of names
+    /// (`duplicate_ack` carries its number: `duplicate_ack:2`).
     pub fn names(&self) -> String {
         let mut out = String::new();
         for (flag, name) in Flags::ALL {
-            if self.flags.contains(*flag) {
+            if self.has_field(*flag) {
                 if !out.is_empty() {
                     out.push(';');
                 }

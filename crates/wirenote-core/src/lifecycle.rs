@@ -202,6 +202,8 @@ struct SideFacts {
     fin_acked: bool,
     /// Whether this side has received the peer's FIN.
     got_peer_fin: bool,
+    /// Whether this side has sent a SYN-ACK.
+    sent_syn_ack: bool,
 }
 
 impl SideFacts {
@@ -212,6 +214,7 @@ impl SideFacts {
             fin_seq: None,
             fin_acked: false,
             got_peer_fin: false,
+            sent_syn_ack: false,
         }
     }
 }
@@ -224,6 +227,8 @@ pub struct Lifecycle {
     handshake_done: bool,
     started_midstream: bool,
     packets: u64,
+    /// A RST was seen: the connection is gone and later segments change no state.
+    reset: bool,
 }
 
 /// Who the client is, decided from the first packet of a connection.
@@ -258,6 +263,7 @@ impl Lifecycle {
             handshake_done: midstream,
             started_midstream: midstream,
             packets: 0,
+            reset: false,
         }
     }
 
@@ -299,6 +305,15 @@ impl Lifecycle {
                 .is_some_and(|f| ev.ack.ge(f.wrapping_add(1)));
         let newly_acks_peer_fin = acks_peer_fin && !self.sides[peer].fin_acked;
 
+        if self.reset {
+            // Stray segments after a reset: name them, but the endpoints stay CLOSED.
+            let saved = self.sides;
+            let saved_fin = self.first_fin;
+            let transition = self.after_reset(ev, rst, syn, fin, newly_acks_peer_fin, me, peer);
+            self.sides = saved;
+            self.first_fin = saved_fin.or(self.first_fin);
+            return transition;
+        }
         let role = match (rst, syn, fin) {
             // RFC 9293 §3.5.2: a reset aborts the connection from any state.
             (true, _, _) => {
@@ -314,6 +329,9 @@ impl Lifecycle {
             // acknowledge a FIN.
             (false, false, false) => self.on_plain(ev, me, peer, newly_acks_peer_fin),
         };
+        if rst {
+            self.reset = true;
+        }
         let role = if first_packet_midstream && matches!(role, Role::Data | Role::Ack) {
             Role::Midstream
         } else {
@@ -326,10 +344,40 @@ impl Lifecycle {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn after_reset(
+        &mut self,
+        ev: &SegmentEvent,
+        rst: bool,
+        syn: bool,
+        fin: bool,
+        newly_acks_peer_fin: bool,
+        me: usize,
+        peer: usize,
+    ) -> Transition {
+        let role = match (rst, syn, fin) {
+            (true, _, _) => Role::Rst,
+            (false, true, _) => self.on_syn(ev, me, peer, ev.flags & flags::ACK != 0),
+            (false, false, true) => self.on_fin(ev, me, peer, newly_acks_peer_fin),
+            (false, false, false) => self.on_plain(ev, me, peer, newly_acks_peer_fin),
+        };
+        Transition {
+            role,
+            client: TcpState::Closed,
+            server: TcpState::Closed,
+        }
+    }
+
     fn on_syn(&mut self, ev: &SegmentEvent, me: usize, peer: usize, ack: bool) -> Role {
-        let repeated = self.sides[me].isn == Some(ev.seq);
+        // The same ISN again in the same kind of segment is a retry; a SYN-ACK after the
+        // side's own SYN (simultaneous open, split handshake) is not.
+        let same_isn = self.sides[me].isn == Some(ev.seq);
+        let repeated = same_isn && (!ack || self.sides[me].sent_syn_ack);
         if self.sides[me].isn.is_none() {
             self.sides[me].isn = Some(ev.seq);
+        }
+        if ack {
+            self.sides[me].sent_syn_ack = true;
         }
         if repeated {
             return Role::SynRetry;
@@ -595,6 +643,8 @@ mod tests {
     fn reset_mid_connection() {
         let mut l = established();
         feed!(l, S, RST, SISN + 1, 0, 0 => Rst, Closed, Closed);
+        // A stray FIN after the reset is named but changes nothing.
+        feed!(l, C, FINACK, CISN + 1, SISN + 1, 0 => TeardownFin1, Closed, Closed);
     }
 
     #[test]
@@ -602,7 +652,9 @@ mod tests {
         let mut l = Lifecycle::new(false);
         feed!(l, C, SYN, CISN, 0, 0 => HandshakeSyn, SynSent, Listen);
         feed!(l, S, SYN, SISN, 0, 0 => HandshakeSyn, SynReceived, SynReceived);
-        feed!(l, C, SYNACK, CISN, SISN + 1, 0 => SynRetry, SynReceived, SynReceived);
+        feed!(l, C, SYNACK, CISN, SISN + 1, 0 => HandshakeSynAck, SynReceived, Established);
+        feed!(l, C, SYNACK, CISN, SISN + 1, 0 => SynRetry, SynReceived, Established);
+        feed!(l, S, ACK, SISN + 1, CISN + 1, 0 => HandshakeAck, Established, Established);
     }
 
     #[test]

@@ -180,7 +180,8 @@ impl ConnSummary {
                 self.syn_ack_time = Some(time);
             }
         }
-        if !syn && ack && len == 0 {
+        // Zeek's 'A' is a pure ACK: no SYN, FIN, RST or payload.
+        if ack && len == 0 && tcp_flags & (flags::SYN | flags::FIN | flags::RST) == 0 {
             self.letter(side, 1 << 2);
         }
         if len > 0 {

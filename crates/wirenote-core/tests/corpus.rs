@@ -81,6 +81,13 @@ pub struct Row {
 }
 
 impl Row {
+    /// A row with no cells.
+    pub fn empty() -> Row {
+        Row {
+            cells: HashMap::new(),
+        }
+    }
+
     /// The cell for a wirenote column name (empty when absent).
     pub fn get(&self, column: &str) -> String {
         self.cells.get(column).cloned().unwrap_or_default()
@@ -108,6 +115,19 @@ const FIELDS: &[(&str, &str)] = &[
     ("http.response_in", "response_in"),
     ("_ws.col.Protocol", "protocol"),
     ("_ws.col.Info", "info"),
+    ("tcp.analysis.retransmission", "a.retransmission"),
+    ("tcp.analysis.out_of_order", "a.out_of_order"),
+    ("tcp.analysis.duplicate_ack", "a.duplicate_ack"),
+    ("tcp.analysis.duplicate_ack_num", "a.duplicate_ack_num"),
+    ("tcp.analysis.zero_window", "a.zero_window"),
+    ("tcp.analysis.keep_alive", "a.keep_alive"),
+    ("tcp.analysis.lost_segment", "a.lost_segment"),
+    ("tcp.analysis.ack_lost_segment", "a.ack_lost_segment"),
+    (
+        "tcp.analysis.spurious_retransmission",
+        "a.spurious_retransmission",
+    ),
+    ("tcp.analysis.fast_retransmission", "a.fast_retransmission"),
 ];
 
 /// `tcp.flags.str` (12 characters, bit 11 first) → flag bits as three hex digits.
@@ -126,6 +146,19 @@ fn flags_from_str(s: &str) -> String {
 }
 
 impl Reference {
+    /// Like [`Reference::load`], but an absent file gives an empty table.
+    pub fn load_optional(corpus: &Corpus, name: &str, kind: &str) -> Reference {
+        if corpus
+            .reference_dir
+            .join(format!("{name}.{kind}.tsv"))
+            .is_file()
+        {
+            Self::load(corpus, name, kind)
+        } else {
+            Reference { rows: Vec::new() }
+        }
+    }
+
     /// Loads `reference/NAME.KIND.tsv` (`KIND` = `tshark`, `tshark-2pass`, `tshark-extra`).
     pub fn load(corpus: &Corpus, name: &str, kind: &str) -> Reference {
         let path = corpus.reference_dir.join(format!("{name}.{kind}.tsv"));

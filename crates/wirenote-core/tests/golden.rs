@@ -81,9 +81,16 @@ fn corpus_agrees_with_tshark() {
         analysis_pct >= 99.0,
         "tcp.analysis.flags presence agreement {analysis_pct:.2} % is below 99 %"
     );
+    let flag_pct = 100.0 * stats.flag_equal as f64 / stats.flag_total.max(1) as f64;
+    assert!(
+        flag_pct >= 99.0,
+        "individual analysis flags agree on {flag_pct:.2} % only"
+    );
 }
 
 struct Stats {
+    flag_total: usize,
+    flag_equal: usize,
     tcp_frames: usize,
     info_equal: usize,
     analysis_total: usize,
@@ -104,11 +111,13 @@ fn compare(corpus: &Corpus) -> Stats {
     let mut exact_bad = Vec::new();
     let (mut tcp_frames, mut info_equal) = (0usize, 0usize);
     let (mut analysis_total, mut analysis_equal) = (0usize, 0usize);
+    let (mut flag_total, mut flag_equal) = (0usize, 0usize);
     let mut per_capture = Vec::new();
     for capture in corpus.readable_captures() {
         let reference = Reference::load(corpus, &capture, "tshark");
         let bytes = corpus.read_capture(&capture);
         let two_pass = Reference::load(corpus, &capture, "tshark-2pass");
+        let extra = Reference::load_optional(corpus, &capture, "tshark-extra");
         // Pass 1: every connection's final completeness, as `tshark -2` knows it.
         let finals = {
             let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
@@ -178,6 +187,57 @@ fn compare(corpus: &Corpus) -> Stats {
                         want.get("completeness")
                     ));
                 }
+                // Individual flags, from the main and the extra (two-pass) references.
+                let no_extra = corpus::Row::empty();
+                let extra_row = extra.rows.get(rows - 1).unwrap_or(&no_extra);
+                for (flag, name) in wirenote_core::analysis::Flags::ALL {
+                    let column = format!("a.{name}");
+                    let theirs = if want.get(&column).is_empty() {
+                        extra_row.get(&column)
+                    } else {
+                        want.get(&column)
+                    };
+                    let known = ["retransmission", "out_of_order"].contains(name)
+                        || !extra_row.get("frame").is_empty();
+                    if !known
+                        || (theirs.is_empty()
+                            && ![
+                                "retransmission",
+                                "out_of_order",
+                                "duplicate_ack",
+                                "zero_window",
+                                "keep_alive",
+                                "lost_segment",
+                                "ack_lost_segment",
+                                "spurious_retransmission",
+                                "fast_retransmission",
+                            ]
+                            .contains(name))
+                    {
+                        continue;
+                    }
+                    flag_total += 1;
+                    let ours = tcp.analysis.has_field(*flag);
+                    if ours == theirs.split(',').any(|v| v == "1") {
+                        flag_equal += 1;
+                    } else if verbose {
+                        eprintln!(
+                            "FLAG {capture} #{} {name}: ours {ours} tshark {theirs:?}",
+                            record.frame
+                        );
+                    }
+                }
+                if tcp
+                    .analysis
+                    .flags
+                    .contains(wirenote_core::analysis::Flags::DUPLICATE_ACK)
+                {
+                    flag_total += 1;
+                    if tcp.analysis.dup_ack_num.to_string() == extra_row.get("a.duplicate_ack_num")
+                    {
+                        flag_equal += 1;
+                    }
+                }
                 analysis_total += 1;
                 let ours_flagged = !tcp.analysis.flags.is_empty();
                 if ours_flagged == (want.get("analysis") == "1") {
@@ -235,7 +295,13 @@ fn compare(corpus: &Corpus) -> Stats {
         "golden: tcp.analysis.flags presence equal on {analysis_equal}/{analysis_total} TCP frames ({:.2} %)",
         100.0 * analysis_equal as f64 / analysis_total.max(1) as f64
     );
+    eprintln!(
+        "golden: individual tcp.analysis flags equal in {flag_equal}/{flag_total} checks ({:.2} %)",
+        100.0 * flag_equal as f64 / flag_total.max(1) as f64
+    );
     Stats {
+        flag_total,
+        flag_equal,
         tcp_frames,
         info_equal,
         analysis_total,
