@@ -14,6 +14,7 @@ fn pcap_with(body: &[u8]) -> Vec<u8> {
 }
 
 /// An Ethernet/IPv4/TCP frame between two fixed hosts.
+#[allow(clippy::too_many_arguments)]
 fn tcp_frame(
     sport: u16,
     dport: u16,
