@@ -26,6 +26,9 @@ pub enum Command {
     Flows(OutputArgs),
     /// The story of one connection, packet by packet, as the lab report tells it.
     Explain(ExplainArgs),
+    /// One row per HTTP exchange (Zeek http.log-like): request and response frames,
+    /// method, host, URI, status, sizes, conditional/revalidated, persistence, timing.
+    Http(OutputArgs),
 }
 
 /// Output format.

@@ -1,6 +1,6 @@
 //! Running a command: opening inputs, writing outputs atomically, mapping errors to exit codes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use wirenote_core::capture::{CaptureReader, Frame};
 use wirenote_core::conn::Conn;
-use wirenote_core::dissect::Dissector;
+use wirenote_core::dissect::{Dissector, PassOneFacts};
 use wirenote_core::record::{ConnRecord, PacketRecord};
 use wirenote_export::{explain_stream, Format, Language, TableWriter};
 
@@ -26,6 +26,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Annotate(args) => annotate(&args),
         Command::Flows(args) => flows(&args),
         Command::Explain(args) => explain(&args),
+        Command::Http(args) => http(&args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
@@ -147,34 +148,30 @@ fn format_of(arg: FormatArg) -> Format {
     }
 }
 
-/// Pass 1: what only the end of the capture knows (each connection's final completeness).
-fn first_pass(capture: &Capture) -> anyhow::Result<HashMap<u64, u8>> {
+/// Pass 1: what only the end of the capture knows (each connection's final completeness,
+/// each request's response frame).
+fn first_pass(capture: &Capture) -> anyhow::Result<PassOneFacts> {
     let mut dissector = Dissector::new();
-    let mut finals = HashMap::new();
-    let keep = |conns: Vec<Conn>, finals: &mut HashMap<u64, u8>| {
-        for conn in conns {
-            finals.insert(conn.stream, conn.summary.completeness);
-        }
-    };
     capture.for_each_frame(|frame| {
         dissector.dissect(frame);
-        keep(dissector.take_finished(), &mut finals);
+        dissector.take_finished();
+        dissector.take_exchanges();
         Ok(())
     })?;
-    keep(dissector.finish(), &mut finals);
-    Ok(finals)
+    Ok(dissector.into_facts())
 }
 
 fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
     let capture = Capture::open(&args.io.input)?;
-    let finals = first_pass(&capture)?;
+    let facts = first_pass(&capture)?;
     let output = Output::create(args.io.output.as_deref())?;
-    let mut dissector = Dissector::with_final_completeness(finals);
+    let mut dissector = Dissector::second_pass(facts);
     let damage = {
         let mut table = TableWriter::packets(format_of(args.io.format), output.writer());
         let damage = capture.for_each_frame(|frame| {
             table.packet(&dissector.dissect(frame))?;
             dissector.take_finished();
+            dissector.take_exchanges();
             Ok(())
         })?;
         table.finish()?;
@@ -221,6 +218,31 @@ fn flows(args: &OutputArgs) -> anyhow::Result<Outcome> {
             Ok(())
         })?;
         order.push(dissector.finish(), &mut table)?;
+        table.finish()?;
+        damage
+    };
+    output.commit()?;
+    Ok(outcome(damage))
+}
+
+fn http(args: &OutputArgs) -> anyhow::Result<Outcome> {
+    let capture = Capture::open(&args.input)?;
+    let output = Output::create(args.output.as_deref())?;
+    let mut dissector = Dissector::new();
+    let damage = {
+        let mut table = TableWriter::exchanges(format_of(args.format), output.writer());
+        let damage = capture.for_each_frame(|frame| {
+            dissector.dissect(frame);
+            dissector.take_finished();
+            for exchange in dissector.take_exchanges() {
+                table.exchange(&exchange)?;
+            }
+            Ok(())
+        })?;
+        dissector.finish();
+        for exchange in dissector.take_exchanges() {
+            table.exchange(&exchange)?;
+        }
         table.finish()?;
         damage
     };

@@ -12,7 +12,7 @@ use crate::conn::{Conn, Endpoint, SegmentInput, Tracker};
 use crate::ip::{self, Defragmented, Defragmenter};
 use crate::link::{self, ethertype};
 use crate::reassembly::{Columns, ConnApp, PayloadSegment};
-use crate::record::{PacketRecord, TcpRecord};
+use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
 use crate::seq::SeqNumber;
 use crate::tcp::{self, flags};
 
@@ -23,13 +23,50 @@ pub struct Dissector {
     tracker: Tracker,
     defrag: Defragmenter,
     apps: HashMap<u64, ConnApp>,
-    /// Final `tcp.completeness` per stream from a first pass, when the caller has one.
-    final_completeness: Option<HashMap<u64, u8>>,
+    /// What a first pass learned, when this is a second pass.
+    facts: Option<PassOneFacts>,
+    /// What this pass learns for a second one.
+    learned: PassOneFacts,
     /// Connections finished since the last [`Dissector::take_finished`].
     finished: Vec<Conn>,
+    /// HTTP exchanges whose outcome is known, not yet taken.
+    exchanges: Vec<ExchangeRecord>,
     /// Capture time of the last eviction sweep.
     last_sweep_ns: i128,
     frames_since_sweep: u32,
+}
+
+/// Facts only the end of a capture knows, gathered by a first pass so that a second pass
+/// can print them on earlier frames as `tshark -2` does. Compact: one byte per connection
+/// and two frame numbers per answered HTTP request.
+#[derive(Debug, Clone, Default)]
+pub struct PassOneFacts {
+    /// Final `tcp.completeness`, indexed by stream.
+    pub completeness: Vec<u8>,
+    /// `(request frame, response frame)` in request-frame order.
+    pub response_in: Vec<(u64, u64)>,
+    cursor: usize,
+}
+
+impl PassOneFacts {
+    fn record_completeness(&mut self, stream: u64, value: u8) {
+        let i = stream as usize;
+        if self.completeness.len() <= i {
+            self.completeness.resize(i + 1, 0);
+        }
+        self.completeness[i] = value;
+    }
+
+    /// The response frame of a request completed in `frame` (frames are asked in order).
+    fn response_for(&mut self, frame: u64) -> Option<u64> {
+        while self.response_in.get(self.cursor).is_some_and(|(req, _)| *req < frame) {
+            self.cursor += 1;
+        }
+        self.response_in
+            .get(self.cursor)
+            .filter(|(req, _)| *req == frame)
+            .map(|(_, res)| *res)
+    }
 }
 
 /// A closed connection lingers this long (capture time) before it is forgotten.
@@ -44,13 +81,22 @@ impl Dissector {
         Self::default()
     }
 
-    /// A dissector that labels every frame with its connection's final completeness, as
-    /// `tshark -2` does; `finals` comes from a first pass ([`Dissector::final_completeness`]).
-    pub fn with_final_completeness(finals: HashMap<u64, u8>) -> Self {
+    /// A second-pass dissector: every frame shows what the first pass learned (final
+    /// completeness, `response_in`), as `tshark -2` does.
+    pub fn second_pass(facts: PassOneFacts) -> Self {
         Dissector {
-            final_completeness: Some(finals),
+            facts: Some(facts),
             ..Self::default()
         }
+    }
+
+    /// Ends a first pass and returns what it learned.
+    pub fn into_facts(mut self) -> PassOneFacts {
+        for conn in self.finish() {
+            self.learned.record_completeness(conn.stream, conn.summary.completeness);
+        }
+        self.learned.response_in.sort_unstable();
+        self.learned
     }
 
     /// The connection tracker (for per-connection summaries).
@@ -63,28 +109,48 @@ impl Dissector {
     pub fn take_finished(&mut self) -> Vec<Conn> {
         let mut out = std::mem::take(&mut self.finished);
         out.sort_by_key(|c| c.stream);
+        for conn in &out {
+            self.learned.record_completeness(conn.stream, conn.summary.completeness);
+        }
         out
     }
 
-    /// Ends the capture: every remaining connection, in stream order.
+    /// HTTP exchanges whose outcome is known since the last call.
+    pub fn take_exchanges(&mut self) -> Vec<ExchangeRecord> {
+        std::mem::take(&mut self.exchanges)
+    }
+
+    /// Ends the capture: every remaining connection, in stream order (their HTTP exchanges
+    /// become final too).
     pub fn finish(&mut self) -> Vec<Conn> {
         let mut out = std::mem::take(&mut self.finished);
         out.extend(self.tracker.drain());
         out.sort_by_key(|c| c.stream);
-        self.apps.clear();
+        for conn in &out {
+            self.close_app(conn);
+        }
+        let mut rest: Vec<(u64, ConnApp)> = self.apps.drain().collect();
+        rest.sort_by_key(|(stream, _)| *stream);
+        for (stream, mut app) in rest {
+            self.exchanges.extend(app.exchanges.finish(stream, false));
+        }
         out
+    }
+
+    fn close_app(&mut self, conn: &Conn) {
+        if let Some(mut app) = self.apps.remove(&conn.stream) {
+            let closed = conn.is_closed();
+            self.exchanges.extend(app.exchanges.finish(conn.stream, closed));
+        }
     }
 
     /// The completeness `tshark -2` shows: its second pass starts each conversation from
     /// the first pass's final value and keeps adding bits (never treating the first
     /// packet as new), showing the value before each frame.
     fn two_pass_completeness(&mut self, stream: u64, input: &SegmentInput<'_>) -> Option<u8> {
-        let finals = self.final_completeness.as_mut()?;
-        let shown = *finals.get(&stream)?;
-        finals.insert(
-            stream,
-            crate::conn::next_completeness(shown, false, false, input),
-        );
+        let facts = self.facts.as_mut()?;
+        let shown = *facts.completeness.get(stream as usize)?;
+        facts.completeness[stream as usize] = crate::conn::next_completeness(shown, false, false, input);
         Some(shown)
     }
 
@@ -101,7 +167,7 @@ impl Dissector {
             .tracker
             .evict(now_ns, CLOSED_LINGER_NS, IDLE_TIMEOUT_NS);
         for conn in &evicted {
-            self.apps.remove(&conn.stream);
+            self.close_app(conn);
         }
         self.finished.extend(evicted);
     }
@@ -205,7 +271,7 @@ impl Dissector {
         };
         let result = self.tracker.on_segment(&input);
         for displaced in self.tracker.take_replaced() {
-            self.apps.remove(&displaced.stream);
+            self.close_app(&displaced);
             self.finished.push(displaced);
         }
         self.sweep(input.time_ns);
@@ -249,9 +315,24 @@ impl Dissector {
                 analysis: result.analysis.flags,
                 ports: (src.port, dst.port),
                 direction: usize::from(!result.from_first),
+                frame: frame.number,
+                time_ns: input.time_ns,
             };
             let app = self.apps.entry(result.stream).or_default();
-            let _messages = app.on_payload(&segment, &mut columns);
+            let seen = app.on_payload(&segment, &mut columns);
+            if !seen.is_empty() {
+                record.http = app.exchanges.on_frame(result.stream, &seen);
+                self.learned.response_in.extend(app.exchanges.take_paired());
+                self.exchanges.extend(app.exchanges.take_done());
+                if let Some(facts) = self.facts.as_mut() {
+                    let future = facts.response_for(frame.number);
+                    for http in record.http.iter_mut() {
+                        if http.kind == crate::http::Kind::Request && http.response_in.is_none() {
+                            http.response_in = future;
+                        }
+                    }
+                }
+            }
         }
         record.protocol = columns.protocol.into();
         record.info = columns.info;

@@ -59,6 +59,111 @@ pub struct Message {
     pub body_len: u64,
     /// First bytes of the body (for image signatures).
     pub body_magic: [u8; 6],
+    /// Protocol version (`HTTP/1.1`).
+    pub version: String,
+    /// Reason phrase (responses).
+    pub reason: String,
+    /// Header facts used for pairing notes and the exchange table.
+    pub head: HeadFacts,
+}
+
+/// What the exchange logic needs from a message's header fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeadFacts {
+    /// `Host`.
+    pub host: Option<String>,
+    /// `Connection` (lower-case).
+    pub connection: Option<String>,
+    /// `If-Modified-Since` or `If-None-Match` present: a conditional request.
+    pub conditional: bool,
+    /// The head parsed cleanly with `httparse`.
+    pub well_formed: bool,
+}
+
+impl Message {
+    /// Whether this message asks for (or announces) the connection to stay open after it,
+    /// by RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
+    /// `Connection: keep-alive`.
+    pub fn keeps_alive(&self) -> bool {
+        let connection = self.head.connection.as_deref().unwrap_or("");
+        let has = |token: &str| connection.split(',').any(|t| t.trim() == token);
+        if self.version == "HTTP/1.0" {
+            has("keep-alive")
+        } else {
+            !has("close")
+        }
+    }
+}
+
+/// Reads the header facts and version/reason of a complete head with `httparse`, falling
+/// back to a lenient line split when the head is not strictly valid.
+fn head_facts(head: &[u8], first_line: &str, kind: Kind) -> (String, String, HeadFacts) {
+    let mut facts = HeadFacts::default();
+    let mut fields = [httparse::EMPTY_HEADER; 96];
+    let mut parsed_version = None;
+    let mut parsed_reason = None;
+    let headers: Option<Vec<httparse::Header<'_>>> = match kind {
+        Kind::Request => {
+            let mut req = httparse::Request::new(&mut fields);
+            match req.parse(head) {
+                Ok(httparse::Status::Complete(_)) => {
+                    parsed_version = req.version.map(|v| format!("HTTP/1.{v}"));
+                    Some(req.headers.to_vec())
+                }
+                _ => None,
+            }
+        }
+        Kind::Response => {
+            let mut res = httparse::Response::new(&mut fields);
+            match res.parse(head) {
+                Ok(httparse::Status::Complete(_)) => {
+                    parsed_version = res.version.map(|v| format!("HTTP/1.{v}"));
+                    parsed_reason = res.reason.map(str::to_string);
+                    Some(res.headers.to_vec())
+                }
+                _ => None,
+            }
+        }
+    };
+    facts.well_formed = headers.is_some();
+    let mut visit = |name: &str, value: &str| {
+        if name.eq_ignore_ascii_case("host") {
+            facts.host = Some(value.trim().to_string());
+        } else if name.eq_ignore_ascii_case("connection") {
+            facts.connection = Some(value.trim().to_ascii_lowercase());
+        } else if name.eq_ignore_ascii_case("if-modified-since") || name.eq_ignore_ascii_case("if-none-match") {
+            facts.conditional = true;
+        }
+    };
+    match &headers {
+        Some(headers) => {
+            for h in headers {
+                visit(h.name, &String::from_utf8_lossy(h.value));
+            }
+        }
+        None => {
+            for line in String::from_utf8_lossy(head).lines().skip(1) {
+                if let Some((name, value)) = line.split_once(':') {
+                    visit(name.trim(), value);
+                }
+            }
+        }
+    }
+    // Version and reason from the first line when httparse could not read the head.
+    let mut parts = first_line.trim_start_matches("M-").splitn(3, ' ');
+    let (a, b, c) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (line_version, line_reason) = match kind {
+        Kind::Request => (c.to_string(), String::new()),
+        Kind::Response => {
+            let _ = b;
+            (a.to_string(), c.to_string())
+        }
+    };
+    (
+        parsed_version.unwrap_or(line_version),
+        parsed_reason.unwrap_or(line_reason),
+        facts,
+    )
 }
 
 /// The outcome of handing stream bytes to the HTTP dissector.
@@ -414,7 +519,11 @@ fn dissect_message(
         conv.last_method = method.clone();
         conv.seen_request = true;
     }
+    let (version, reason, head) = head_facts(&rest[..body_start], &line_text, kind);
     result.messages.push(Message {
+        version,
+        reason,
+        head,
         kind,
         first_line: line_text,
         method,

@@ -22,6 +22,7 @@ pub mod analysis;
 pub mod capture;
 pub mod conn;
 pub mod dissect;
+pub mod exchange;
 pub mod http;
 pub mod ip;
 pub mod lifecycle;

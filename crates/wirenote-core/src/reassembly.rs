@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 
 use crate::analysis::Flags;
+use crate::exchange::{Exchanges, SeenMessage};
 use crate::http::{self, HttpConv, Message, Need};
 use crate::seq::SeqNumber;
 use crate::tcp::flags;
@@ -36,6 +37,8 @@ struct Msp {
     /// Bytes from `seq` received without a hole.
     contiguous: usize,
     complete: bool,
+    /// Time of the first segment of this PDU.
+    first_time: i128,
 }
 
 impl Msp {
@@ -47,6 +50,7 @@ impl Msp {
             data: bytes.to_vec(),
             contiguous: bytes.len(),
             complete: false,
+            first_time: 0,
         }
     }
 
@@ -96,6 +100,8 @@ pub struct ConnApp {
     http: Option<bool>,
     conv: HttpConv,
     directions: [DirectionState; 2],
+    /// Request/response pairing.
+    pub exchanges: Exchanges,
 }
 
 /// The Protocol and Info columns as Wireshark's column code builds them.
@@ -162,6 +168,10 @@ pub struct PayloadSegment<'a> {
     pub ports: (u16, u16),
     /// 0 for the connection's first direction, 1 for the other.
     pub direction: usize,
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time, ns.
+    pub time_ns: i128,
 }
 
 fn looks_like_http(payload: &[u8]) -> bool {
@@ -224,13 +234,15 @@ impl ConnApp {
     }
 
     /// Runs the "subdissector" on `bytes`: HTTP if this connection is HTTP.
+    #[allow(clippy::too_many_arguments)]
     fn call_subdissector(
         &mut self,
         seg: &PayloadSegment<'_>,
         bytes: &[u8],
         can_desegment: bool,
+        first_time: i128,
         columns: &mut Columns,
-        messages: &mut Vec<Message>,
+        messages: &mut Vec<SeenMessage>,
     ) -> Option<(usize, Need)> {
         if !self.is_http(seg, bytes) {
             return None;
@@ -243,13 +255,18 @@ impl ConnApp {
         if result.is_http {
             columns.set_protocol("HTTP");
         }
-        messages.extend(result.messages);
+        messages.extend(result.messages.into_iter().map(|message: Message| SeenMessage {
+            message,
+            frame: seg.frame,
+            time: seg.time_ns,
+            first_byte_time: first_time,
+        }));
         result.need
     }
 
     /// Handles the payload of one segment: updates Protocol/Info and returns completed
     /// messages. Mirrors Wireshark's `dissect_tcp` FIN handling and `desegment_tcp`.
-    pub fn on_payload(&mut self, seg: &PayloadSegment<'_>, columns: &mut Columns) -> Vec<Message> {
+    pub fn on_payload(&mut self, seg: &PayloadSegment<'_>, columns: &mut Columns) -> Vec<SeenMessage> {
         let mut messages = Vec::new();
         let dir = seg.direction;
         let fully_captured = seg.payload.len() as u32 >= seg.len;
@@ -259,7 +276,9 @@ impl ConnApp {
         {
             self.directions[dir].fin_seen = true;
             let mut complete = None;
+            let mut first_time = seg.time_ns;
             if let Some(msp) = self.directions[dir].msp.as_mut() {
+                first_time = msp.first_time;
                 if msp.seq.le(seg.seq.wrapping_add(u32::MAX))
                     && !msp.complete
                     && msp.insert(seg.seq, seg.payload)
@@ -270,7 +289,7 @@ impl ConnApp {
                 }
             }
             if let Some(data) = complete {
-                self.call_subdissector(seg, &data, false, columns, &mut messages);
+                self.call_subdissector(seg, &data, false, first_time, columns, &mut messages);
                 return messages;
             }
         }
@@ -280,7 +299,7 @@ impl ConnApp {
         if !fully_captured {
             // No desegmentation on a snap-length-cut segment.
             if !seg.analysis.withholds_payload() {
-                self.call_subdissector(seg, seg.payload, false, columns, &mut messages);
+                self.call_subdissector(seg, seg.payload, false, seg.time_ns, columns, &mut messages);
             }
             return messages;
         }
@@ -368,8 +387,9 @@ impl ConnApp {
                     let mut data = std::mem::take(&mut msp.data);
                     let msp_seq = msp.seq;
                     let old_next = msp.next_pdu;
+                    let msp_first_time = msp.first_time;
                     called = true;
-                    need = self.call_subdissector(seg, &data, true, columns, &mut messages);
+                    need = self.call_subdissector(seg, &data, true, msp_first_time, columns, &mut messages);
                     let state = &mut self.directions[dir];
                     if need.is_none_or(|(doff, _)| doff > 0) {
                         state.remember(DoneMsp {
@@ -387,10 +407,13 @@ impl ConnApp {
                             let mut m = Msp::new(msp_seq, old_next, &[]);
                             m.data = std::mem::take(&mut data);
                             m.contiguous = contiguous;
+                            m.first_time = msp_first_time;
                             m
                         } else {
                             let new_seq = msp_seq.wrapping_add(doff as u32);
-                            Msp::new(new_seq, new_seq.wrapping_add(1), &data[doff..])
+                            let mut m = Msp::new(new_seq, new_seq.wrapping_add(1), &data[doff..]);
+                            m.first_time = seg.time_ns;
+                            m
                         };
                         match n {
                             Need::OneMoreSegment => {
@@ -435,7 +458,7 @@ impl ConnApp {
             } else {
                 called = true;
                 if !seg.analysis.withholds_payload() {
-                    need = self.call_subdissector(seg, payload, true, columns, &mut messages);
+                    need = self.call_subdissector(seg, payload, true, seg.time_ns, columns, &mut messages);
                     if let Some((doff, n)) = need {
                         must_desegment = Some((doff, n));
                     }
@@ -446,6 +469,7 @@ impl ConnApp {
                 if next_seq.diff(deseg_seq) as u32 <= FIRST_PDU_LIMIT {
                     let state = &mut self.directions[dir];
                     let mut msp = Msp::new(deseg_seq, next_seq, &payload[doff..]);
+                    msp.first_time = seg.time_ns;
                     match n {
                         Need::OneMoreSegment => {
                             msp.next_pdu = next_seq.wrapping_add(1);

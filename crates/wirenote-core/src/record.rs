@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::analysis::Analysis;
 use crate::capture::Timestamp;
 use crate::conn::Conn;
+use crate::http::Kind;
 use crate::lifecycle::{Role, Side, TcpState};
 use crate::summary::ConnState;
 
@@ -47,7 +48,7 @@ pub struct TcpRecord {
 }
 
 /// One row per frame.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PacketRecord {
     /// `frame.number`.
     pub frame: u64,
@@ -69,6 +70,8 @@ pub struct PacketRecord {
     pub info: String,
     /// Why the frame could not be dissected, when `protocol` is `malformed`.
     pub malformed: Option<String>,
+    /// HTTP messages completed in this frame.
+    pub http: Vec<HttpRecord>,
 }
 
 /// One row per TCP connection (the `wirenote flows` table).
@@ -181,4 +184,77 @@ impl ConnRecord {
     pub fn duration(&self) -> f64 {
         self.last_time.seconds_since(self.first_time)
     }
+}
+
+/// The HTTP part of a row: one per message completed in the frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRecord {
+    /// Request or response.
+    pub kind: Kind,
+    /// `http.request.method`.
+    pub method: Option<String>,
+    /// `http.request.uri`.
+    pub uri: Option<String>,
+    /// `http.request.version` / `http.response.version`.
+    pub version: String,
+    /// `http.response.code`.
+    pub status: Option<u16>,
+    /// `http.response.phrase`.
+    pub reason: Option<String>,
+    /// Media type of the body.
+    pub content_type: Option<String>,
+    /// `http.request_in` (responses), as `tshark -2` pairs.
+    pub request_in: Option<u64>,
+    /// `http.response_in` (requests), as `tshark -2` pairs.
+    pub response_in: Option<u64>,
+    /// `http.time`: seconds since the request (responses).
+    pub time_since_request: Option<f64>,
+    /// `conditional`, `revalidated`, `keep-alive`/`close` (requests), `persistent`/`close`
+    /// (responses), `;`-separated.
+    pub note: String,
+}
+
+/// One HTTP exchange (the `wirenote http` table, Zeek http.log-like).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeRecord {
+    /// `tcp.stream`.
+    pub stream: u64,
+    /// 1-based position of the request in its connection (0: response without request).
+    pub trans_depth: u64,
+    /// Frame where the request completed.
+    pub request_frame: Option<u64>,
+    /// Frame where the response completed.
+    pub response_frame: Option<u64>,
+    /// Method.
+    pub method: Option<String>,
+    /// `Host` header.
+    pub host: Option<String>,
+    /// Request target.
+    pub uri: Option<String>,
+    /// Version of the request (of the response when there is no request).
+    pub version: Option<String>,
+    /// Status code.
+    pub status: Option<u16>,
+    /// Reason phrase.
+    pub reason: Option<String>,
+    /// Request body bytes.
+    pub request_body_len: u64,
+    /// Response body bytes (de-chunked).
+    pub response_body_len: u64,
+    /// Response media type.
+    pub content_type: Option<String>,
+    /// The request carried `If-Modified-Since` or `If-None-Match`.
+    pub conditional: bool,
+    /// A 304 answered a conditional request.
+    pub revalidated: bool,
+    /// Both sides' headers keep the connection open after this exchange.
+    pub persistent: bool,
+    /// The request's headers asked to keep the connection open.
+    pub request_keeps_alive: bool,
+    /// Request → first segment of the response, seconds.
+    pub time_to_first_byte: Option<f64>,
+    /// Request → response complete, seconds.
+    pub response_time: Option<f64>,
+    /// What happened next on the connection: `reused` (another request), `closed`, `open`.
+    pub connection_after: &'static str,
 }

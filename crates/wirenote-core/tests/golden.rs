@@ -118,24 +118,19 @@ fn compare(corpus: &Corpus) -> Stats {
         let bytes = corpus.read_capture(&capture);
         let two_pass = Reference::load(corpus, &capture, "tshark-2pass");
         let extra = Reference::load_optional(corpus, &capture, "tshark-extra");
-        // Pass 1: every connection's final completeness, as `tshark -2` knows it.
-        let finals = {
+        // Pass 1: what only the end knows (final completeness, response frames), as `tshark -2`.
+        let facts = {
             let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
             let mut first = Dissector::new();
             while let Ok(Some(frame)) = reader.next_frame() {
                 first.dissect(&frame);
             }
-            let mut conns = first.take_finished();
-            conns.extend(first.finish());
-            conns
-                .iter()
-                .map(|c| (c.stream, c.summary.completeness))
-                .collect()
+            first.into_facts()
         };
         let mut single = Dissector::new();
         let mut single_reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
         let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
-        let mut dissector = Dissector::with_final_completeness(finals);
+        let mut dissector = Dissector::second_pass(facts);
         let mut rows = 0usize;
         let (mut cap_tcp, mut cap_info) = (0usize, 0usize);
         while let Ok(Some(frame)) = reader.next_frame() {

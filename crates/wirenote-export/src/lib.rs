@@ -19,7 +19,8 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use wirenote_core::record::{ConnRecord, PacketRecord};
+use wirenote_core::http::Kind;
+use wirenote_core::record::{ConnRecord, ExchangeRecord, HttpRecord, PacketRecord};
 use wirenote_core::tcp;
 
 mod explain;
@@ -27,57 +28,28 @@ mod explain;
 pub use explain::{explain_stream, Language};
 
 /// Per-packet columns, in order.
+#[rustfmt::skip]
 pub const PACKET_COLUMNS: &[&str] = &[
-    "frame",
-    "time",
-    "src",
-    "dst",
-    "sport",
-    "dport",
-    "stream",
-    "flags",
-    "seq",
-    "ack",
-    "seq_raw",
-    "ack_raw",
-    "len",
-    "win",
-    "frame_len",
-    "protocol",
-    "info",
-    "cap_len",
-    "malformed",
-    "dir",
-    "role",
-    "client_state",
-    "server_state",
-    "analysis",
-    "completeness",
+    "frame", "time", "src", "dst", "sport", "dport", "stream", "flags", "seq", "ack", "seq_raw",
+    "ack_raw", "len", "win", "frame_len", "protocol", "info", "cap_len", "malformed", "dir", "role",
+    "client_state", "server_state", "analysis", "completeness", "http", "method", "uri", "version",
+    "status", "reason", "content_type", "request_in", "response_in", "http_time", "http_note",
+];
+
+/// Per-exchange columns (`wirenote http`), in order.
+#[rustfmt::skip]
+pub const EXCHANGE_COLUMNS: &[&str] = &[
+    "stream", "trans_depth", "request_frame", "response_frame", "method", "host", "uri", "version",
+    "status", "reason", "request_body_len", "response_body_len", "content_type", "conditional",
+    "revalidated", "persistent", "connection_after", "time_to_first_byte", "response_time",
 ];
 
 /// Per-connection columns, in order.
+#[rustfmt::skip]
 pub const CONN_COLUMNS: &[&str] = &[
-    "stream",
-    "client",
-    "server",
-    "first_time",
-    "last_time",
-    "duration",
-    "irtt",
-    "syn_to_synack",
-    "synack_to_ack",
-    "packets_c2s",
-    "packets_s2c",
-    "bytes_c2s",
-    "bytes_s2c",
-    "conn_state",
-    "history",
-    "closed_by",
-    "client_final",
-    "server_final",
-    "completeness",
-    "retransmissions",
-    "midstream",
+    "stream", "client", "server", "first_time", "last_time", "duration", "irtt", "syn_to_synack",
+    "synack_to_ack", "packets_c2s", "packets_s2c", "bytes_c2s", "bytes_s2c", "conn_state", "history",
+    "closed_by", "client_final", "server_final", "completeness", "retransmissions", "midstream",
 ];
 
 /// Output formats.
@@ -117,6 +89,27 @@ struct PacketRow<'a> {
     server_state: Option<&'static str>,
     analysis: Option<String>,
     completeness: Option<u8>,
+    http: Option<String>,
+    method: Option<String>,
+    uri: Option<String>,
+    version: Option<String>,
+    status: Option<String>,
+    reason: Option<String>,
+    content_type: Option<String>,
+    request_in: Option<String>,
+    response_in: Option<String>,
+    http_time: Option<String>,
+    http_note: Option<String>,
+}
+
+/// Joins one value per HTTP message with commas (as `tshark -T fields` does); `None`
+/// when no message has a value.
+fn join_http<T: ToString>(records: &[HttpRecord], value: impl Fn(&HttpRecord) -> Option<T>) -> Option<String> {
+    let values: Vec<Option<String>> = records.iter().map(|r| value(r).map(|v| v.to_string())).collect();
+    if values.iter().all(Option::is_none) {
+        return None;
+    }
+    Some(values.into_iter().map(Option::unwrap_or_default).collect::<Vec<_>>().join(","))
 }
 
 impl<'a> PacketRow<'a> {
@@ -148,6 +141,22 @@ impl<'a> PacketRow<'a> {
             server_state: t.and_then(|t| t.server_state).map(|s| s.as_str()),
             analysis: t.map(|t| t.analysis.names()),
             completeness: t.map(|t| t.completeness),
+            http: join_http(&r.http, |h| {
+                Some(match h.kind {
+                    Kind::Request => "request",
+                    Kind::Response => "response",
+                })
+            }),
+            method: join_http(&r.http, |h| h.method.clone()),
+            uri: join_http(&r.http, |h| h.uri.clone()),
+            version: join_http(&r.http, |h| Some(h.version.clone())),
+            status: join_http(&r.http, |h| h.status),
+            reason: join_http(&r.http, |h| h.reason.clone()),
+            content_type: join_http(&r.http, |h| h.content_type.clone()),
+            request_in: join_http(&r.http, |h| h.request_in),
+            response_in: join_http(&r.http, |h| h.response_in),
+            http_time: join_http(&r.http, |h| h.time_since_request.map(seconds)),
+            http_note: join_http(&r.http, |h| Some(h.note.clone())),
         }
     }
 }
@@ -210,6 +219,56 @@ impl ConnRow {
     }
 }
 
+/// The exchange row as exported.
+#[derive(Debug, Serialize)]
+struct ExchangeRow<'a> {
+    stream: u64,
+    trans_depth: u64,
+    request_frame: Option<u64>,
+    response_frame: Option<u64>,
+    method: Option<&'a str>,
+    host: Option<&'a str>,
+    uri: Option<&'a str>,
+    version: Option<&'a str>,
+    status: Option<u16>,
+    reason: Option<&'a str>,
+    request_body_len: u64,
+    response_body_len: u64,
+    content_type: Option<&'a str>,
+    conditional: bool,
+    revalidated: bool,
+    persistent: bool,
+    connection_after: &'static str,
+    time_to_first_byte: Option<String>,
+    response_time: Option<String>,
+}
+
+impl<'a> ExchangeRow<'a> {
+    fn new(e: &'a ExchangeRecord) -> Self {
+        ExchangeRow {
+            stream: e.stream,
+            trans_depth: e.trans_depth,
+            request_frame: e.request_frame,
+            response_frame: e.response_frame,
+            method: e.method.as_deref(),
+            host: e.host.as_deref(),
+            uri: e.uri.as_deref(),
+            version: e.version.as_deref(),
+            status: e.status,
+            reason: e.reason.as_deref(),
+            request_body_len: e.request_body_len,
+            response_body_len: e.response_body_len,
+            content_type: e.content_type.as_deref(),
+            conditional: e.conditional,
+            revalidated: e.revalidated,
+            persistent: e.persistent,
+            connection_after: e.connection_after,
+            time_to_first_byte: e.time_to_first_byte.map(seconds),
+            response_time: e.response_time.map(seconds),
+        }
+    }
+}
+
 enum Encoder<W: Write> {
     Csv(Box<csv::Writer<W>>),
     Json(io::BufWriter<W>),
@@ -253,6 +312,11 @@ impl<W: Write> TableWriter<W> {
         Self::new(format, PACKET_COLUMNS, out)
     }
 
+    /// A writer for per-exchange rows.
+    pub fn exchanges(format: Format, out: W) -> Self {
+        Self::new(format, EXCHANGE_COLUMNS, out)
+    }
+
     /// A writer for per-connection rows.
     pub fn connections(format: Format, out: W) -> Self {
         Self::new(format, CONN_COLUMNS, out)
@@ -282,6 +346,11 @@ impl<W: Write> TableWriter<W> {
     /// Writes one packet row.
     pub fn packet(&mut self, record: &PacketRecord) -> io::Result<()> {
         self.write(&PacketRow::new(record))
+    }
+
+    /// Writes one exchange row.
+    pub fn exchange(&mut self, record: &ExchangeRecord) -> io::Result<()> {
+        self.write(&ExchangeRow::new(record))
     }
 
     /// Writes one connection row.
@@ -345,6 +414,7 @@ mod tests {
             protocol: "TCP".into(),
             info: "18508 → 5000 [SYN] Seq=0 Win=65535 Len=0".into(),
             malformed: None,
+            http: Vec::new(),
         }
     }
 
@@ -360,7 +430,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), PACKET_COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "1,1700000000.000000005,127.0.0.1,127.0.0.1,18508,5000,0,SYN,0,0,77,0,0,65535,74,TCP,18508 → 5000 [SYN] Seq=0 Win=65535 Len=0,74,,c2s,handshake-syn,SYN_SENT,LISTEN,,0"
+            "1,1700000000.000000005,127.0.0.1,127.0.0.1,18508,5000,0,SYN,0,0,77,0,0,65535,74,TCP,18508 → 5000 [SYN] Seq=0 Win=65535 Len=0,74,,c2s,handshake-syn,SYN_SENT,LISTEN,,0,,,,,,,,,,,"
         );
     }
 

@@ -1,0 +1,305 @@
+//! HTTP request/response pairing, two ways.
+//!
+//! * **As tshark pairs them** (`request_in` / `response_in` columns): Wireshark 4.0 keeps
+//!   one list of transactions per TCP conversation; a request appends one; a response
+//!   fills the last one if it has no response yet, else appends one of its own. A frame
+//!   carrying several messages shows, for each of them, the transaction of the last one.
+//!   This mis-pairs pipelined requests (SOURCES.md notes it); the columns reproduce it so
+//!   that they filter and compare like tshark's.
+//! * **As HTTP pairs them** (the `wirenote http` exchange table): responses answer
+//!   requests in order (RFC 9112 §9.3.2), interim 1xx responses do not consume a request,
+//!   so pipelining and `100 Continue` pair correctly.
+//!
+//! Memory per connection is bounded: the tshark-style state is one transaction, and at
+//! most [`MAX_PENDING`] unanswered requests are queued for the exchange table (a client
+//! that pipelines more gets the excess reported without a response).
+//!
+//! Read, at least: RFC 9112 §9.3 (persistence), RFC 9110 §13.1.3–13.1.4 (conditional
+//! requests), §15.4.5 (304 Not Modified).
+
+use std::collections::VecDeque;
+
+use crate::http::{Kind, Message};
+use crate::record::{ExchangeRecord, HttpRecord};
+
+/// Most unanswered requests queued per connection for the exchange table.
+pub const MAX_PENDING: usize = 64;
+
+/// The last transaction, as Wireshark's `req_res_tail`.
+#[derive(Debug, Clone, Copy)]
+struct Transaction {
+    request_frame: u64,
+    request_time: i128,
+    response_frame: u64,
+}
+
+/// A request waiting for its response in the exchange table.
+#[derive(Debug, Clone)]
+struct Pending {
+    depth: u64,
+    frame: u64,
+    time: i128,
+    message: Message,
+}
+
+/// One complete message, where and when it was seen.
+#[derive(Debug, Clone)]
+pub struct SeenMessage {
+    /// The message.
+    pub message: Message,
+    /// Frame where it completed (where tshark reports it).
+    pub frame: u64,
+    /// Time of that frame.
+    pub time: i128,
+    /// Time of the first segment carrying it.
+    pub first_byte_time: i128,
+}
+
+/// Pairing state of one connection.
+#[derive(Debug, Clone, Default)]
+pub struct Exchanges {
+    tail: Option<Transaction>,
+    pending: VecDeque<Pending>,
+    /// Answered exchanges waiting to learn whether the connection was reused.
+    answered: Vec<ExchangeRecord>,
+    /// Exchanges whose outcome is known, ready to be taken.
+    done: Vec<ExchangeRecord>,
+    depth: u64,
+    /// Transactions completed (tshark-style) and not yet taken.
+    paired: Vec<(u64, u64)>,
+}
+
+fn seconds(ns: i128) -> f64 {
+    ns as f64 * 1e-9
+}
+
+impl Exchanges {
+    /// Pairs the messages completed in one frame; returns their per-packet records and,
+    /// for the frame's last transaction if it is a request, its frame (whose
+    /// `response_in` only a later frame can tell).
+    pub fn on_frame(&mut self, stream: u64, seen: &[SeenMessage]) -> Vec<HttpRecord> {
+        let mut frame_tail = None;
+        for item in seen {
+            // tshark's transaction list.
+            match item.message.kind {
+                Kind::Request => {
+                    self.tail = Some(Transaction {
+                        request_frame: item.frame,
+                        request_time: item.time,
+                        response_frame: 0,
+                    });
+                }
+                Kind::Response => match self.tail.as_mut() {
+                    Some(t) if t.response_frame == 0 => {
+                        t.response_frame = item.frame;
+                        if t.request_frame != 0 {
+                            self.paired.push((t.request_frame, item.frame));
+                        }
+                    }
+                    _ => {
+                        self.tail = Some(Transaction {
+                            request_frame: 0,
+                            request_time: 0,
+                            response_frame: item.frame,
+                        })
+                    }
+                },
+            }
+            frame_tail = self.tail;
+            self.exchange_table(stream, item);
+        }
+        let Some(tail) = frame_tail else {
+            return Vec::new();
+        };
+        seen.iter()
+            .map(|item| {
+                let m = &item.message;
+                let conditional_answered = m.kind == Kind::Response
+                    && m.status == Some(304)
+                    && self.last_answered_conditional(item.frame);
+                let mut note = Vec::new();
+                match m.kind {
+                    Kind::Request => {
+                        if m.head.conditional {
+                            note.push("conditional");
+                        }
+                        note.push(if m.keeps_alive() { "keep-alive" } else { "close" });
+                    }
+                    Kind::Response => {
+                        if conditional_answered {
+                            note.push("revalidated");
+                        }
+                        note.push(if m.keeps_alive() && self.last_request_kept_alive(item.frame) {
+                            "persistent"
+                        } else {
+                            "close"
+                        });
+                    }
+                }
+                HttpRecord {
+                    kind: m.kind,
+                    method: m.method.clone(),
+                    uri: m.uri.clone(),
+                    version: m.version.clone(),
+                    status: m.status,
+                    reason: (m.kind == Kind::Response).then(|| m.reason.clone()),
+                    content_type: m.content_type.clone(),
+                    request_in: (m.kind == Kind::Response && tail.request_frame != 0).then_some(tail.request_frame),
+                    response_in: (m.kind == Kind::Request && tail.response_frame != 0).then_some(tail.response_frame),
+                    time_since_request: (m.kind == Kind::Response && tail.request_frame != 0)
+                        .then(|| seconds(item.time - tail.request_time)),
+                    note: note.join(";"),
+                }
+            })
+            .collect()
+    }
+
+    /// `(request frame, response frame)` of the transactions completed since the last
+    /// call: the facts a second pass needs for `response_in`.
+    pub fn take_paired(&mut self) -> Vec<(u64, u64)> {
+        std::mem::take(&mut self.paired)
+    }
+
+    fn last_answered_conditional(&self, response_frame: u64) -> bool {
+        self.answered
+            .iter()
+            .chain(self.done.iter())
+            .rev()
+            .find(|e| e.response_frame == Some(response_frame))
+            .is_some_and(|e| e.conditional)
+    }
+
+    fn last_request_kept_alive(&self, response_frame: u64) -> bool {
+        self.answered
+            .iter()
+            .chain(self.done.iter())
+            .rev()
+            .find(|e| e.response_frame == Some(response_frame))
+            .is_none_or(|e| e.request_keeps_alive)
+    }
+
+    /// The exchange table: FIFO pairing, interim responses skipped.
+    fn exchange_table(&mut self, stream: u64, item: &SeenMessage) {
+        let m = &item.message;
+        match m.kind {
+            Kind::Request => {
+                // A new request: the connection was reused after every answered exchange.
+                for mut e in self.answered.drain(..) {
+                    e.connection_after = "reused";
+                    self.done.push(e);
+                }
+                self.depth += 1;
+                if self.pending.len() == MAX_PENDING {
+                    if let Some(dropped) = self.pending.pop_front() {
+                        self.done.push(record(stream, Some(&dropped), None, item));
+                    }
+                }
+                self.pending.push_back(Pending {
+                    depth: self.depth,
+                    frame: item.frame,
+                    time: item.time,
+                    message: m.clone(),
+                });
+            }
+            Kind::Response if m.status.is_some_and(|s| (100..200).contains(&s)) => {}
+            Kind::Response => {
+                let request = self.pending.pop_front();
+                let rec = record(stream, request.as_ref(), Some(item), item);
+                self.answered.push(rec);
+            }
+        }
+    }
+
+    /// The connection ended (or the capture did): every exchange is final.
+    pub fn finish(&mut self, stream: u64, closed: bool) -> Vec<ExchangeRecord> {
+        let outcome = if closed { "closed" } else { "open" };
+        let mut out = std::mem::take(&mut self.done);
+        for mut e in self.answered.drain(..) {
+            e.connection_after = outcome;
+            out.push(e);
+        }
+        for p in self.pending.drain(..) {
+            let mut e = record_request_only(stream, &p);
+            e.connection_after = outcome;
+            out.push(e);
+        }
+        out
+    }
+
+    /// Exchanges whose outcome is already known.
+    pub fn take_done(&mut self) -> Vec<ExchangeRecord> {
+        std::mem::take(&mut self.done)
+    }
+}
+
+fn record_request_only(stream: u64, p: &Pending) -> ExchangeRecord {
+    let m = &p.message;
+    ExchangeRecord {
+        stream,
+        trans_depth: p.depth,
+        request_frame: Some(p.frame),
+        response_frame: None,
+        method: m.method.clone(),
+        host: m.head.host.clone(),
+        uri: m.uri.clone(),
+        version: Some(m.version.clone()),
+        status: None,
+        reason: None,
+        request_body_len: m.body_len,
+        response_body_len: 0,
+        content_type: None,
+        conditional: m.head.conditional,
+        revalidated: false,
+        persistent: false,
+        request_keeps_alive: m.keeps_alive(),
+        time_to_first_byte: None,
+        response_time: None,
+        connection_after: "open",
+    }
+}
+
+fn record(stream: u64, request: Option<&Pending>, response: Option<&SeenMessage>, _at: &SeenMessage) -> ExchangeRecord {
+    let mut e = match request {
+        Some(p) => record_request_only(stream, p),
+        None => ExchangeRecord {
+            stream,
+            trans_depth: 0,
+            request_frame: None,
+            response_frame: None,
+            method: None,
+            host: None,
+            uri: None,
+            version: None,
+            status: None,
+            reason: None,
+            request_body_len: 0,
+            response_body_len: 0,
+            content_type: None,
+            conditional: false,
+            revalidated: false,
+            persistent: false,
+            request_keeps_alive: true,
+            time_to_first_byte: None,
+            response_time: None,
+            connection_after: "open",
+        },
+    };
+    if let Some(r) = response {
+        let m = &r.message;
+        e.response_frame = Some(r.frame);
+        e.status = m.status;
+        e.reason = Some(m.reason.clone());
+        if e.version.is_none() {
+            e.version = Some(m.version.clone());
+        }
+        e.response_body_len = m.body_len;
+        e.content_type = m.content_type.clone();
+        e.revalidated = m.status == Some(304) && e.conditional;
+        e.persistent = m.keeps_alive() && e.request_keeps_alive;
+        if let Some(p) = request {
+            e.time_to_first_byte = Some(seconds(r.first_byte_time - p.time));
+            e.response_time = Some(seconds(r.time - p.time));
+        }
+    }
+    e
+}
