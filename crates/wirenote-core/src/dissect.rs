@@ -59,7 +59,11 @@ impl PassOneFacts {
 
     /// The response frame of a request completed in `frame` (frames are asked in order).
     fn response_for(&mut self, frame: u64) -> Option<u64> {
-        while self.response_in.get(self.cursor).is_some_and(|(req, _)| *req < frame) {
+        while self
+            .response_in
+            .get(self.cursor)
+            .is_some_and(|(req, _)| *req < frame)
+        {
             self.cursor += 1;
         }
         self.response_in
@@ -93,7 +97,8 @@ impl Dissector {
     /// Ends a first pass and returns what it learned.
     pub fn into_facts(mut self) -> PassOneFacts {
         for conn in self.finish() {
-            self.learned.record_completeness(conn.stream, conn.summary.completeness);
+            self.learned
+                .record_completeness(conn.stream, conn.summary.completeness);
         }
         self.learned.response_in.sort_unstable();
         self.learned
@@ -110,7 +115,8 @@ impl Dissector {
         let mut out = std::mem::take(&mut self.finished);
         out.sort_by_key(|c| c.stream);
         for conn in &out {
-            self.learned.record_completeness(conn.stream, conn.summary.completeness);
+            self.learned
+                .record_completeness(conn.stream, conn.summary.completeness);
         }
         out
     }
@@ -140,7 +146,8 @@ impl Dissector {
     fn close_app(&mut self, conn: &Conn) {
         if let Some(mut app) = self.apps.remove(&conn.stream) {
             let closed = conn.is_closed();
-            self.exchanges.extend(app.exchanges.finish(conn.stream, closed));
+            self.exchanges
+                .extend(app.exchanges.finish(conn.stream, closed));
         }
     }
 
@@ -150,7 +157,8 @@ impl Dissector {
     fn two_pass_completeness(&mut self, stream: u64, input: &SegmentInput<'_>) -> Option<u8> {
         let facts = self.facts.as_mut()?;
         let shown = *facts.completeness.get(stream as usize)?;
-        facts.completeness[stream as usize] = crate::conn::next_completeness(shown, false, false, input);
+        facts.completeness[stream as usize] =
+            crate::conn::next_completeness(shown, false, false, input);
         Some(shown)
     }
 
@@ -336,7 +344,12 @@ impl Dissector {
         }
         record.protocol = columns.protocol.into();
         record.info = columns.info;
-        if (frame.data.len() as u32) < frame.orig_len && !header.is_complete() {
+        if (frame.data.len() as u32) < frame.orig_len
+            && !header.is_complete()
+            && !record
+                .info
+                .ends_with("[Packet size limited during capture]")
+        {
             record.info.push_str("[Packet size limited during capture]");
         }
         record.tcp = Some(tcp);

@@ -123,17 +123,23 @@ impl Exchanges {
                         if m.head.conditional {
                             note.push("conditional");
                         }
-                        note.push(if m.keeps_alive() { "keep-alive" } else { "close" });
+                        note.push(if m.keeps_alive() {
+                            "keep-alive"
+                        } else {
+                            "close"
+                        });
                     }
                     Kind::Response => {
                         if conditional_answered {
                             note.push("revalidated");
                         }
-                        note.push(if m.keeps_alive() && self.last_request_kept_alive(item.frame) {
-                            "persistent"
-                        } else {
-                            "close"
-                        });
+                        note.push(
+                            if m.keeps_alive() && self.last_request_kept_alive(item.frame) {
+                                "persistent"
+                            } else {
+                                "close"
+                            },
+                        );
                     }
                 }
                 HttpRecord {
@@ -144,8 +150,10 @@ impl Exchanges {
                     status: m.status,
                     reason: (m.kind == Kind::Response).then(|| m.reason.clone()),
                     content_type: m.content_type.clone(),
-                    request_in: (m.kind == Kind::Response && tail.request_frame != 0).then_some(tail.request_frame),
-                    response_in: (m.kind == Kind::Request && tail.response_frame != 0).then_some(tail.response_frame),
+                    request_in: (m.kind == Kind::Response && tail.request_frame != 0)
+                        .then_some(tail.request_frame),
+                    response_in: (m.kind == Kind::Request && tail.response_frame != 0)
+                        .then_some(tail.response_frame),
                     time_since_request: (m.kind == Kind::Response && tail.request_frame != 0)
                         .then(|| seconds(item.time - tail.request_time)),
                     note: note.join(";"),
@@ -258,7 +266,12 @@ fn record_request_only(stream: u64, p: &Pending) -> ExchangeRecord {
     }
 }
 
-fn record(stream: u64, request: Option<&Pending>, response: Option<&SeenMessage>, _at: &SeenMessage) -> ExchangeRecord {
+fn record(
+    stream: u64,
+    request: Option<&Pending>,
+    response: Option<&SeenMessage>,
+    _at: &SeenMessage,
+) -> ExchangeRecord {
     let mut e = match request {
         Some(p) => record_request_only(stream, p),
         None => ExchangeRecord {

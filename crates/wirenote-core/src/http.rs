@@ -131,7 +131,9 @@ fn head_facts(head: &[u8], first_line: &str, kind: Kind) -> (String, String, Hea
             facts.host = Some(value.trim().to_string());
         } else if name.eq_ignore_ascii_case("connection") {
             facts.connection = Some(value.trim().to_ascii_lowercase());
-        } else if name.eq_ignore_ascii_case("if-modified-since") || name.eq_ignore_ascii_case("if-none-match") {
+        } else if name.eq_ignore_ascii_case("if-modified-since")
+            || name.eq_ignore_ascii_case("if-none-match")
+        {
             facts.conditional = true;
         }
     };
@@ -151,7 +153,11 @@ fn head_facts(head: &[u8], first_line: &str, kind: Kind) -> (String, String, Hea
     }
     // Version and reason from the first line when httparse could not read the head.
     let mut parts = first_line.trim_start_matches("M-").splitn(3, ' ');
-    let (a, b, c) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (a, b, c) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
     let (line_version, line_reason) = match kind {
         Kind::Request => (c.to_string(), String::new()),
         Kind::Response => {
@@ -177,6 +183,9 @@ pub struct StreamResult {
     pub is_http: bool,
     /// Where the incomplete message starts and what it needs.
     pub need: Option<(usize, Need)>,
+    /// A head ran past the captured bytes (snap length): Wireshark reports what it read
+    /// and appends `[Packet size limited during capture]`.
+    pub cut_short: bool,
 }
 
 /// Wireshark's `tvb_find_line_end` in desegment mode: returns (line length, offset of the
@@ -452,7 +461,25 @@ fn dissect_message(
             result.need = Some((offset, Need::OneMoreSegment));
             return None;
         }
-        return Some(buf.len() - start);
+        // The capture cut the head: report the first line, as Wireshark does before its
+        // exception stops the dissection.
+        let (version, reason, head) = head_facts(rest, &line_text, kind);
+        let (method, uri) = request_target(kind, &line_text);
+        result.cut_short = true;
+        result.messages.push(Message {
+            version,
+            reason,
+            head,
+            kind,
+            first_line: line_text,
+            method,
+            uri,
+            status,
+            content_type: None,
+            body_len: 0,
+            body_magic: [0; 6],
+        });
+        return None;
     };
     let available = (rest.len() - body_start) as u64;
     // Body framing, as req_resp_hdrs_do_reassembly decides it.
@@ -476,16 +503,7 @@ fn dissect_message(
         }
     }
     // The message is complete (or can be no more complete): account for it.
-    let (method, uri) = if kind == Kind::Request {
-        let text = line_text.trim_start_matches("M-");
-        let mut parts = text.splitn(3, ' ');
-        (
-            parts.next().map(str::to_string),
-            parts.next().map(str::to_string),
-        )
-    } else {
-        (None, None)
-    };
+    let (method, uri) = request_target(kind, &line_text);
     let (body_len, consumed_body) =
         if let (Some(length), false) = (framing.content_length, framing.chunked) {
             let len = length.min(available);
@@ -534,6 +552,18 @@ fn dissect_message(
         body_magic,
     });
     Some(offset - start + body_start + consumed_body as usize)
+}
+
+/// Method and target of a request line.
+fn request_target(kind: Kind, line: &str) -> (Option<String>, Option<String>) {
+    if kind != Kind::Request {
+        return (None, None);
+    }
+    let mut parts = line.trim_start_matches("M-").splitn(3, ' ');
+    (
+        parts.next().map(str::to_string),
+        parts.next().map(str::to_string),
+    )
 }
 
 fn parse_status(line: &[u8]) -> Option<u16> {

@@ -26,6 +26,17 @@ const SUFFIX: &str = "[TCP segment of a reassembled PDU]";
 /// TCP ports Wireshark 4.0 hands to HTTP by default (`TCP_DEFAULT_RANGE`).
 const HTTP_PORTS: &[u16] = &[80, 3128, 3132, 5985, 8080, 8088, 11371, 1900, 2869, 2710];
 
+/// Well-known ports that Wireshark gives to another dissector before any heuristic runs
+/// (SSH, Telnet, SMTP, DNS, POP3, IMAP, TLS and its variants, SMB, PPTP, MySQL,
+/// PostgreSQL, X11): wirenote does not dissect those protocols, and does not try its
+/// HTTP heuristic there either, so that such connections stay plain TCP as in tshark's
+/// HTTP fields.
+#[rustfmt::skip]
+const OTHER_PROTOCOL_PORTS: &[u16] = &[
+    21, 22, 23, 25, 53, 110, 139, 143, 443, 445, 465, 587, 636, 853, 993, 995, 1723, 3306, 5432,
+    6000, 6001, 6002, 6003, 6004, 6005, 6006, 6007, 6008, 6009, 6010, 6011, 6012, 6013, 6014, 6015,
+];
+
 /// A message being reassembled across segments.
 #[derive(Debug, Clone)]
 struct Msp {
@@ -224,7 +235,8 @@ impl ConnApp {
                 let (a, b) = seg.ports;
                 // Port first (lower port, then higher), then the heuristic, as Wireshark tries them.
                 let by_port = HTTP_PORTS.contains(&a.min(b)) || HTTP_PORTS.contains(&a.max(b));
-                let decided = by_port || looks_like_http(bytes);
+                let other = OTHER_PROTOCOL_PORTS.contains(&a) || OTHER_PROTOCOL_PORTS.contains(&b);
+                let decided = by_port || (!other && looks_like_http(bytes));
                 if decided {
                     self.http = Some(true);
                 }
@@ -255,18 +267,32 @@ impl ConnApp {
         if result.is_http {
             columns.set_protocol("HTTP");
         }
-        messages.extend(result.messages.into_iter().map(|message: Message| SeenMessage {
-            message,
-            frame: seg.frame,
-            time: seg.time_ns,
-            first_byte_time: first_time,
-        }));
+        if result.cut_short {
+            columns
+                .info
+                .push_str("[Packet size limited during capture]");
+        }
+        messages.extend(
+            result
+                .messages
+                .into_iter()
+                .map(|message: Message| SeenMessage {
+                    message,
+                    frame: seg.frame,
+                    time: seg.time_ns,
+                    first_byte_time: first_time,
+                }),
+        );
         result.need
     }
 
     /// Handles the payload of one segment: updates Protocol/Info and returns completed
     /// messages. Mirrors Wireshark's `dissect_tcp` FIN handling and `desegment_tcp`.
-    pub fn on_payload(&mut self, seg: &PayloadSegment<'_>, columns: &mut Columns) -> Vec<SeenMessage> {
+    pub fn on_payload(
+        &mut self,
+        seg: &PayloadSegment<'_>,
+        columns: &mut Columns,
+    ) -> Vec<SeenMessage> {
         let mut messages = Vec::new();
         let dir = seg.direction;
         let fully_captured = seg.payload.len() as u32 >= seg.len;
@@ -299,7 +325,14 @@ impl ConnApp {
         if !fully_captured {
             // No desegmentation on a snap-length-cut segment.
             if !seg.analysis.withholds_payload() {
-                self.call_subdissector(seg, seg.payload, false, seg.time_ns, columns, &mut messages);
+                self.call_subdissector(
+                    seg,
+                    seg.payload,
+                    false,
+                    seg.time_ns,
+                    columns,
+                    &mut messages,
+                );
             }
             return messages;
         }
@@ -389,7 +422,14 @@ impl ConnApp {
                     let old_next = msp.next_pdu;
                     let msp_first_time = msp.first_time;
                     called = true;
-                    need = self.call_subdissector(seg, &data, true, msp_first_time, columns, &mut messages);
+                    need = self.call_subdissector(
+                        seg,
+                        &data,
+                        true,
+                        msp_first_time,
+                        columns,
+                        &mut messages,
+                    );
                     let state = &mut self.directions[dir];
                     if need.is_none_or(|(doff, _)| doff > 0) {
                         state.remember(DoneMsp {
@@ -458,7 +498,14 @@ impl ConnApp {
             } else {
                 called = true;
                 if !seg.analysis.withholds_payload() {
-                    need = self.call_subdissector(seg, payload, true, seg.time_ns, columns, &mut messages);
+                    need = self.call_subdissector(
+                        seg,
+                        payload,
+                        true,
+                        seg.time_ns,
+                        columns,
+                        &mut messages,
+                    );
                     if let Some((doff, n)) = need {
                         must_desegment = Some((doff, n));
                     }

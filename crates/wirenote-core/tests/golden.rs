@@ -29,6 +29,9 @@ const EXACT: &[&str] = &[
     "cap_len",
 ];
 
+/// Captures where tshark's HTTP output is not the reference (SOURCES.md): (capture, why).
+const HTTP_DELIBERATE: &[(&str, &str)] = &[];
+
 /// Known, deliberate differences: (capture, frame, column, why).
 const DELIBERATE: &[(&str, u64, &str, &str)] = &[];
 
@@ -112,6 +115,8 @@ fn compare(corpus: &Corpus) -> Stats {
     let (mut tcp_frames, mut info_equal) = (0usize, 0usize);
     let (mut analysis_total, mut analysis_equal) = (0usize, 0usize);
     let (mut flag_total, mut flag_equal) = (0usize, 0usize);
+    let (mut http_frames, mut http_equal, mut http_documented) = (0usize, 0usize, 0usize);
+    let mut http_bad: Vec<String> = Vec::new();
     let mut per_capture = Vec::new();
     for capture in corpus.readable_captures() {
         let reference = Reference::load(corpus, &capture, "tshark");
@@ -246,6 +251,52 @@ fn compare(corpus: &Corpus) -> Stats {
                     );
                 }
             }
+            // HTTP: method, uri, status, request_in, response_in as `tshark -2` prints them.
+            if let Some(want2) = two_pass.rows.get(rows - 1) {
+                let join = |f: &dyn Fn(&wirenote_core::record::HttpRecord) -> Option<String>| {
+                    let values: Vec<Option<String>> = record.http.iter().map(f).collect();
+                    if values.iter().all(Option::is_none) {
+                        String::new()
+                    } else {
+                        values
+                            .into_iter()
+                            .map(Option::unwrap_or_default)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    }
+                };
+                let ours_http = [
+                    ("method", join(&|h| h.method.clone())),
+                    ("uri", join(&|h| h.uri.clone())),
+                    ("status", join(&|h| h.status.map(|s| s.to_string()))),
+                    ("request_in", join(&|h| h.request_in.map(|f| f.to_string()))),
+                    (
+                        "response_in",
+                        join(&|h| h.response_in.map(|f| f.to_string())),
+                    ),
+                ];
+                let theirs_any = ours_http.iter().any(|(c, _)| !want2.get(c).is_empty());
+                if theirs_any || !record.http.is_empty() {
+                    http_frames += 1;
+                    let bad: Vec<String> = ours_http
+                        .iter()
+                        .filter(|(c, v)| *v != want2.get(c))
+                        .map(|(c, v)| format!("{c}: ours {v:?} tshark {:?}", want2.get(c)))
+                        .collect();
+                    let documented = HTTP_DELIBERATE.iter().any(|(cap, _)| *cap == capture);
+                    if bad.is_empty() {
+                        http_equal += 1;
+                    } else if documented {
+                        http_documented += 1;
+                    } else {
+                        http_bad.push(format!(
+                            "{capture} frame {}: {}",
+                            record.frame,
+                            bad.join("; ")
+                        ));
+                    }
+                }
+            }
             if !want.get("stream").is_empty() {
                 cap_tcp += 1;
                 let got = ours(&record, "info");
@@ -293,6 +344,17 @@ fn compare(corpus: &Corpus) -> Stats {
     eprintln!(
         "golden: individual tcp.analysis flags equal in {flag_equal}/{flag_total} checks ({:.2} %)",
         100.0 * flag_equal as f64 / flag_total.max(1) as f64
+    );
+    eprintln!(
+        "golden: HTTP frames equal to tshark -2 (method, uri, status, request_in, response_in): {http_equal}/{http_frames}, {http_documented} in documented exceptions"
+    );
+    for bad in &http_bad {
+        eprintln!("  HTTP {bad}");
+    }
+    assert!(
+        http_bad.is_empty(),
+        "{} HTTP frames differ from tshark -2",
+        http_bad.len()
     );
     Stats {
         flag_total,

@@ -104,12 +104,24 @@ struct PacketRow<'a> {
 
 /// Joins one value per HTTP message with commas (as `tshark -T fields` does); `None`
 /// when no message has a value.
-fn join_http<T: ToString>(records: &[HttpRecord], value: impl Fn(&HttpRecord) -> Option<T>) -> Option<String> {
-    let values: Vec<Option<String>> = records.iter().map(|r| value(r).map(|v| v.to_string())).collect();
+fn join_http<T: ToString>(
+    records: &[HttpRecord],
+    value: impl Fn(&HttpRecord) -> Option<T>,
+) -> Option<String> {
+    let values: Vec<Option<String>> = records
+        .iter()
+        .map(|r| value(r).map(|v| v.to_string()))
+        .collect();
     if values.iter().all(Option::is_none) {
         return None;
     }
-    Some(values.into_iter().map(Option::unwrap_or_default).collect::<Vec<_>>().join(","))
+    Some(
+        values
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect::<Vec<_>>()
+            .join(","),
+    )
 }
 
 impl<'a> PacketRow<'a> {
