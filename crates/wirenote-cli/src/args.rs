@@ -65,9 +65,29 @@ pub struct OutputArgs {
 /// `wirenote annotate`.
 #[derive(Debug, clap::Args)]
 pub struct AnnotateArgs {
-    /// Input, output and format.
-    #[command(flatten)]
-    pub io: OutputArgs,
+    /// Capture file (pcap, pcapng, optionally gzip-compressed); `-` reads stdin.
+    pub input: PathBuf,
+    /// Write here instead of stdout (atomically: a temporary file renamed when complete).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Output format: a table (`csv`, `jsonl`) or metadata for the Wireshark plugin (`lua`).
+    #[arg(short, long, value_enum, default_value_t = AnnotateFormat::Csv)]
+    pub format: AnnotateFormat,
+    /// Also write a pcapng copy of the capture with every packet's annotation as its
+    /// comment (`frame.comment` in Wireshark).
+    #[arg(long, value_name = "OUT.pcapng")]
+    pub pcapng_out: Option<PathBuf>,
+}
+
+/// What `annotate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnnotateFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line, same keys as the CSV header.
+    Jsonl,
+    /// A Lua table for plugins/wirenote.lua (name it CAPTURE.wirenote.lua).
+    Lua,
 }
 
 /// `wirenote explain`.

@@ -11,9 +11,13 @@ use wirenote_core::capture::{CaptureReader, Frame};
 use wirenote_core::conn::Conn;
 use wirenote_core::dissect::{Dissector, PassOneFacts};
 use wirenote_core::record::{ConnRecord, PacketRecord};
-use wirenote_export::{explain_stream, Format, Language, TableWriter};
+use wirenote_export::{
+    annotation, explain_stream, AnnotatedPcapNg, Format, Language, LuaWriter, TableWriter,
+};
 
-use crate::args::{AnnotateArgs, Cli, Command, ExplainArgs, FormatArg, LangArg, OutputArgs};
+use crate::args::{
+    AnnotateArgs, AnnotateFormat, Cli, Command, ExplainArgs, FormatArg, LangArg, OutputArgs,
+};
 
 /// Exit code for a damaged capture whose readable frames were all written.
 const EXIT_DAMAGED: u8 = 1;
@@ -161,23 +165,75 @@ fn first_pass(capture: &Capture) -> anyhow::Result<PassOneFacts> {
     Ok(dissector.into_facts())
 }
 
+/// Where `annotate` sends its rows.
+enum RowSink<'a> {
+    Table(TableWriter<Box<dyn Write + 'a>>),
+    Lua(LuaWriter<Box<dyn Write + 'a>>, Vec<ConnRecord>),
+}
+
 fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
-    let capture = Capture::open(&args.io.input)?;
+    let capture = Capture::open(&args.input)?;
     let facts = first_pass(&capture)?;
-    let output = Output::create(args.io.output.as_deref())?;
+    let output = Output::create(args.output.as_deref())?;
+    let pcapng = args
+        .pcapng_out
+        .as_deref()
+        .map(|p| Output::create(Some(p)))
+        .transpose()?;
     let mut dissector = Dissector::second_pass(facts);
     let damage = {
-        let mut table = TableWriter::packets(format_of(args.io.format), output.writer());
+        let mut rows = match args.format {
+            AnnotateFormat::Csv => {
+                RowSink::Table(TableWriter::packets(Format::Csv, output.writer()))
+            }
+            AnnotateFormat::Jsonl => {
+                RowSink::Table(TableWriter::packets(Format::JsonLines, output.writer()))
+            }
+            AnnotateFormat::Lua => {
+                let name = args.input.file_name().map_or_else(
+                    || capture.name.clone(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                RowSink::Lua(LuaWriter::new(output.writer(), &name)?, Vec::new())
+            }
+        };
+        let mut copy = match &pcapng {
+            Some(out) => Some(AnnotatedPcapNg::new(out.writer())?),
+            None => None,
+        };
         let damage = capture.for_each_frame(|frame| {
-            table.packet(&dissector.dissect(frame))?;
-            dissector.take_finished();
+            let record = dissector.dissect(frame);
+            match &mut rows {
+                RowSink::Table(table) => table.packet(&record)?,
+                RowSink::Lua(lua, _) => lua.packet(&record)?,
+            }
+            if let Some(copy) = copy.as_mut() {
+                copy.packet(frame, &annotation(&record))?;
+            }
+            let finished = dissector.take_finished();
+            if let RowSink::Lua(_, conns) = &mut rows {
+                conns.extend(finished.iter().map(ConnRecord::from_conn));
+            }
             dissector.take_exchanges();
             Ok(())
         })?;
-        table.finish()?;
+        let finished = dissector.finish();
+        match rows {
+            RowSink::Table(mut table) => table.finish()?,
+            RowSink::Lua(lua, mut conns) => {
+                conns.extend(finished.iter().map(ConnRecord::from_conn));
+                lua.finish(&mut conns)?;
+            }
+        }
+        if let Some(copy) = copy {
+            copy.finish()?;
+        }
         damage
     };
     output.commit()?;
+    if let Some(out) = pcapng {
+        out.commit()?;
+    }
     Ok(outcome(damage))
 }
 

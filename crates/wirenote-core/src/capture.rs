@@ -146,6 +146,41 @@ pub struct Frame<'a> {
     pub kind: FrameKind,
     /// Byte offset of the record in the (decompressed) capture.
     pub offset: u64,
+    /// The timestamp as the file stores it, for writing it back unchanged.
+    pub raw_time: Option<RawTime>,
+    /// pcapng section index (0 for classic pcap); interface ids restart per section.
+    pub section: u32,
+    /// Snap length of the interface.
+    pub snaplen: u32,
+    /// Raw pcapng options of the packet block (empty for classic pcap).
+    pub options: &'a [u8],
+    /// Byte order of `options`.
+    pub options_big_endian: bool,
+}
+
+/// A timestamp in the file's own units: `units` of `10^-n` (or `2^-n` with the high bit of
+/// `resolution` set, as pcapng's `if_tsresol`) seconds, plus `offset_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawTime {
+    /// Count of time units.
+    pub units: u64,
+    /// pcapng `if_tsresol` encoding of the unit.
+    pub resolution: u8,
+    /// pcapng `if_tsoffset`, seconds.
+    pub offset_secs: i64,
+}
+
+impl<'a> Frame<'a> {
+    /// The packet's comments (pcapng `opt_comment`). Like Wireshark, a comment ends at a
+    /// NUL byte if it has one; invalid UTF-8 is replaced.
+    pub fn comments(&self) -> impl Iterator<Item = std::borrow::Cow<'a, str>> + 'a {
+        OptionWalk::new(self.options, self.options_big_endian)
+            .filter(|(code, _)| *code == 1)
+            .map(|(_, value)| {
+                let end = value.iter().position(|b| *b == 0).unwrap_or(value.len());
+                String::from_utf8_lossy(&value[..end])
+            })
+    }
 }
 
 /// Why reading a capture stopped.
@@ -305,6 +340,9 @@ struct Interface {
 struct PcapNgSection {
     big: bool,
     interfaces: Vec<Interface>,
+    /// Sections seen so far (the current one's index is `seen - 1`).
+    seen: u32,
+    index: u32,
 }
 
 enum Parser {
@@ -331,6 +369,11 @@ struct Found {
     interface_id: u32,
     orig_len: u32,
     kind: FrameKind,
+    raw_time: Option<RawTime>,
+    section: u32,
+    snaplen: u32,
+    options: std::ops::Range<usize>,
+    big_endian: bool,
 }
 
 enum Step {
@@ -545,6 +588,11 @@ impl<'s> CaptureReader<'s> {
             data: &bytes[base + found.data.start..base + found.data.end],
             kind: found.kind,
             offset,
+            raw_time: found.raw_time,
+            section: found.section,
+            snaplen: found.snaplen,
+            options: &bytes[base + found.options.start..base + found.options.end],
+            options_big_endian: found.big_endian,
         }))
     }
 }
@@ -678,6 +726,10 @@ fn step_pcap(
             }
         }
     };
+    let (resolution, per_sec) = match header.ts_resolution {
+        pcap_file::TsResolution::NanoSecond => (9, 1_000_000_000),
+        pcap_file::TsResolution::MicroSecond => (6, 1_000_000),
+    };
     Ok(Step::Frame(Found {
         consumed: 16 + incl_len as usize,
         data: 16..16 + incl_len as usize,
@@ -686,6 +738,15 @@ fn step_pcap(
         interface_id: 0,
         orig_len,
         kind: FrameKind::Packet,
+        raw_time: Some(RawTime {
+            units: u64::from(ts_sec) * per_sec + u64::from(ts_frac),
+            resolution,
+            offset_secs: 0,
+        }),
+        section: 0,
+        snaplen: header.snaplen,
+        options: 0..0,
+        big_endian: header.endianness == Endianness::Big,
     }))
 }
 
@@ -770,6 +831,8 @@ fn step_pcapng(
     match raw.type_ {
         0x0A0D_0D0A => {
             section.interfaces.clear();
+            section.index = section.seen;
+            section.seen += 1;
             Ok(Step::Skip(consumed))
         }
         PCAPNG_IDB => {
@@ -822,6 +885,9 @@ fn step_pcapng(
                     "packet on interface {interface_id}, which was not described"
                 )));
             };
+            // Options follow the data, padded to 32 bits, up to the trailing length.
+            let options_start = (28 + cap_len as usize + 3) & !3;
+            let options_end = consumed.saturating_sub(4).max(options_start);
             Ok(Step::Frame(Found {
                 consumed,
                 data: 28..28 + cap_len as usize,
@@ -830,6 +896,15 @@ fn step_pcapng(
                 interface_id,
                 orig_len,
                 kind: FrameKind::Packet,
+                raw_time: Some(RawTime {
+                    units: raw_ts,
+                    resolution: iface.tsresol,
+                    offset_secs: iface.tsoffset,
+                }),
+                section: section.index,
+                snaplen: iface.snaplen,
+                options: options_start.min(consumed)..options_end.min(consumed),
+                big_endian: big,
             }))
         }
         PCAPNG_SPB => {
@@ -853,6 +928,11 @@ fn step_pcapng(
                 interface_id: 0,
                 orig_len,
                 kind: FrameKind::Packet,
+                raw_time: None,
+                section: section.index,
+                snaplen: iface.snaplen,
+                options: 0..0,
+                big_endian: big,
             }))
         }
         PCAPNG_CUSTOM_COPY | PCAPNG_CUSTOM_NOCOPY => {
@@ -874,6 +954,11 @@ fn step_pcapng(
                     pen,
                     copyable: raw.type_ == PCAPNG_CUSTOM_COPY,
                 },
+                raw_time: None,
+                section: section.index,
+                snaplen: 0,
+                options: 0..0,
+                big_endian: big,
             }))
         }
         _ => Ok(Step::Skip(consumed)),

@@ -25,7 +25,18 @@ fn run(bytes: &[u8]) -> (Vec<PacketRecord>, Vec<ExchangeRecord>) {
 }
 
 /// (stream, depth, request frame, response frame, method, uri, status, revalidated, persistent, after)
-type Row<'a> = (u64, u64, Option<u64>, Option<u64>, Option<&'a str>, Option<&'a str>, Option<u16>, bool, bool, &'a str);
+type Row<'a> = (
+    u64,
+    u64,
+    Option<u64>,
+    Option<u64>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<u16>,
+    bool,
+    bool,
+    &'a str,
+);
 
 fn summary(exchanges: &[ExchangeRecord]) -> Vec<Row<'_>> {
     exchanges
@@ -53,10 +64,54 @@ fn lab_page_logo_and_revalidation() {
     assert_eq!(
         summary(&exchanges),
         vec![
-            (0, 1, Some(4), Some(8), Some("GET"), Some("/"), Some(200), false, true, "reused"),
-            (0, 2, Some(10), Some(13), Some("GET"), Some("/static/img/logo.jpg"), Some(200), false, true, "closed"),
-            (1, 1, Some(21), Some(23), Some("GET"), Some("/static/img/logo.jpg"), Some(304), true, true, "closed"),
-            (2, 1, Some(31), Some(35), Some("GET"), Some("/"), Some(200), false, false, "closed"),
+            (
+                0,
+                1,
+                Some(4),
+                Some(8),
+                Some("GET"),
+                Some("/"),
+                Some(200),
+                false,
+                true,
+                "reused"
+            ),
+            (
+                0,
+                2,
+                Some(10),
+                Some(13),
+                Some("GET"),
+                Some("/static/img/logo.jpg"),
+                Some(200),
+                false,
+                true,
+                "closed"
+            ),
+            (
+                1,
+                1,
+                Some(21),
+                Some(23),
+                Some("GET"),
+                Some("/static/img/logo.jpg"),
+                Some(304),
+                true,
+                true,
+                "closed"
+            ),
+            (
+                2,
+                1,
+                Some(31),
+                Some(35),
+                Some("GET"),
+                Some("/"),
+                Some(200),
+                false,
+                false,
+                "closed"
+            ),
         ]
     );
     assert_eq!(exchanges[0].content_type.as_deref(), Some("text/html"));
@@ -77,27 +132,63 @@ fn corpus_exchanges() {
     };
     // Pipelining: responses answer requests in order (tshark pairs the first 200 with the POST).
     let (_, ex) = run(&corpus.read_capture("suricata-filestore-dont-input.pcap"));
-    let pairs: Vec<_> = ex.iter().map(|e| (e.request_frame, e.response_frame, e.method.as_deref())).collect();
-    assert_eq!(pairs, vec![(Some(4), Some(13), Some("GET")), (Some(6), Some(15), Some("POST"))]);
+    let pairs: Vec<_> = ex
+        .iter()
+        .map(|e| (e.request_frame, e.response_frame, e.method.as_deref()))
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![
+            (Some(4), Some(13), Some("GET")),
+            (Some(6), Some(15), Some("POST"))
+        ]
+    );
 
     // 100 Continue is interim: the POST is answered by the final 200.
     let (rows, ex) = run(&corpus.read_capture("100-continue.pcap"));
-    assert_eq!(summary(&ex), vec![(0, 1, Some(10), Some(63), Some("POST"), Some("/"), Some(200), false, false, "closed")]);
+    assert_eq!(
+        summary(&ex),
+        vec![(
+            0,
+            1,
+            Some(10),
+            Some(63),
+            Some("POST"),
+            Some("/"),
+            Some(200),
+            false,
+            false,
+            "closed"
+        )]
+    );
     assert_eq!(rows[5].http[0].status, Some(100));
     assert_eq!(ex[0].request_body_len, 2001);
 
     // HEAD: the 301's Content-Length announces no body on the wire.
     let (_, ex) = run(&corpus.read_capture("http_head.pcapng.gz"));
-    assert_eq!((ex[0].method.as_deref(), ex[0].status, ex[0].response_body_len), (Some("HEAD"), Some(301), 0));
+    assert_eq!(
+        (
+            ex[0].method.as_deref(),
+            ex[0].status,
+            ex[0].response_body_len
+        ),
+        (Some("HEAD"), Some(301), 0)
+    );
 
     // Chunked: hundreds of segments, de-chunked length, reported on the last frame.
     let (rows, ex) = run(&corpus.read_capture("sll.pcap"));
-    assert_eq!((ex[1].request_frame, ex[1].response_frame, ex[1].status), (Some(39), Some(510), Some(200)));
+    assert_eq!(
+        (ex[1].request_frame, ex[1].response_frame, ex[1].status),
+        (Some(39), Some(510), Some(200))
+    );
     assert_eq!(rows[509].info, "HTTP/1.1 200 OK  (text/html)");
 
     // A 206 over hundreds of segments with retransmissions and out-of-order segments.
     let (_, ex) = run(&corpus.read_capture("206_example_b.pcap"));
-    assert_eq!((ex[0].request_frame, ex[0].response_frame, ex[0].status), (Some(4), Some(1213), Some(206)));
+    assert_eq!(
+        (ex[0].request_frame, ex[0].response_frame, ex[0].status),
+        (Some(4), Some(1213), Some(206))
+    );
     assert_eq!(ex[0].response_body_len, 206024);
 
     // IPv6: four connections, two of them keep-alive with interleaved requests.

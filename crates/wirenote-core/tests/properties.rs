@@ -75,6 +75,11 @@ fn frame(number: u64, secs: i64, data: &[u8]) -> Frame<'_> {
         data,
         kind: FrameKind::Packet,
         offset: 0,
+        raw_time: None,
+        section: 0,
+        snaplen: 65535,
+        options: &[],
+        options_big_endian: false,
     }
 }
 

@@ -24,8 +24,12 @@ use wirenote_core::record::{ConnRecord, ExchangeRecord, HttpRecord, PacketRecord
 use wirenote_core::tcp;
 
 mod explain;
+mod lua;
+mod pcapng;
 
 pub use explain::{explain_stream, Language};
+pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
+pub use pcapng::{annotation, AnnotatedPcapNg};
 
 /// Per-packet columns, in order.
 #[rustfmt::skip]
