@@ -29,6 +29,9 @@ pub enum Command {
     /// One row per HTTP exchange (Zeek http.log-like): request and response frames,
     /// method, host, URI, status, sizes, conditional/revalidated, persistence, timing.
     Http(OutputArgs),
+    /// Process many captures in parallel: per-packet, per-connection and HTTP tables for
+    /// each, a batch-summary.csv, and a non-zero exit if any input failed.
+    Batch(BatchArgs),
 }
 
 /// Output format.
@@ -101,4 +104,32 @@ pub struct ExplainArgs {
     /// Language of the explanation.
     #[arg(long, value_enum, default_value_t = LangArg::En)]
     pub lang: LangArg,
+}
+
+/// `wirenote batch`.
+#[derive(Debug, clap::Args)]
+pub struct BatchArgs {
+    /// Capture files, folders (searched recursively; captures recognised by content, not
+    /// extension) or glob patterns.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Output folder; outputs are named after each input's path.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Captures processed at once (default: one per core).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Format of the tables.
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Csv)]
+    pub format: FormatArg,
+    /// Redo inputs whose outputs are newer than the input (skipped otherwise).
+    #[arg(long)]
+    pub force: bool,
+    /// Process only shard i of n (stable hash of each input's name), e.g. `--shard 0/4`
+    /// in the first of four array jobs.
+    #[arg(long, value_name = "i/n")]
+    pub shard: Option<String>,
+    /// No progress bar and no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
 }

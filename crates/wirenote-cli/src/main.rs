@@ -6,8 +6,10 @@
 //!   and a warning names the file, the last good frame and the byte offset;
 //! - 2: the input cannot be read as a capture at all (missing, not a capture, unsupported
 //!   version), or the output could not be written; nothing is left half-written.
+//!   `batch`: 2 if any input failed, 1 if some were damaged, 130 if interrupted.
 
 mod args;
+mod batch;
 mod run;
 
 use std::process::ExitCode;

@@ -31,6 +31,15 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Flows(args) => flows(&args),
         Command::Explain(args) => explain(&args),
         Command::Http(args) => http(&args),
+        Command::Batch(args) => {
+            return match crate::batch::batch(&args) {
+                Ok(code) => code,
+                Err(err) => {
+                    eprintln!("wirenote: {}", one_line(&err));
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
@@ -68,7 +77,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// A capture opened for reading, possibly more than once.
-struct Capture {
+pub(crate) struct Capture {
     name: String,
     bytes: Bytes,
 }
@@ -81,7 +90,7 @@ enum Bytes {
 impl Capture {
     /// Opens a file (memory-mapped) or stdin (spooled to an anonymous temporary file and
     /// mapped, so that it can be read twice like a file).
-    fn open(path: &Path) -> anyhow::Result<Capture> {
+    pub(crate) fn open(path: &Path) -> anyhow::Result<Capture> {
         let name = path.display().to_string();
         let file = if path == Path::new("-") {
             let mut spool =
@@ -112,6 +121,11 @@ impl Capture {
         })
     }
 
+    /// Size of the (possibly compressed) capture in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.data().len()
+    }
+
     fn data(&self) -> &[u8] {
         match &self.bytes {
             Bytes::Mapped(map) => map,
@@ -121,7 +135,7 @@ impl Capture {
 
     /// Reads every frame, calling `each`; returns the damage warning if reading stopped
     /// early on a damaged capture.
-    fn for_each_frame(
+    pub(crate) fn for_each_frame(
         &self,
         mut each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<String>> {
@@ -154,7 +168,7 @@ fn format_of(arg: FormatArg) -> Format {
 
 /// Pass 1: what only the end of the capture knows (each connection's final completeness,
 /// each request's response frame).
-fn first_pass(capture: &Capture) -> anyhow::Result<PassOneFacts> {
+pub(crate) fn first_pass(capture: &Capture) -> anyhow::Result<PassOneFacts> {
     let mut dissector = Dissector::new();
     capture.for_each_frame(|frame| {
         dissector.dissect(frame);
@@ -239,22 +253,31 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
 
 /// Emits connection rows in stream order although connections end in any order: a row
 /// waits until every lower stream has been written.
-struct InOrder {
+#[derive(Default)]
+pub(crate) struct InOrder {
     next: u64,
     waiting: BTreeMap<u64, ConnRecord>,
 }
 
 impl InOrder {
-    fn push<W: Write>(&mut self, conns: Vec<Conn>, table: &mut TableWriter<W>) -> io::Result<()> {
+    /// Queues finished connections and writes every row whose turn has come; returns how
+    /// many rows were written.
+    pub(crate) fn push<W: Write>(
+        &mut self,
+        conns: Vec<Conn>,
+        table: &mut TableWriter<W>,
+    ) -> io::Result<u64> {
         for conn in conns {
             self.waiting
                 .insert(conn.stream, ConnRecord::from_conn(&conn));
         }
+        let mut written = 0;
         while let Some(record) = self.waiting.remove(&self.next) {
             table.connection(&record)?;
             self.next += 1;
+            written += 1;
         }
-        Ok(())
+        Ok(written)
     }
 }
 
@@ -264,10 +287,7 @@ fn flows(args: &OutputArgs) -> anyhow::Result<Outcome> {
     let mut dissector = Dissector::new();
     let damage = {
         let mut table = TableWriter::connections(format_of(args.format), output.writer());
-        let mut order = InOrder {
-            next: 0,
-            waiting: BTreeMap::new(),
-        };
+        let mut order = InOrder::default();
         let damage = capture.for_each_frame(|frame| {
             dissector.dissect(frame);
             order.push(dissector.take_finished(), &mut table)?;
@@ -339,8 +359,11 @@ fn explain(args: &ExplainArgs) -> anyhow::Result<Outcome> {
     Ok(outcome(damage))
 }
 
+/// Temporary files are named `.wirenote-XXXXXX.tmp` beside their target.
+pub(crate) const TEMP_PREFIX: &str = ".wirenote-";
+
 /// stdout, or a temporary file beside the target that is renamed over it on success.
-enum Output {
+pub(crate) enum Output {
     Stdout,
     File {
         temp: tempfile::NamedTempFile,
@@ -349,7 +372,7 @@ enum Output {
 }
 
 impl Output {
-    fn create(target: Option<&Path>) -> anyhow::Result<Output> {
+    pub(crate) fn create(target: Option<&Path>) -> anyhow::Result<Output> {
         let Some(target) = target else {
             return Ok(Output::Stdout);
         };
@@ -358,7 +381,7 @@ impl Output {
             _ => Path::new("."),
         };
         let temp = tempfile::Builder::new()
-            .prefix(".wirenote-")
+            .prefix(TEMP_PREFIX)
             .suffix(".tmp")
             .tempfile_in(dir)
             .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
@@ -368,14 +391,14 @@ impl Output {
         })
     }
 
-    fn writer(&self) -> Box<dyn Write + '_> {
+    pub(crate) fn writer(&self) -> Box<dyn Write + '_> {
         match self {
             Output::Stdout => Box::new(io::stdout().lock()),
             Output::File { temp, .. } => Box::new(temp.as_file()),
         }
     }
 
-    fn commit(self) -> anyhow::Result<()> {
+    pub(crate) fn commit(self) -> anyhow::Result<()> {
         match self {
             Output::Stdout => Ok(()),
             Output::File { temp, target } => {
