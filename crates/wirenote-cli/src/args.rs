@@ -32,6 +32,9 @@ pub enum Command {
     /// Process many captures in parallel: per-packet, per-connection and HTTP tables for
     /// each, a batch-summary.csv, and a non-zero exit if any input failed.
     Batch(BatchArgs),
+    /// Serve the lab page (and its logo, with Last-Modified/ETag and 304 revalidation) on
+    /// 127.0.0.1:5000, so the lab can be reproduced and captured.
+    Serve(ServeArgs),
 }
 
 /// Output format.
@@ -131,5 +134,43 @@ pub struct BatchArgs {
     pub shard: Option<String>,
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `wirenote serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    pub bind: std::net::SocketAddr,
+    /// TOML file with `major`, `student_id`, `name`, `lang` (flags override it).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The student's major.
+    #[arg(long)]
+    pub major: Option<String>,
+    /// The student ID.
+    #[arg(long)]
+    pub student_id: Option<String>,
+    /// The student's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Label language of the page.
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// Folder served under /static/ (default: the embedded logo at /static/img/logo.jpg).
+    #[arg(long = "static", value_name = "DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// Close the connection after every response (non-persistent HTTP).
+    #[arg(long)]
+    pub close: bool,
+    /// Seconds a client has to send its request head.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Connections served at once.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
+    /// No access log on stderr.
+    #[arg(long)]
     pub quiet: bool,
 }

@@ -17,7 +17,9 @@ use wirenote_export::{
 
 use crate::args::{
     AnnotateArgs, AnnotateFormat, Cli, Command, ExplainArgs, FormatArg, LangArg, OutputArgs,
+    ServeArgs,
 };
+use wirenote_server::{Lang, PageInfo, ServerConfig};
 
 /// Exit code for a damaged capture whose readable frames were all written.
 const EXIT_DAMAGED: u8 = 1;
@@ -31,6 +33,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Flows(args) => flows(&args),
         Command::Explain(args) => explain(&args),
         Command::Http(args) => http(&args),
+        Command::Serve(args) => serve(&args),
         Command::Batch(args) => {
             return match crate::batch::batch(&args) {
                 Ok(code) => code,
@@ -324,6 +327,46 @@ fn http(args: &OutputArgs) -> anyhow::Result<Outcome> {
     };
     output.commit()?;
     Ok(outcome(damage))
+}
+
+fn serve(args: &ServeArgs) -> anyhow::Result<Outcome> {
+    let mut page = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            PageInfo::from_toml(&text).with_context(|| path.display().to_string())?
+        }
+        None => PageInfo::default(),
+    };
+    if let Some(major) = &args.major {
+        page.major = major.clone();
+    }
+    if let Some(id) = &args.student_id {
+        page.student_id = id.clone();
+    }
+    if let Some(name) = &args.name {
+        page.name = name.clone();
+    }
+    if let Some(lang) = args.lang {
+        page.lang = match lang {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        };
+    }
+    if let Some(dir) = &args.static_dir {
+        anyhow::ensure!(dir.is_dir(), "{}: not a folder", dir.display());
+    }
+    let config = ServerConfig {
+        bind: args.bind,
+        page,
+        static_dir: args.static_dir.clone(),
+        close_after_response: args.close,
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+        access_log: !args.quiet,
+        ..ServerConfig::default()
+    };
+    wirenote_server::run(config).with_context(|| format!("serving on {}", args.bind))?;
+    Ok(Outcome::Clean)
 }
 
 fn explain(args: &ExplainArgs) -> anyhow::Result<Outcome> {
