@@ -75,11 +75,14 @@ fn start_server(port: u16, log: &Path, extra: &[&str]) -> Running {
 static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Loads the page, then reloads it (same profile) until the logo has been revalidated
-/// (a 304 in the access log), at most three reloads. Returns the first and last DOM.
+/// (a 304 in the access log), at most five reloads. Returns the first and last DOM.
 fn load_and_reload(url: &str, profile: &Path, log: &Path) -> (String, String) {
     let first = chromium(url, profile);
     let mut last = String::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
+        // Give the browser's disk cache a moment: a cold first start can exit before
+        // its cache entry is written.
+        std::thread::sleep(Duration::from_millis(300));
         last = chromium(url, profile);
         let revalidated = log_lines(log)
             .iter()
