@@ -268,6 +268,7 @@ fn lab_end_to_end_with_tcpdump_and_chromium() {
             .args([
                 "-i",
                 "lo",
+                "--immediate-mode",
                 "-U",
                 "-s",
                 "0",
@@ -296,7 +297,8 @@ fn lab_end_to_end_with_tcpdump_and_chromium() {
     let _browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let (first, last) = load_and_reload(&url, &profile, &log);
     assert!(first.contains("Student ID: 0000000") && last.contains("Student ID: 0000000"));
-    std::thread::sleep(Duration::from_millis(500));
+    // Packets reach tcpdump at once (--immediate-mode); give it a moment to write the last.
+    std::thread::sleep(Duration::from_millis(1000));
     Command::new("kill")
         .args(["-INT", &tcpdump.0.id().to_string()])
         .status()
@@ -312,7 +314,15 @@ fn lab_end_to_end_with_tcpdump_and_chromium() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    check_lab_annotations(&String::from_utf8(out.stdout).unwrap());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    if std::panic::catch_unwind(|| check_lab_annotations(&csv)).is_err() {
+        let mut rest = String::new();
+        let _ = stderr.read_to_string(&mut rest);
+        panic!(
+            "annotation of the capture:\n{csv}\naccess log:\n{}\ntcpdump: {rest}",
+            log_lines(&log).join("\n")
+        );
+    }
 }
 
 /// The same checks on the Chromium lab capture we recorded (fixtures/record-chromium-lab.sh),
