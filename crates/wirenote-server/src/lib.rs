@@ -48,6 +48,20 @@ pub struct AppConfig {
 
 /// The application: `GET /` and `/static/…`, with validators, access log and the
 /// persistence policy. Tests call it with `oneshot`, without a socket.
+///
+/// ```
+/// use axum::body::Body;
+/// use axum::http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use wirenote_server::{app, AppConfig, PageInfo};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = std::env::temp_dir();
+/// let router = app(&AppConfig { page: PageInfo::default(), static_dir: dir, close_after_response: false });
+/// let response = router.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(response.status(), StatusCode::OK);
+/// # });
+/// ```
 pub fn app(cfg: &AppConfig) -> Router {
     let page = cfg.page.clone();
     let statics = Router::new()
