@@ -178,7 +178,7 @@ fn process(
     bytes_done: &AtomicU64,
 ) -> anyhow::Result<(Counts, Option<String>)> {
     let capture = Capture::open(&input.path)?;
-    let size = capture.len() as u64;
+    let size = capture.len();
     let facts = first_pass(&capture)?;
     for output in outputs {
         if let Some(parent) = output.parent() {

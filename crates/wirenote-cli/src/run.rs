@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -82,17 +82,17 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// A capture opened for reading, possibly more than once.
 pub(crate) struct Capture {
     name: String,
-    bytes: Bytes,
-}
-
-enum Bytes {
-    Mapped(memmap2::Mmap),
-    Empty,
+    file: File,
+    len: u64,
 }
 
 impl Capture {
-    /// Opens a file (memory-mapped) or stdin (spooled to an anonymous temporary file and
-    /// mapped, so that it can be read twice like a file).
+    /// Opens a file, or stdin (spooled to an anonymous temporary file so that it can be
+    /// read twice like a file).
+    ///
+    /// Captures are read through a small buffer rather than memory-mapped: a mapping
+    /// counts every page it touched in the process's resident memory, which would make
+    /// RSS grow with the capture; reading keeps it bounded by the open connections.
     pub(crate) fn open(path: &Path) -> anyhow::Result<Capture> {
         let name = path.display().to_string();
         let file = if path == Path::new("-") {
@@ -107,33 +107,16 @@ impl Capture {
         if meta.is_dir() {
             anyhow::bail!("{name}: is a directory");
         }
-        if meta.len() == 0 {
-            return Ok(Capture {
-                name,
-                bytes: Bytes::Empty,
-            });
-        }
-        // SAFETY: the map is read-only and private to this process. If another process
-        // truncates the file while we read it, the kernel delivers SIGBUS; that is the
-        // documented trade-off of mapping, accepted for regular files only.
-        #[allow(unsafe_code)]
-        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| name.clone())?;
         Ok(Capture {
             name,
-            bytes: Bytes::Mapped(map),
+            file,
+            len: meta.len(),
         })
     }
 
     /// Size of the (possibly compressed) capture in bytes.
-    pub(crate) fn len(&self) -> usize {
-        self.data().len()
-    }
-
-    fn data(&self) -> &[u8] {
-        match &self.bytes {
-            Bytes::Mapped(map) => map,
-            Bytes::Empty => &[],
-        }
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
     /// Reads every frame, calling `each`; returns the damage warning if reading stopped
@@ -142,8 +125,10 @@ impl Capture {
         &self,
         mut each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<String>> {
-        let mut reader =
-            CaptureReader::from_slice(self.data()).with_context(|| self.name.clone())?;
+        let mut file = &self.file;
+        file.seek(io::SeekFrom::Start(0))
+            .with_context(|| self.name.clone())?;
+        let mut reader = CaptureReader::from_read(file).with_context(|| self.name.clone())?;
         loop {
             match reader.next_frame() {
                 Ok(Some(frame)) => each(&frame)?,

@@ -438,7 +438,7 @@ impl Tracker {
     ///
     /// Wireshark never forgets a conversation; a packet that arrives for an evicted
     /// connection starts a new stream here. With the defaults (a closed connection lingers
-    /// 2 minutes, an idle one 1 hour of capture time) that needs a packet long after the
+    /// 30 seconds, an idle one 1 hour of capture time) that needs a packet long after the
     /// close, which the corpus does not have.
     pub fn evict(&mut self, now_ns: i128, linger_ns: i128, idle_ns: i128) -> Vec<Conn> {
         let expired: Vec<_> = self

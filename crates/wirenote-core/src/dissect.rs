@@ -74,7 +74,7 @@ impl PassOneFacts {
 }
 
 /// A closed connection lingers this long (capture time) before it is forgotten.
-pub const CLOSED_LINGER_NS: i128 = 120 * 1_000_000_000;
+pub const CLOSED_LINGER_NS: i128 = 30 * 1_000_000_000;
 /// A connection with no packet for this long (capture time) is forgotten.
 pub const IDLE_TIMEOUT_NS: i128 = 3600 * 1_000_000_000;
 const SWEEP_EVERY_FRAMES: u32 = 8192;
@@ -340,6 +340,21 @@ impl Dissector {
                         }
                     }
                 }
+            }
+        }
+        // A connection that both sides have closed (or that was reset) needs no HTTP state
+        // any more: its exchanges are final now, and only the small TCP state lingers for
+        // late segments.
+        let done = |state: Option<crate::lifecycle::TcpState>| {
+            matches!(
+                state,
+                Some(crate::lifecycle::TcpState::Closed | crate::lifecycle::TcpState::TimeWait)
+            )
+        };
+        if done(tcp.client_state) && done(tcp.server_state) {
+            if let Some(mut app) = self.apps.remove(&result.stream) {
+                self.exchanges
+                    .extend(app.exchanges.finish(result.stream, true));
             }
         }
         record.protocol = columns.protocol.into();

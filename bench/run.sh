@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# wirenote vs tshark, measured in one run on this machine. Usage:
+#   bench/run.sh                 # ~300 MB captures of both kinds, 3 rounds
+#   SIZE=50M ROUNDS=1 bench/run.sh
+# Prints median wall times, the ratios the performance issue asks for, and peak RSS
+# (from /usr/bin/time -v). Not a test: numbers go into the issue note.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE=${SIZE:-300M}
+ROUNDS=${ROUNDS:-3}
+WORK=${WORK:-$(mktemp -d)}
+export DEBIAN_FRONTEND=noninteractive
+need=()
+command -v tshark >/dev/null || need+=(tshark)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; fi
+cargo build --release -q -p wirenote-cli -p wirenote-bench
+WN=target/release/wirenote
+GEN=target/release/wirenote-gen
+TSHARK_FIELDS=(-n -T fields -e frame.number -e tcp.stream -e tcp.flags.str -e tcp.seq -e tcp.ack -e tcp.len
+  -e tcp.analysis.flags -e http.request.method -e http.response.code -e http.request_in -e http.response_in)
+
+# One timed run: prints "seconds max_rss_kib".
+timed() {
+  /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" > /dev/null 2> "$WORK/stderr.txt" || true
+  cat "$WORK/time.txt"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+report_kind() {
+  local kind=$1 file="$WORK/$1.pcap"
+  "$GEN" --kind "$kind" --size "$SIZE" --seed 1 -o "$file" 2> "$WORK/gen.txt"
+  local frames; frames=$(grep -o '[0-9]* frames' "$WORK/gen.txt" | cut -d' ' -f1)
+  local bytes; bytes=$(stat -c %s "$file")
+  cat "$file" > /dev/null   # warm the page cache
+  declare -A t rss
+  for name in wirenote tshark tshark2 cat catpipe; do t[$name]=""; rss[$name]=0; done
+  for round in $(seq "$ROUNDS"); do
+    # Alternate the order each round so that no tool always runs on a cooler machine.
+    for name in wirenote tshark tshark2 cat catpipe; do
+      case $name in
+        wirenote) out=$(timed "$WN" annotate "$file") ;;
+        tshark)   out=$(timed tshark -r "$file" "${TSHARK_FIELDS[@]}") ;;
+        tshark2)  out=$(timed tshark -r "$file" -2 "${TSHARK_FIELDS[@]}") ;;
+        cat)      out=$(timed cat "$file") ;;
+        catpipe)  out=$(timed sh -c "cat '$file' | cat") ;;
+      esac
+      t[$name]+="${out%% *}"$'\n'
+      r=${out##* }; [ "$r" -gt "${rss[$name]}" ] && rss[$name]=$r
+    done
+  done
+  declare -A m
+  for name in wirenote tshark tshark2 cat catpipe; do m[$name]=$(printf '%s' "${t[$name]}" | median); done
+  printf '\n== %s: %s MB, %s frames, %s rounds (median seconds, peak RSS)\n' "$kind" "$((bytes / 1000000))" "$frames" "$ROUNDS"
+  for name in wirenote tshark tshark2 cat catpipe; do
+    printf '%-10s %8.3f s  %8d KiB\n' "$name" "${m[$name]}" "${rss[$name]}"
+  done
+  awk -v w="${m[wirenote]}" -v t1="${m[tshark]}" -v t2="${m[tshark2]}" -v c="${m[cat]}" -v cp="${m[catpipe]}" -v b="$bytes" -v f="$frames" 'BEGIN {
+    printf "wirenote: %.0f MB/s, %.2f us/frame\n", b / 1e6 / w, w * 1e6 / f;
+    printf "tshark single pass / wirenote: %.1fx (target >= 50x)\n", t1 / w;
+    printf "tshark -2 / wirenote:          %.1fx (target >= 60x)\n", t2 / w;
+    printf "wirenote / cat F >/dev/null:   %.1fx (target <= 4x; cat may not copy at all)\n", w / (c > 0 ? c : 0.001);
+    printf "wirenote / cat F | cat:        %.1fx\n", w / cp;
+  }'
+}
+
+memory() {
+  printf '\n== peak RSS of wirenote annotate by capture size (keepalive and short)\n'
+  for kind in keepalive short; do
+    for size in 80M 160M 330M; do
+      local file="$WORK/mem-$kind-$size.pcap"
+      "$GEN" --kind "$kind" --size "$size" --seed 2 -o "$file" 2> /dev/null
+      out=$(timed "$WN" annotate "$file")
+      printf '%-9s %5s  %8d KiB  (%s s)\n' "$kind" "$size" "${out##* }" "${out%% *}"
+      rm -f "$file"
+    done
+  done
+}
+
+echo "wirenote benchmark on $(nproc) cores, $(uname -r); tshark $(tshark --version | head -1 | cut -d' ' -f3)"
+report_kind short
+report_kind keepalive
+rm -f "$WORK"/short.pcap "$WORK"/keepalive.pcap
+if [ "${MEMORY:-1}" = 1 ]; then memory; fi

@@ -1,0 +1,60 @@
+//! Criterion benches of the hot paths, with byte throughput: walking a capture, dissecting
+//! frames (link, IP, TCP, tracker, HTTP), on generated captures of two sizes.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use wirenote_bench::{generate, Kind};
+use wirenote_core::capture::CaptureReader;
+use wirenote_core::dissect::Dissector;
+
+fn captures() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (name, kind) in [("short", Kind::Short), ("keepalive", Kind::KeepAlive)] {
+        let mut bytes = Vec::new();
+        generate(kind, 8 << 20, 1, &mut bytes).unwrap();
+        out.push((name, bytes));
+    }
+    out
+}
+
+fn walk(c: &mut Criterion) {
+    let mut group = c.benchmark_group("capture_walk");
+    for (name, bytes) in captures() {
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), &bytes, |b, bytes| {
+            b.iter(|| {
+                let mut reader = CaptureReader::from_slice(bytes).unwrap();
+                let mut n = 0u64;
+                while let Ok(Some(frame)) = reader.next_frame() {
+                    n += frame.data.len() as u64;
+                }
+                n
+            })
+        });
+    }
+    group.finish();
+}
+
+fn dissect(c: &mut Criterion) {
+    let mut group = c.benchmark_group("dissect_and_track");
+    group.sample_size(10);
+    for (name, bytes) in captures() {
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), &bytes, |b, bytes| {
+            b.iter(|| {
+                let mut reader = CaptureReader::from_slice(bytes).unwrap();
+                let mut dissector = Dissector::new();
+                let mut n = 0usize;
+                while let Ok(Some(frame)) = reader.next_frame() {
+                    n += dissector.dissect(&frame).info.len();
+                    dissector.take_finished();
+                    dissector.take_exchanges();
+                }
+                n
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, walk, dissect);
+criterion_main!(benches);
