@@ -157,7 +157,7 @@ fn format_of(arg: FormatArg) -> Format {
 /// Pass 1: what only the end of the capture knows (each connection's final completeness,
 /// each request's response frame).
 pub(crate) fn first_pass(capture: &Capture) -> anyhow::Result<PassOneFacts> {
-    let mut dissector = Dissector::new();
+    let mut dissector = Dissector::first_pass();
     capture.for_each_frame(|frame| {
         dissector.dissect(frame);
         dissector.take_finished();

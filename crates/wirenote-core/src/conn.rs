@@ -205,7 +205,8 @@ fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
 /// Tracks every TCP conversation of a capture.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    conns: HashMap<(Endpoint, Endpoint), Conn>,
+    /// aHash: fast, and keyed per process so that a crafted capture cannot force collisions.
+    conns: HashMap<(Endpoint, Endpoint), Conn, ahash::RandomState>,
     next_stream: u64,
     /// Connections displaced by port reuse, waiting to be collected.
     replaced: Vec<Conn>,

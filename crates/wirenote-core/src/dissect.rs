@@ -22,7 +22,9 @@ use crate::tcp::{self, flags};
 pub struct Dissector {
     tracker: Tracker,
     defrag: Defragmenter,
-    apps: HashMap<u64, ConnApp>,
+    apps: HashMap<u64, ConnApp, ahash::RandomState>,
+    /// Skip what only rows need (Info text): a first pass gathering facts.
+    lean: bool,
     /// What a first pass learned, when this is a second pass.
     facts: Option<PassOneFacts>,
     /// What this pass learns for a second one.
@@ -90,6 +92,15 @@ impl Dissector {
     pub fn second_pass(facts: PassOneFacts) -> Self {
         Dissector {
             facts: Some(facts),
+            ..Self::default()
+        }
+    }
+
+        /// A first-pass dissector: it tracks everything a second pass needs to know about
+    /// the future, but does not format the TCP Info text of rows nobody will read.
+    pub fn first_pass() -> Self {
+        Dissector {
+            lean: true,
             ..Self::default()
         }
     }
@@ -303,7 +314,11 @@ impl Dissector {
                 .two_pass_completeness(result.stream, &input)
                 .unwrap_or(result.completeness_before),
         };
-        let mut columns = Columns::new(tcp_info(&tcp, &header, result.ack_base));
+        let mut columns = Columns::new(if self.lean {
+            String::new()
+        } else {
+            tcp_info(&tcp, &header, result.ack_base)
+        });
         if header_len > announced_len {
             record.protocol = "TCP".into();
             record.info = columns.info;

@@ -64,8 +64,8 @@ pub struct PacketRecord {
     pub frame_len: u32,
     /// `frame.cap_len`.
     pub cap_len: u32,
-    /// Wireshark's Protocol column (or `malformed`).
-    pub protocol: String,
+        /// Wireshark's Protocol column (or `malformed`).
+    pub protocol: &'static str,
     /// Wireshark's Info column.
     pub info: String,
     /// Why the frame could not be dissected, when `protocol` is `malformed`.

@@ -53,7 +53,7 @@ fn ours(record: &PacketRecord, column: &str) -> String {
         "frame_len" => record.frame_len.to_string(),
         "cap_len" => record.cap_len.to_string(),
         "info" => record.info.clone(),
-        "protocol" => record.protocol.clone(),
+        "protocol" => record.protocol.to_string(),
         other => panic!("unknown column {other}"),
     }
 }
