@@ -421,7 +421,8 @@ impl Output {
 
     pub(crate) fn writer(&self) -> Box<dyn Write + '_> {
         match self {
-            Output::Stdout => Box::new(io::stdout().lock()),
+            // stdout is line-buffered; large blocks let it write whole lines at once.
+            Output::Stdout => Box::new(io::BufWriter::with_capacity(1 << 18, io::stdout().lock())),
             Output::File { temp, .. } => Box::new(temp.as_file()),
         }
     }

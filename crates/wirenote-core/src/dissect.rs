@@ -96,7 +96,7 @@ impl Dissector {
         }
     }
 
-        /// A first-pass dissector: it tracks everything a second pass needs to know about
+    /// A first-pass dissector: it tracks everything a second pass needs to know about
     /// the future, but does not format the TCP Info text of rows nobody will read.
     pub fn first_pass() -> Self {
         Dissector {

@@ -64,7 +64,7 @@ pub struct PacketRecord {
     pub frame_len: u32,
     /// `frame.cap_len`.
     pub cap_len: u32,
-        /// Wireshark's Protocol column (or `malformed`).
+    /// Wireshark's Protocol column (or `malformed`).
     pub protocol: &'static str,
     /// Wireshark's Info column.
     pub info: String,
