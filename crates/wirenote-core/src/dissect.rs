@@ -201,7 +201,7 @@ impl Dissector {
             ..PacketRecord::default()
         };
         if let FrameKind::CustomBlock { pen, copyable } = frame.kind {
-            record.protocol = "PCAPNG".into();
+            record.protocol = "PCAPNG";
             let copy = if copyable {
                 "will be copied"
             } else {
@@ -213,7 +213,7 @@ impl Dissector {
         let net = match link::network_payload(frame.link_type, frame.data) {
             Ok(net) => net,
             Err(e @ link::LinkError::Unsupported(_)) => {
-                record.protocol = "Frame".into();
+                record.protocol = "Frame";
                 record.info = e.to_string();
                 return record;
             }
@@ -222,11 +222,11 @@ impl Dissector {
         match net.ethertype {
             ethertype::IPV4 | ethertype::IPV6 => {}
             ethertype::ARP => {
-                record.protocol = "ARP".into();
+                record.protocol = "ARP";
                 return record;
             }
             other => {
-                record.protocol = "Ethernet".into();
+                record.protocol = "Ethernet";
                 record.info = format!("Ethertype 0x{other:04x}");
                 return record;
             }
@@ -242,7 +242,7 @@ impl Dissector {
             None => (packet.payload, packet.announced_len),
             Some(frag) => match self.defrag.add(&packet) {
                 Defragmented::Incomplete => {
-                    record.protocol = "IPv4".into();
+                    record.protocol = "IPv4";
                     record.info = format!(
                         "Fragmented IP protocol (proto={} {}, off={}, ID={:04x})",
                         protocol_name(packet.protocol),
@@ -259,7 +259,7 @@ impl Dissector {
             },
         };
         if packet.protocol != ip::PROTO_TCP {
-            record.protocol = protocol_name(packet.protocol).into();
+            record.protocol = protocol_name(packet.protocol);
             return record;
         }
         let header = match tcp::Header::new_checked(payload) {
@@ -320,7 +320,7 @@ impl Dissector {
             tcp_info(&tcp, &header, result.ack_base)
         });
         if header_len > announced_len {
-            record.protocol = "TCP".into();
+            record.protocol = "TCP";
             record.info = columns.info;
             return malformed(
                 record,
@@ -372,7 +372,7 @@ impl Dissector {
                     .extend(app.exchanges.finish(result.stream, true));
             }
         }
-        record.protocol = columns.protocol.into();
+        record.protocol = columns.protocol;
         record.info = columns.info;
         if (frame.data.len() as u32) < frame.orig_len
             && !header.is_complete()
@@ -388,7 +388,7 @@ impl Dissector {
 }
 
 fn malformed(mut record: PacketRecord, reason: String) -> PacketRecord {
-    record.protocol = "malformed".into();
+    record.protocol = "malformed";
     record.malformed = Some(reason);
     record
 }
