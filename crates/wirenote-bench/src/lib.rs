@@ -49,6 +49,7 @@ struct Frame {
     data: Vec<u8>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn frame(
     from: &Side,
     to: &Side,
