@@ -47,6 +47,20 @@ struct SummaryRow {
     error: String,
 }
 
+impl SummaryRow {
+    /// A row for an input that produced no counts (skipped, failed, interrupted).
+    fn uncounted(path: String, status: &'static str, error: String) -> SummaryRow {
+        SummaryRow {
+            path,
+            status,
+            packets: None,
+            connections: None,
+            http_exchanges: None,
+            error,
+        }
+    }
+}
+
 /// Gzip, pcap (both byte orders, µs and ns) and pcapng magic numbers.
 fn looks_like_capture(path: &Path) -> bool {
     let mut head = [0u8; 4];
@@ -308,23 +322,9 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
                 let outputs = output_paths(&args.output, input, ext);
                 let path = input.path.display().to_string();
                 let row = if stop.load(Ordering::Relaxed) {
-                    SummaryRow {
-                        path,
-                        status: "interrupted",
-                        packets: None,
-                        connections: None,
-                        http_exchanges: None,
-                        error: String::new(),
-                    }
+                    SummaryRow::uncounted(path, "interrupted", String::new())
                 } else if !args.force && up_to_date(&input.path, &outputs) {
-                    SummaryRow {
-                        path,
-                        status: "skipped",
-                        packets: None,
-                        connections: None,
-                        http_exchanges: None,
-                        error: String::new(),
-                    }
+                    SummaryRow::uncounted(path, "skipped", String::new())
                 } else {
                     match process(input, &outputs, format, &stop, &bytes_done) {
                         Ok((counts, damage)) => SummaryRow {
@@ -335,29 +335,17 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
                             http_exchanges: Some(counts.exchanges),
                             error: damage.unwrap_or_default(),
                         },
-                        Err(err) if stop.load(Ordering::Relaxed) => {
-                            let _ = err;
-                            SummaryRow {
-                                path,
-                                status: "interrupted",
-                                packets: None,
-                                connections: None,
-                                http_exchanges: None,
-                                error: String::new(),
-                            }
+                        Err(_) if stop.load(Ordering::Relaxed) => {
+                            SummaryRow::uncounted(path, "interrupted", String::new())
                         }
-                        Err(err) => SummaryRow {
-                            path,
-                            status: "failed",
-                            packets: None,
-                            connections: None,
-                            http_exchanges: None,
-                            error: err
+                        Err(err) => {
+                            let message = err
                                 .chain()
                                 .map(|e| e.to_string())
                                 .collect::<Vec<_>>()
-                                .join(": "),
-                        },
+                                .join(": ");
+                            SummaryRow::uncounted(path, "failed", message)
+                        }
                     }
                 };
                 let done = files_done.fetch_add(1, Ordering::Relaxed) + 1;

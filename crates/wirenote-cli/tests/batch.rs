@@ -2,31 +2,14 @@
 //! determinism across `-j`, sharding, skipping up-to-date outputs, and no partial output
 //! after an interruption.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
-
-fn corpus() -> Option<PathBuf> {
-    let dir = workspace().parent().unwrap().join("shared/captures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "CI=true but ../shared/captures is missing"
-    );
-    eprintln!("SKIPPED: ../shared/captures not found");
-    None
-}
+use common::{corpus, workspace};
 
 fn batch(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_wirenote"))

@@ -3,32 +3,14 @@
 //! Broken captures come from the public corpus in `../shared/captures/` (read in place);
 //! without it those tests say they were skipped, and with `CI=true` they fail.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::{Command, Output, Stdio};
+
+use common::{corpus, workspace};
 
 fn wirenote() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wirenote"))
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
-
-fn corpus() -> Option<PathBuf> {
-    let dir = workspace().parent().unwrap().join("shared/captures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "CI=true but ../shared/captures is missing"
-    );
-    eprintln!("SKIPPED: ../shared/captures not found");
-    None
 }
 
 fn run(args: &[&str]) -> Output {

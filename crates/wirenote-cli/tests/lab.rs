@@ -5,34 +5,15 @@
 //! Chromium, tcpdump and wrk are installed by `.ci/run`. Where one is missing the test
 //! says so loudly and is skipped; with `CI=true` it fails instead.
 
+mod common;
+
 use std::io::Read;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
-
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but {tool} is not installed"
-        );
-        eprintln!("SKIPPED: {tool} not found; this lab test did not run");
-    }
-    found
-}
+use common::{on_path, require, workspace};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -96,7 +77,7 @@ fn load_and_reload(url: &str, profile: &Path, log: &Path) -> (String, String) {
 
 /// Loads `url` in headless Chromium with the given profile and returns the DOM.
 fn chromium(url: &str, profile: &Path) -> String {
-    let binary = if have_quiet("chromium") {
+    let binary = if on_path("chromium") {
         "chromium"
     } else {
         "chromium-browser"
@@ -122,18 +103,11 @@ fn chromium(url: &str, profile: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn have_quiet(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn have_chromium() -> bool {
-    if have_quiet("chromium") || have_quiet("chromium-browser") {
+    if on_path("chromium") || on_path("chromium-browser") {
         return true;
     }
-    have("chromium")
+    require("chromium")
 }
 
 fn log_lines(log: &Path) -> Vec<String> {
@@ -255,7 +229,7 @@ fn check_lab_annotations(csv_text: &str) {
 
 #[test]
 fn lab_end_to_end_with_tcpdump_and_chromium() {
-    if !have_chromium() || !have("tcpdump") {
+    if !have_chromium() || !require("tcpdump") {
         return;
     }
     let work = tempfile::tempdir().unwrap();
@@ -349,7 +323,7 @@ fn recorded_chromium_lab_matches_its_golden_csv() {
 
 #[test]
 fn bounded_load_run_has_no_errors() {
-    if !have("wrk") {
+    if !require("wrk") {
         return;
     }
     let work = tempfile::tempdir().unwrap();

@@ -4,35 +4,16 @@
 //!
 //! Without tshark these tests say so loudly and are skipped; with `CI=true` they fail.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
+use common::{require, workspace};
 
 fn plugin() -> PathBuf {
     workspace().join("plugins/wirenote.lua")
-}
-
-fn tshark_available() -> bool {
-    let found = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but tshark is not installed: the Wireshark tests must run in CI"
-        );
-        eprintln!("SKIPPED: tshark not found; the Wireshark plugin tests did not run");
-    }
-    found
 }
 
 fn wirenote(args: &[&str]) {
@@ -118,17 +99,14 @@ fn captures() -> Vec<PathBuf> {
             list.push(corpus.join(name));
         }
     } else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but ../shared/captures is missing"
-        );
+        common::corpus();
     }
     list
 }
 
 #[test]
 fn plugin_fields_equal_the_csv_for_every_frame() {
-    if !tshark_available() {
+    if !require("tshark") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -206,7 +184,7 @@ fn plugin_fields_equal_the_csv_for_every_frame() {
 
 #[test]
 fn metadata_is_found_next_to_the_capture() {
-    if !tshark_available() {
+    if !require("tshark") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -244,7 +222,7 @@ fn metadata_is_found_next_to_the_capture() {
 
 #[test]
 fn missing_or_malformed_metadata_is_reported_and_wireshark_keeps_working() {
-    if !tshark_available() {
+    if !require("tshark") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -338,7 +316,7 @@ fn hostile_capture(path: &Path, uri: &str) {
 
 #[test]
 fn hostile_strings_load_without_error() {
-    if !tshark_available() {
+    if !require("tshark") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -379,7 +357,7 @@ fn hostile_strings_load_without_error() {
 
 #[test]
 fn annotated_pcapng_keeps_bytes_and_carries_comments() {
-    if !tshark_available() {
+    if !require("tshark") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -81,6 +81,24 @@ pub struct HeadFacts {
 }
 
 impl Message {
+    /// A message from its head (first line and header fields), with no body yet.
+    fn from_head(head: &[u8], first_line: String, kind: Kind, status: Option<u16>) -> Message {
+        let (version, reason, facts) = head_facts(head, &first_line, kind);
+        let (method, uri) = request_target(kind, &first_line);
+        Message {
+            kind,
+            first_line,
+            method,
+            uri,
+            status,
+            content_type: None,
+            body_len: 0,
+            body_magic: [0; 6],
+            version,
+            reason,
+            head: facts,
+        }
+    }
     /// Whether this message asks for (or announces) the connection to stay open after it,
     /// by RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
     /// `Connection: keep-alive`.
@@ -463,22 +481,10 @@ fn dissect_message(
         }
         // The capture cut the head: report the first line, as Wireshark does before its
         // exception stops the dissection.
-        let (version, reason, head) = head_facts(rest, &line_text, kind);
-        let (method, uri) = request_target(kind, &line_text);
         result.cut_short = true;
-        result.messages.push(Message {
-            version,
-            reason,
-            head,
-            kind,
-            first_line: line_text,
-            method,
-            uri,
-            status,
-            content_type: None,
-            body_len: 0,
-            body_magic: [0; 6],
-        });
+        let mut message = Message::from_head(rest, line_text, kind, status);
+        message.content_type = None;
+        result.messages.push(message);
         return None;
     };
     let available = (rest.len() - body_start) as u64;
@@ -503,7 +509,6 @@ fn dissect_message(
         }
     }
     // The message is complete (or can be no more complete): account for it.
-    let (method, uri) = request_target(kind, &line_text);
     let (body_len, consumed_body) =
         if let (Some(length), false) = (framing.content_length, framing.chunked) {
             let len = length.min(available);
@@ -533,24 +538,15 @@ fn dissect_message(
             result.info.push_str(&media_suffix(media, &body_magic));
         }
     }
+    let mut message = Message::from_head(&rest[..body_start], line_text, kind, status);
     if kind == Kind::Request {
-        conv.last_method = method.clone();
+        conv.last_method = message.method.clone();
         conv.seen_request = true;
     }
-    let (version, reason, head) = head_facts(&rest[..body_start], &line_text, kind);
-    result.messages.push(Message {
-        version,
-        reason,
-        head,
-        kind,
-        first_line: line_text,
-        method,
-        uri,
-        status,
-        content_type: framing.content_type,
-        body_len,
-        body_magic,
-    });
+    message.content_type = framing.content_type;
+    message.body_len = body_len;
+    message.body_magic = body_magic;
+    result.messages.push(message);
     Some(offset - start + body_start + consumed_body as usize)
 }
 
