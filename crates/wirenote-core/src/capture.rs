@@ -796,8 +796,11 @@ fn step_pcapng(
     if block_len >= 12 && avail.len() < block_len as usize {
         return Ok(Step::NeedMore(block_len as usize));
     }
+    if is_shb && avail.len() < 16 {
+        return Ok(Step::NeedMore(16));
+    }
     if is_shb {
-        let block = &avail[..(block_len as usize).clamp(16, avail.len())];
+        let block = &avail[..(block_len as usize).max(16).min(avail.len())];
         check_shb_version(block, frames, offset)?;
         if block.len() > 28 {
             check_shb_options(&block[24..block.len() - 4], big).map_err(|len| {
@@ -1114,6 +1117,17 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Found by the `capture` fuzz target: a section header block cut before its version
+    /// field (13 bytes) made a slice bound panic.
+    #[test]
+    fn regression_fuzz_short_section_header() {
+        let bytes = [0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0, 0, 1, 0, 0, 0x0a];
+        assert!(CaptureReader::from_slice(&bytes).is_err());
+        for cut in 0..bytes.len() {
+            let _ = CaptureReader::from_slice(&bytes[..cut]);
         }
     }
 
