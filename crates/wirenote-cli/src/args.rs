@@ -122,9 +122,10 @@ pub struct BatchArgs {
     /// Captures processed at once (default: one per core).
     #[arg(short, long)]
     pub jobs: Option<usize>,
-    /// Format of the tables.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Csv)]
-    pub format: FormatArg,
+    /// Format: tables as `csv` or `jsonl`; with `lua`, the per-packet output is the
+    /// Wireshark plugin's metadata (`<path>.wirenote.lua`) and the other tables are CSV.
+    #[arg(short, long, value_enum, default_value_t = AnnotateFormat::Csv)]
+    pub format: AnnotateFormat,
     /// Redo inputs whose outputs are newer than the input (skipped otherwise).
     #[arg(long)]
     pub force: bool,

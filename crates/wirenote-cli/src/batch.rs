@@ -22,8 +22,8 @@ use serde::Serialize;
 use wirenote_core::dissect::Dissector;
 use wirenote_export::{Format, TableWriter};
 
-use crate::args::{BatchArgs, FormatArg};
-use crate::run::{first_pass, Capture, InOrder, Output, TEMP_PREFIX};
+use crate::args::{AnnotateFormat, BatchArgs};
+use crate::run::{first_pass, Capture, InOrder, Output, RowSink, TEMP_PREFIX};
 
 /// Exit code when the run was interrupted (128 + SIGINT, as shells report it).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -154,14 +154,23 @@ fn parse_shard(text: &str) -> anyhow::Result<(u64, u64)> {
     Ok((i, n))
 }
 
-fn output_paths(outdir: &Path, input: &Input, ext: &str) -> [PathBuf; 3] {
+fn output_paths(outdir: &Path, input: &Input, format: AnnotateFormat) -> [PathBuf; 3] {
     let stem = outdir.join(&input.rel);
-    let with = |kind: &str| {
+    let with = |suffix: &str| {
         let mut name = stem.as_os_str().to_owned();
-        name.push(format!(".{kind}.{ext}"));
+        name.push(suffix);
         PathBuf::from(name)
     };
-    [with("packets"), with("flows"), with("http")]
+    match format {
+        AnnotateFormat::Csv => [with(".packets.csv"), with(".flows.csv"), with(".http.csv")],
+        AnnotateFormat::Jsonl => [
+            with(".packets.jsonl"),
+            with(".flows.jsonl"),
+            with(".http.jsonl"),
+        ],
+        // The plugin finds CAPTURE.wirenote.lua next to a capture of the same name.
+        AnnotateFormat::Lua => [with(".wirenote.lua"), with(".flows.csv"), with(".http.csv")],
+    }
 }
 
 fn up_to_date(input: &Path, outputs: &[PathBuf]) -> bool {
@@ -187,7 +196,7 @@ struct Counts {
 fn process(
     input: &Input,
     outputs: &[PathBuf; 3],
-    format: Format,
+    format: AnnotateFormat,
     stop: &AtomicBool,
     bytes_done: &AtomicU64,
 ) -> anyhow::Result<(Counts, Option<String>)> {
@@ -211,9 +220,17 @@ fn process(
         exchanges: 0,
     };
     let damage = {
-        let mut packets = TableWriter::packets(format, packets_out.writer());
-        let mut flows = TableWriter::connections(format, flows_out.writer());
-        let mut http = TableWriter::exchanges(format, http_out.writer());
+        let table_format = match format {
+            AnnotateFormat::Jsonl => Format::JsonLines,
+            AnnotateFormat::Csv | AnnotateFormat::Lua => Format::Csv,
+        };
+        let name = input
+            .path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let mut packets = RowSink::new(format, packets_out.writer(), &name)?;
+        let mut flows = TableWriter::connections(table_format, flows_out.writer());
+        let mut http = TableWriter::exchanges(table_format, http_out.writer());
         let mut order = InOrder::default();
         let mut conns_written = 0;
         let damage = capture.for_each_frame(|frame| {
@@ -222,14 +239,18 @@ fn process(
             }
             packets.packet(&dissector.dissect(frame))?;
             counts.packets += 1;
-            conns_written += order.push(dissector.take_finished(), &mut flows)?;
+            let finished = dissector.take_finished();
+            packets.connections(&finished);
+            conns_written += order.push(finished, &mut flows)?;
             for exchange in dissector.take_exchanges() {
                 http.exchange(&exchange)?;
                 counts.exchanges += 1;
             }
             Ok(())
         })?;
-        conns_written += order.push(dissector.finish(), &mut flows)?;
+        let finished = dissector.finish();
+        packets.connections(&finished);
+        conns_written += order.push(finished, &mut flows)?;
         for exchange in dissector.take_exchanges() {
             http.exchange(&exchange)?;
             counts.exchanges += 1;
@@ -266,14 +287,7 @@ fn remove_stale_temporaries(outdir: &Path) {
 /// Runs `wirenote batch`.
 pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let format = match args.format {
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Jsonl => Format::JsonLines,
-    };
-    let ext = match format {
-        Format::Csv => "csv",
-        Format::JsonLines => "jsonl",
-    };
+    let format = args.format;
     let mut inputs = expand(&args.inputs)?;
     if let Some(shard) = &args.shard {
         let (i, n) = parse_shard(shard)?;
@@ -319,7 +333,7 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         inputs
             .par_iter()
             .map(|input| {
-                let outputs = output_paths(&args.output, input, ext);
+                let outputs = output_paths(&args.output, input, format);
                 let path = input.path.display().to_string();
                 let row = if stop.load(Ordering::Relaxed) {
                     SummaryRow::uncounted(path, "interrupted", String::new())

@@ -167,10 +167,50 @@ pub(crate) fn first_pass(capture: &Capture) -> anyhow::Result<PassOneFacts> {
     Ok(dissector.into_facts())
 }
 
-/// Where `annotate` sends its rows.
-enum RowSink<'a> {
+/// Where per-packet rows go: a table, or Lua metadata for the Wireshark plugin (which
+/// also needs the connections' summaries, written at the end).
+pub(crate) enum RowSink<'a> {
     Table(TableWriter<Box<dyn Write + 'a>>),
     Lua(LuaWriter<Box<dyn Write + 'a>>, Vec<ConnRecord>),
+}
+
+impl<'a> RowSink<'a> {
+    /// A sink for `format`; `capture_name` labels Lua metadata.
+    pub(crate) fn new(
+        format: AnnotateFormat,
+        out: Box<dyn Write + 'a>,
+        capture_name: &str,
+    ) -> io::Result<Self> {
+        Ok(match format {
+            AnnotateFormat::Csv => RowSink::Table(TableWriter::packets(Format::Csv, out)),
+            AnnotateFormat::Jsonl => RowSink::Table(TableWriter::packets(Format::JsonLines, out)),
+            AnnotateFormat::Lua => RowSink::Lua(LuaWriter::new(out, capture_name)?, Vec::new()),
+        })
+    }
+
+    pub(crate) fn packet(
+        &mut self,
+        record: &wirenote_core::record::PacketRecord,
+    ) -> io::Result<()> {
+        match self {
+            RowSink::Table(table) => table.packet(record),
+            RowSink::Lua(lua, _) => lua.packet(record),
+        }
+    }
+
+    /// Connections that ended (only Lua metadata keeps them).
+    pub(crate) fn connections(&mut self, conns: &[Conn]) {
+        if let RowSink::Lua(_, kept) = self {
+            kept.extend(conns.iter().map(ConnRecord::from_conn));
+        }
+    }
+
+    pub(crate) fn finish(self) -> io::Result<()> {
+        match self {
+            RowSink::Table(mut table) => table.finish(),
+            RowSink::Lua(lua, mut conns) => lua.finish(&mut conns),
+        }
+    }
 }
 
 fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
@@ -184,49 +224,27 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
         .transpose()?;
     let mut dissector = Dissector::second_pass(facts);
     let damage = {
-        let mut rows = match args.format {
-            AnnotateFormat::Csv => {
-                RowSink::Table(TableWriter::packets(Format::Csv, output.writer()))
-            }
-            AnnotateFormat::Jsonl => {
-                RowSink::Table(TableWriter::packets(Format::JsonLines, output.writer()))
-            }
-            AnnotateFormat::Lua => {
-                let name = args.input.file_name().map_or_else(
-                    || capture.name.clone(),
-                    |n| n.to_string_lossy().into_owned(),
-                );
-                RowSink::Lua(LuaWriter::new(output.writer(), &name)?, Vec::new())
-            }
-        };
+        let name = args.input.file_name().map_or_else(
+            || capture.name.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let mut rows = RowSink::new(args.format, output.writer(), &name)?;
         let mut copy = match &pcapng {
             Some(out) => Some(AnnotatedPcapNg::new(out.writer())?),
             None => None,
         };
         let damage = capture.for_each_frame(|frame| {
             let record = dissector.dissect(frame);
-            match &mut rows {
-                RowSink::Table(table) => table.packet(&record)?,
-                RowSink::Lua(lua, _) => lua.packet(&record)?,
-            }
+            rows.packet(&record)?;
             if let Some(copy) = copy.as_mut() {
                 copy.packet(frame, &annotation(&record))?;
             }
-            let finished = dissector.take_finished();
-            if let RowSink::Lua(_, conns) = &mut rows {
-                conns.extend(finished.iter().map(ConnRecord::from_conn));
-            }
+            rows.connections(&dissector.take_finished());
             dissector.take_exchanges();
             Ok(())
         })?;
-        let finished = dissector.finish();
-        match rows {
-            RowSink::Table(mut table) => table.finish()?,
-            RowSink::Lua(lua, mut conns) => {
-                conns.extend(finished.iter().map(ConnRecord::from_conn));
-                lua.finish(&mut conns)?;
-            }
-        }
+        rows.connections(&dissector.finish());
+        rows.finish()?;
         if let Some(copy) = copy {
             copy.finish()?;
         }

@@ -232,3 +232,37 @@ fn interrupted_run_leaves_no_partial_output() {
         left.keys().collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn lua_format_writes_plugin_metadata_beside_csv_tables() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let fixtures = workspace().join("fixtures");
+    let result = batch(&[
+        fixtures.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--format",
+        "lua",
+        "--quiet",
+    ]);
+    assert_eq!(result.status.code(), Some(0));
+    let files: Vec<String> = tree(&out)
+        .keys()
+        .map(|k| k.to_string_lossy().into_owned())
+        .collect();
+    for capture in ["lab-5000.pcap", "lab-chromium.pcap"] {
+        let meta = files
+            .iter()
+            .find(|f| f.ends_with(&format!("{capture}.wirenote.lua")))
+            .expect("metadata");
+        let text = std::fs::read_to_string(out.join(meta)).unwrap();
+        assert!(text.contains(&format!("capture = \"{capture}\"")) && text.contains("streams = {"));
+        assert!(files
+            .iter()
+            .any(|f| f.ends_with(&format!("{capture}.flows.csv"))));
+        assert!(files
+            .iter()
+            .any(|f| f.ends_with(&format!("{capture}.http.csv"))));
+    }
+}

@@ -357,3 +357,39 @@ fn bounded_load_run_has_no_errors() {
         eprintln!("wrk {path}: {rate}");
     }
 }
+
+#[test]
+fn serve_shuts_down_gracefully_on_sigterm() {
+    let work = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = start_server(port, &work.path().join("access.log"), &[]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::Write;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"));
+    Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let log = log_lines(&work.path().join("access.log"));
+    assert!(
+        log.iter().any(|l| l.contains("\"GET / HTTP/1.1\" 200")),
+        "{log:?}"
+    );
+}
