@@ -395,29 +395,39 @@ impl<'s> CaptureReader<'s> {
     /// Reads a capture from a stream (stdin, a socket, a decompressor). gzip is detected by
     /// its magic number and decompressed on the fly.
     pub fn from_read<R: Read + 's>(reader: R) -> Result<Self, CaptureError> {
-        let mut source = Source::Stream {
-            reader: Box::new(reader),
+        Self::from_boxed(Box::new(reader))
+    }
+
+    /// `from_read` without generics, so that a gzip layer does not nest types forever.
+    fn from_boxed(mut reader: Box<dyn Read + 's>) -> Result<Self, CaptureError> {
+        // Peek at the first two bytes, then put them back in front of the stream.
+        let mut magic = [0u8; 2];
+        let mut have = 0;
+        while have < magic.len() {
+            match reader.read(&mut magic[have..]) {
+                Ok(0) => break,
+                Ok(n) => have += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(CaptureError::Io {
+                        last_frame: 0,
+                        offset: 0,
+                        source,
+                    })
+                }
+            }
+        }
+        let stream = io::Cursor::new(magic[..have].to_vec()).chain(reader);
+        if magic[..have] == GZIP_MAGIC {
+            return Self::from_boxed(Box::new(flate2::read::MultiGzDecoder::new(stream)));
+        }
+        Self::open(Source::Stream {
+            reader: Box::new(stream),
             buf: Vec::new(),
             start: 0,
             end: 0,
             eof: false,
-        };
-        fill_to(&mut source, 4, 0)?;
-        if source.available().starts_with(&GZIP_MAGIC) {
-            let Source::Stream {
-                reader,
-                buf,
-                start,
-                end,
-                ..
-            } = source
-            else {
-                unreachable_source()
-            };
-            let head = io::Cursor::new(buf[start..end].to_vec());
-            return Self::from_read(flate2::read::MultiGzDecoder::new(head.chain(reader)));
-        }
-        Self::open(source)
+        })
     }
 
     fn open(mut source: Source<'s>) -> Result<Self, CaptureError> {
@@ -595,11 +605,6 @@ impl<'s> CaptureReader<'s> {
             options_big_endian: found.big_endian,
         }))
     }
-}
-
-fn unreachable_source() -> ! {
-    // from_read only builds Source::Stream; kept as a function so the let-else reads plainly.
-    panic!("from_read built a non-stream source")
 }
 
 fn fill_to(source: &mut Source<'_>, want: usize, offset: u64) -> Result<(), CaptureError> {

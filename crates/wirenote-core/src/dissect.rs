@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::IpAddr;
 
 use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::{Conn, Endpoint, SegmentInput, Tracker};
@@ -433,9 +432,4 @@ fn tcp_info<T: AsRef<[u8]>>(
     let _ = write!(info, " Len={}", tcp.len);
     tcp::write_option_summary(&mut info, header.options(), ack_base);
     info
-}
-
-/// Convenience: the address pair of a record as strings (empty when absent).
-pub fn addr_string(addr: Option<IpAddr>) -> String {
-    addr.map(|a| a.to_string()).unwrap_or_default()
 }
