@@ -23,6 +23,10 @@ use pcap_file::{Endianness, PcapError};
 /// Largest record tshark accepts before it calls a file corrupt (WTAP_MAX_PACKET_SIZE_STANDARD).
 pub const MAX_RECORD_LEN: u32 = 262_144;
 
+/// Interfaces one pcapng section may declare (interface ids are 32-bit, but no real
+/// capture comes near this; the cap keeps memory bounded).
+const MAX_INTERFACES: usize = 65_536;
+
 /// A larger pcapng block than this is treated as corruption rather than buffered.
 const MAX_BLOCK_LEN: u32 = 16 * 1024 * 1024;
 
@@ -67,8 +71,8 @@ impl Timestamp {
 
     /// `self - earlier` in seconds.
     pub fn seconds_since(self, earlier: Timestamp) -> f64 {
-        (self.secs - earlier.secs) as f64
-            + (f64::from(self.nanos) - f64::from(earlier.nanos)) * 1e-9
+        // In i128 nanoseconds: pcapng seconds may span the whole i64 range.
+        (self.as_nanos() - earlier.as_nanos()) as f64 * 1e-9
     }
 
     /// Builds a timestamp from a count of `units` where one unit is `10^-exp10` or
@@ -387,7 +391,7 @@ impl<'s> CaptureReader<'s> {
     /// capture is decompressed as a stream.
     pub fn from_slice(data: &'s [u8]) -> Result<Self, CaptureError> {
         if data.starts_with(&GZIP_MAGIC) {
-            return Self::from_read(flate2::read::MultiGzDecoder::new(data));
+            return Self::stream(Box::new(flate2::read::MultiGzDecoder::new(data)));
         }
         Self::open(Source::Slice { data, pos: 0 })
     }
@@ -419,10 +423,17 @@ impl<'s> CaptureReader<'s> {
         }
         let stream = io::Cursor::new(magic[..have].to_vec()).chain(reader);
         if magic[..have] == GZIP_MAGIC {
-            return Self::from_boxed(Box::new(flate2::read::MultiGzDecoder::new(stream)));
+            // One layer only, as wiretap does: a gzip inside the gzip is not a capture
+            // (and unwrapping layers without end would let a small file exhaust memory
+            // and the stack).
+            return Self::stream(Box::new(flate2::read::MultiGzDecoder::new(stream)));
         }
+        Self::stream(Box::new(stream))
+    }
+
+    fn stream(reader: Box<dyn Read + 's>) -> Result<Self, CaptureError> {
         Self::open(Source::Stream {
-            reader: Box::new(stream),
+            reader,
             buf: Vec::new(),
             start: 0,
             end: 0,
@@ -868,6 +879,11 @@ fn step_pcapng(
                     _ => {}
                 }
             }
+            if section.interfaces.len() >= MAX_INTERFACES {
+                return Err(bad(&format!(
+                    "more than {MAX_INTERFACES} interfaces in one section"
+                )));
+            }
             section.interfaces.push(iface);
             Ok(Step::Skip(consumed))
         }
@@ -1134,6 +1150,40 @@ mod tests {
         for cut in 0..bytes.len() {
             let _ = CaptureReader::from_slice(&bytes[..cut]);
         }
+    }
+
+    #[test]
+    fn only_one_gzip_layer_is_unwrapped() {
+        use std::io::Write;
+        let file = pcap_le(&[(&[1, 2, 3], 3)]);
+        let gzip = |bytes: &[u8]| {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(bytes).unwrap();
+            encoder.finish().unwrap()
+        };
+        let once = gzip(&file);
+        let mut reader = CaptureReader::from_slice(&once).unwrap();
+        assert_eq!(reader.next_frame().unwrap().unwrap().data, &[1, 2, 3]);
+        let twice = gzip(&once);
+        assert!(matches!(
+            CaptureReader::from_slice(&twice),
+            Err(CaptureError::UnknownFormat { .. })
+        ));
+        assert!(matches!(
+            CaptureReader::from_read(&twice[..]),
+            Err(CaptureError::UnknownFormat { .. })
+        ));
+    }
+
+    #[test]
+    fn durations_across_the_whole_i64_range() {
+        let late = Timestamp {
+            secs: i64::MAX,
+            nanos: 0,
+        };
+        let early = Timestamp { secs: -1, nanos: 0 };
+        assert!(late.seconds_since(early) > 9.2e18);
     }
 
     #[test]

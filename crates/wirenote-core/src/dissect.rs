@@ -34,6 +34,8 @@ pub struct Dissector {
     exchanges: Vec<ExchangeRecord>,
     /// Capture time of the last eviction sweep.
     last_sweep_ns: i128,
+    /// Capture time of the previous TCP frame.
+    last_frame_ns: i128,
     frames_since_sweep: u32,
 }
 
@@ -173,6 +175,13 @@ impl Dissector {
     }
 
     fn sweep(&mut self, now_ns: i128) {
+        // A clock glitch (one frame stamped far in the future) must not make every
+        // connection look idle: a jump larger than the idle timeout since the previous
+        // frame does not move the sweep clock.
+        let previous = std::mem::replace(&mut self.last_frame_ns, now_ns);
+        if now_ns - previous > IDLE_TIMEOUT_NS && previous != 0 {
+            return;
+        }
         self.frames_since_sweep += 1;
         if self.frames_since_sweep < SWEEP_EVERY_FRAMES
             && now_ns - self.last_sweep_ns < CLOSED_LINGER_NS

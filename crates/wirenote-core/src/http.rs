@@ -38,6 +38,8 @@ pub struct HttpConv {
     pub last_method: Option<String>,
     /// A request has been seen: later non-HTTP data is "Continuation".
     pub seen_request: bool,
+    /// Where chunk walks of messages still growing stopped.
+    chunk_hints: Vec<ChunkHint>,
 }
 
 /// One complete message found in the stream.
@@ -344,9 +346,13 @@ enum Chunks {
 }
 
 /// Walks chunks from `buf[start..]` (RFC 9112 §7.1), as `req_resp_hdrs_do_reassembly` does.
-fn walk_chunks(buf: &[u8], start: usize) -> Chunks {
-    let mut at = start;
-    let mut body = 0u64;
+fn walk_chunks(buf: &[u8], start: usize, hint: &mut Option<ChunkHint>) -> Chunks {
+    // Resume after the chunks an earlier call already walked (TCP hands us the same,
+    // grown message again for every segment of a chunked body).
+    let (mut at, mut body) = match hint {
+        Some(h) if h.body_start == start && h.resume <= buf.len() => (h.resume, h.body),
+        _ => (start, 0),
+    };
     loop {
         if at >= buf.len() {
             return Chunks::Incomplete;
@@ -383,10 +389,61 @@ fn walk_chunks(buf: &[u8], start: usize) -> Chunks {
         if remaining_from_line > size {
             at = data_start + size as usize + 2;
             body += size;
+            if at <= buf.len() {
+                if let Some(h) = hint.as_mut() {
+                    h.resume = at;
+                    h.body = body;
+                }
+            }
         } else {
             return Chunks::Incomplete;
         }
     }
+}
+
+/// Where a chunk walk stopped, to resume on the same message when it has grown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChunkHint {
+    /// Hash of the message head: which message this is.
+    head_hash: u64,
+    body_start: usize,
+    resume: usize,
+    body: u64,
+}
+
+/// 64-bit FNV-1a of a message head, to recognise the same message on the next call
+/// (a fixed, tiny hash: a collision only costs a walk from the start).
+fn head_hash(head: &[u8]) -> u64 {
+    head.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Runs `walk_chunks` with the hint kept in `conv` for this message head.
+fn walk_chunks_cached(conv: &mut HttpConv, rest: &[u8], body_start: usize) -> Chunks {
+    let hash = head_hash(&rest[..body_start]);
+    let slot = conv
+        .chunk_hints
+        .iter()
+        .position(|h| h.head_hash == hash && h.body_start == body_start);
+    let mut hint = Some(slot.map_or(
+        ChunkHint {
+            head_hash: hash,
+            body_start,
+            resume: body_start,
+            body: 0,
+        },
+        |i| conv.chunk_hints.remove(i),
+    ));
+    let result = walk_chunks(rest, body_start, &mut hint);
+    if let (Chunks::Incomplete, Some(h)) = (&result, hint) {
+        // At most two messages (one per direction) are being walked at a time.
+        if conv.chunk_hints.len() == 2 {
+            conv.chunk_hints.remove(0);
+        }
+        conv.chunk_hints.push(h);
+    }
+    result
 }
 
 /// Dissects the bytes of one direction as Wireshark's HTTP dissector would when TCP hands
@@ -491,7 +548,7 @@ fn dissect_message(
     // Body framing, as req_resp_hdrs_do_reassembly decides it.
     if try_body && can_desegment {
         if framing.chunked {
-            match walk_chunks(rest, body_start) {
+            match walk_chunks_cached(conv, rest, body_start) {
                 Chunks::Incomplete => {
                     result.need = Some((offset, Need::OneMoreSegment));
                     return None;
@@ -522,7 +579,7 @@ fn dissect_message(
                 {
                     (0, 0)
                 }
-                _ if framing.chunked => match walk_chunks(rest, body_start) {
+                _ if framing.chunked => match walk_chunks_cached(conv, rest, body_start) {
                     Chunks::Done(end, dechunked) => (dechunked, (end - body_start) as u64),
                     _ => (available, available),
                 },
@@ -715,6 +772,22 @@ mod tests {
             ("If-Modified-Since".to_string(), "x".to_string())
         );
         assert!(parse_head(b"GET / HTTP/1.1\r\nHost").is_none());
+    }
+
+    #[test]
+    fn chunk_walks_resume_and_agree_with_a_fresh_walk() {
+        let mut message = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut conv = HttpConv::default();
+        for _ in 0..2000 {
+            message.extend_from_slice(b"1\r\nx\r\n");
+            let r = dissect_stream(&message, &mut conv, true, false);
+            assert_eq!(r.need, Some((0, Need::OneMoreSegment)));
+        }
+        message.extend_from_slice(b"0\r\n\r\n");
+        let resumed = dissect_stream(&message, &mut conv, true, false);
+        let fresh = dissect_stream(&message, &mut HttpConv::default(), true, false);
+        assert_eq!(resumed.messages, fresh.messages);
+        assert_eq!(resumed.messages[0].body_len, 2000);
     }
 
     #[test]

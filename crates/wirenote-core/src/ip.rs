@@ -124,6 +124,9 @@ impl Defragmenter {
     /// Most datagrams held at once.
     pub const MAX_PENDING: usize = 64;
     const MAX_DATAGRAM: u32 = 65_535;
+    /// Fragments held per datagram (a 64 KiB datagram in 8-byte pieces would need 8192;
+    /// real ones use a handful). Bounds the work of the coverage check.
+    const MAX_FRAGMENTS: usize = 256;
 
     /// Adds a fragment of `packet`; returns the payload when the datagram is whole.
     pub fn add(&mut self, packet: &IpPacket<'_>) -> Defragmented {
@@ -157,6 +160,11 @@ impl Defragmenter {
             entry.data[start as usize..end as usize]
                 .copy_from_slice(&packet.payload[..(end - start) as usize]);
             entry.ranges.push((start, end));
+            if entry.ranges.len() > Self::MAX_FRAGMENTS {
+                // Far more pieces than any real datagram: stop holding this one.
+                self.pending.remove(index);
+                return Defragmented::Incomplete;
+            }
         }
         if !frag.more {
             entry.total = Some(end);
@@ -231,6 +239,19 @@ mod tests {
             d.add(&p);
         }
         assert_eq!(d.pending.len(), Defragmenter::MAX_PENDING);
+    }
+
+    #[test]
+    fn endless_fragments_of_one_datagram_are_dropped() {
+        let mut d = Defragmenter::default();
+        assert_eq!(d.add(&frag(800, false, &[0; 8])), Defragmented::Incomplete);
+        for _ in 0..10_000 {
+            assert_eq!(d.add(&frag(8, true, &[0; 8])), Defragmented::Incomplete);
+        }
+        assert!(d
+            .pending
+            .iter()
+            .all(|p| p.ranges.len() <= Defragmenter::MAX_FRAGMENTS + 1));
     }
 
     #[test]

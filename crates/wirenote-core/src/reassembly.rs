@@ -18,6 +18,11 @@ use crate::http::{self, HttpConv, Message, Need};
 use crate::seq::SeqNumber;
 use crate::tcp::flags;
 
+/// Largest gap (bytes not yet received) a segment may leave ahead of the data held.
+const MAX_HOLE: usize = 64 * 1024;
+/// Most out-of-order pieces held for one PDU.
+const MAX_ISLANDS: usize = 64;
+
 /// Largest PDU we buffer (Wireshark refuses to start an MSP longer than 1 MiB too).
 pub const MAX_PDU_BYTES: usize = 4 * 1024 * 1024;
 const FIRST_PDU_LIMIT: u32 = 1024 * 1024;
@@ -47,6 +52,10 @@ struct Msp {
     data: Vec<u8>,
     /// Bytes from `seq` received without a hole.
     contiguous: usize,
+    /// Received ranges beyond `contiguous` (holes waiting to be filled), sorted, disjoint.
+    islands: Vec<(usize, usize)>,
+    /// A segment reaching `next_pdu` arrived: once the holes fill, the PDU is whole.
+    seen_last: bool,
     complete: bool,
     /// Time of the first segment of this PDU.
     first_time: i128,
@@ -60,16 +69,25 @@ impl Msp {
             entire_segment: false,
             data: bytes.to_vec(),
             contiguous: bytes.len(),
+            islands: Vec::new(),
+            seen_last: false,
             complete: false,
             first_time: 0,
         }
     }
 
-    /// Adds bytes at `seq`; returns false if the PDU would outgrow the cap.
+    /// Whether every byte up to the end of the data has arrived.
+    fn whole(&self) -> bool {
+        self.contiguous == self.data.len()
+    }
+
+    /// Adds bytes at `seq`; returns false if the PDU would outgrow the cap, leave a hole
+    /// larger than [`MAX_HOLE`] (a few bytes far ahead must not cost megabytes), or
+    /// scatter into more than [`MAX_ISLANDS`] pieces.
     fn insert(&mut self, seq: SeqNumber, bytes: &[u8]) -> bool {
         let at = seq.diff(self.seq).max(0) as usize;
         let end = at + bytes.len();
-        if end > MAX_PDU_BYTES {
+        if end > MAX_PDU_BYTES || at > self.data.len() + MAX_HOLE {
             return false;
         }
         if self.data.len() < end {
@@ -78,6 +96,30 @@ impl Msp {
         self.data[at..end].copy_from_slice(bytes);
         if at <= self.contiguous {
             self.contiguous = self.contiguous.max(end);
+        } else {
+            self.islands.push((at, end));
+            self.islands.sort_unstable();
+            // Coalesce pieces that touch or overlap: a run of segments after one lost
+            // segment stays a single island.
+            let mut merged: Vec<(usize, usize)> = Vec::with_capacity(self.islands.len());
+            for &(start, stop) in &self.islands {
+                match merged.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(stop),
+                    _ => merged.push((start, stop)),
+                }
+            }
+            self.islands = merged;
+            if self.islands.len() > MAX_ISLANDS {
+                return false;
+            }
+        }
+        // A filled hole joins the islands that now touch the contiguous part.
+        while let Some(&(start, stop)) = self.islands.first() {
+            if start > self.contiguous {
+                break;
+            }
+            self.contiguous = self.contiguous.max(stop);
+            self.islands.remove(0);
         }
         true
     }
@@ -308,7 +350,7 @@ impl ConnApp {
                 if msp.seq.le(seg.seq.wrapping_add(u32::MAX))
                     && !msp.complete
                     && msp.insert(seg.seq, seg.payload)
-                    && msp.contiguous == msp.data.len()
+                    && msp.whole()
                 {
                     msp.complete = true;
                     complete = Some(std::mem::take(&mut msp.data));
@@ -405,7 +447,10 @@ impl ConnApp {
                     return messages;
                 }
                 let more = next_seq.lt(msp.next_pdu);
-                let reassembled = !more && msp.contiguous == msp.data.len();
+                // As Wireshark's fragment_add: whole once the last piece has been seen and
+                // every hole is filled, whichever segment fills the last one.
+                msp.seen_last |= !more;
+                let reassembled = msp.seen_last && msp.whole();
                 if reassembled && msp.entire_segment {
                     msp.entire_segment = false;
                     if msp.next_pdu.lt(next_seq) {
@@ -553,5 +598,46 @@ impl ConnApp {
             }
             return messages;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_far_ahead_does_not_grow_the_buffer() {
+        let mut msp = Msp::new(
+            SeqNumber(1000),
+            SeqNumber(1000 + 4_000_000),
+            b"POST / HTTP/1.1\r\n",
+        );
+        assert!(
+            !msp.insert(SeqNumber(1000 + 3_999_999), b"x"),
+            "refused, not a 4 MB zero fill"
+        );
+        assert!(msp.data.len() < 1024);
+    }
+
+    #[test]
+    fn the_segment_filling_the_last_hole_completes_the_pdu() {
+        let mut msp = Msp::new(SeqNumber(0), SeqNumber(30), b"0123456789");
+        assert!(msp.insert(SeqNumber(20), b"abcdefghij"));
+        assert!(!msp.whole());
+        assert!(msp.insert(SeqNumber(10), b"ABCDEFGHIJ"));
+        assert!(msp.whole());
+        assert_eq!(msp.data, b"0123456789ABCDEFGHIJabcdefghij");
+    }
+
+    #[test]
+    fn a_run_after_a_lost_segment_is_one_island() {
+        let mut msp = Msp::new(SeqNumber(0), SeqNumber(1_000_000), &[0; 100]);
+        for i in 0..500u32 {
+            assert!(
+                msp.insert(SeqNumber(200 + i * 100), &[1; 100]),
+                "segment {i}"
+            );
+        }
+        assert_eq!(msp.islands.len(), 1);
     }
 }

@@ -190,3 +190,59 @@ fn closed_connections_are_evicted() {
     finished += dissector.finish().len();
     assert_eq!(finished, 3000);
 }
+
+/// A single frame stamped far in the future (a clock glitch) must not evict the live
+/// connections: the next packet of a connection keeps its stream number.
+#[test]
+fn a_clock_glitch_does_not_evict_live_connections() {
+    let mut dissector = Dissector::new();
+    let mut number = 0;
+    let mut feed = |dissector: &mut Dissector, bytes: Vec<u8>, secs: i64| {
+        number += 1;
+        dissector
+            .dissect(&frame(number, secs, &bytes))
+            .tcp
+            .expect("TCP")
+            .stream
+    };
+    assert_eq!(
+        feed(
+            &mut dissector,
+            tcp_frame(40000, 80, 1, 0, 0x02, 1000, &[], true),
+            100
+        ),
+        0
+    );
+    assert_eq!(
+        feed(
+            &mut dissector,
+            tcp_frame(40000, 80, 9, 2, 0x12, 1000, &[], false),
+            100
+        ),
+        0
+    );
+    // Another host's packet stamped 80 years later.
+    assert_eq!(
+        feed(
+            &mut dissector,
+            tcp_frame(50000, 443, 5, 0, 0x02, 1000, &[], true),
+            2_600_000_000
+        ),
+        1
+    );
+    for i in 0..20_000 {
+        feed(
+            &mut dissector,
+            tcp_frame(40000, 80, 2 + i, 10, 0x10, 1000, &[], true),
+            101,
+        );
+    }
+    assert_eq!(
+        feed(
+            &mut dissector,
+            tcp_frame(40000, 80, 30_000, 10, 0x18, 1000, b"x", true),
+            101
+        ),
+        0
+    );
+}
