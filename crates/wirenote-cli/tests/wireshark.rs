@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{require, workspace};
+use wirenote_bench::{write_pcap, TcpFrame};
 
 fn plugin() -> PathBuf {
     workspace().join("plugins/wirenote.lua")
@@ -260,7 +261,6 @@ fn missing_or_malformed_metadata_is_reported_and_wireshark_keeps_working() {
 /// A capture with an HTTP request whose target holds quotes, `]]`, backslashes and a
 /// control byte, saved under a name with the same characters.
 fn hostile_capture(path: &Path, uri: &str) {
-    let mut frames: Vec<Vec<u8>> = Vec::new();
     let request = format!("GET {uri} HTTP/1.1\r\nHost: x\r\n\r\n");
     let segs: [(bool, u32, u32, u8, &[u8]); 4] = [
         (true, 100, 0, 0x02, b""),
@@ -268,49 +268,30 @@ fn hostile_capture(path: &Path, uri: &str) {
         (true, 101, 501, 0x10, b""),
         (true, 101, 501, 0x18, request.as_bytes()),
     ];
-    for (forward, seq, ack, flags, payload) in segs {
-        let (src, dst, sport, dport) = if forward {
-            ([10, 0, 0, 1], [10, 0, 0, 2], 40000u16, 80u16)
-        } else {
-            ([10, 0, 0, 2], [10, 0, 0, 1], 80, 40000)
-        };
-        let mut f = vec![0u8; 12];
-        f.extend_from_slice(&[0x08, 0x00]);
-        let total = 40 + payload.len();
-        f.extend_from_slice(&[
-            0x45,
-            0,
-            (total >> 8) as u8,
-            total as u8,
-            0,
-            0,
-            0x40,
-            0,
-            64,
-            6,
-            0,
-            0,
-        ]);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&dst);
-        f.extend_from_slice(&sport.to_be_bytes());
-        f.extend_from_slice(&dport.to_be_bytes());
-        f.extend_from_slice(&seq.to_be_bytes());
-        f.extend_from_slice(&ack.to_be_bytes());
-        f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-        f.extend_from_slice(payload);
-        frames.push(f);
-    }
-    let mut file = vec![
-        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
-    ];
-    for (i, f) in frames.iter().enumerate() {
-        file.extend_from_slice(&(1_700_000_000u32 + i as u32).to_le_bytes());
-        file.extend_from_slice(&0u32.to_le_bytes());
-        file.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        file.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        file.extend_from_slice(f);
-    }
+    let frames: Vec<Vec<u8>> = segs
+        .iter()
+        .map(|&(forward, seq, ack, flags, payload)| {
+            let (ips, ports) = if forward {
+                (([10, 0, 0, 1], [10, 0, 0, 2]), (40000, 80))
+            } else {
+                (([10, 0, 0, 2], [10, 0, 0, 1]), (80, 40000))
+            };
+            TcpFrame {
+                ips,
+                ports,
+                seq,
+                ack,
+                flags,
+                window: 0xffff,
+                payload,
+                ..TcpFrame::default()
+            }
+            .build()
+        })
+        .collect();
+    let mut file = Vec::new();
+    let times = (0u64..).map(|i| (1_700_000_000 + i) * 1_000_000);
+    write_pcap(&mut file, times.zip(frames.iter().map(Vec::as_slice))).unwrap();
     std::fs::write(path, file).unwrap();
 }
 

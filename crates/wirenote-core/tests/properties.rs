@@ -1,6 +1,7 @@
 //! Property tests: no input makes wirenote panic, and connection state stays bounded.
 
 use proptest::prelude::*;
+use wirenote_bench::TcpFrame;
 use wirenote_core::capture::{CaptureReader, Frame, FrameKind, Timestamp};
 use wirenote_core::dissect::{Dissector, CLOSED_LINGER_NS};
 
@@ -25,44 +26,22 @@ fn tcp_frame(
     payload: &[u8],
     forward: bool,
 ) -> Vec<u8> {
-    let (src, dst) = if forward {
-        ([10, 0, 0, 1], [10, 0, 0, 2])
+    let (ips, ports) = if forward {
+        (([10, 0, 0, 1], [10, 0, 0, 2]), (sport, dport))
     } else {
-        ([10, 0, 0, 2], [10, 0, 0, 1])
+        (([10, 0, 0, 2], [10, 0, 0, 1]), (dport, sport))
     };
-    let (sport, dport) = if forward {
-        (sport, dport)
-    } else {
-        (dport, sport)
-    };
-    let mut f = vec![0u8; 12];
-    f.extend_from_slice(&[0x08, 0x00]);
-    let total = 20 + 20 + payload.len();
-    f.extend_from_slice(&[
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        0,
-        0x40,
-        0,
-        64,
-        6,
-        0,
-        0,
-    ]);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&dport.to_be_bytes());
-    f.extend_from_slice(&seq.to_be_bytes());
-    f.extend_from_slice(&ack.to_be_bytes());
-    f.extend_from_slice(&[0x50, flags]);
-    f.extend_from_slice(&window.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 0]);
-    f.extend_from_slice(payload);
-    f
+    TcpFrame {
+        ips,
+        ports,
+        seq,
+        ack,
+        flags,
+        window,
+        payload,
+        ..TcpFrame::default()
+    }
+    .build()
 }
 
 fn frame(number: u64, secs: i64, data: &[u8]) -> Frame<'_> {
