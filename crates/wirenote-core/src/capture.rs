@@ -5,7 +5,7 @@
 //! Enhanced/Simple Packet and Custom blocks.
 //!
 //! The reader pulls one record at a time, either straight from a byte slice (a
-//! memory-mapped file: nothing is copied) or from any [`Read`] source through a small
+//! capture already in memory: nothing is copied) or from any [`Read`] source through a small
 //! refillable buffer (stdin, a gzip stream). Memory use is one record, never the file.
 //!
 //! Record framing is done by the `pcap-file` crate; this module adds what tshark does on
@@ -260,7 +260,7 @@ impl CaptureError {
 
 /// Where the bytes come from.
 enum Source<'s> {
-    /// The whole capture in memory (mmap): records are borrowed in place.
+    /// The whole capture in memory: records are borrowed in place.
     Slice { data: &'s [u8], pos: usize },
     /// A stream read through a buffer that holds at least one record.
     Stream {
@@ -387,7 +387,7 @@ enum Step {
 }
 
 impl<'s> CaptureReader<'s> {
-    /// Reads a capture held in memory (typically a memory-mapped file). A gzip-compressed
+    /// Reads a capture held in memory. A gzip-compressed
     /// capture is decompressed as a stream.
     pub fn from_slice(data: &'s [u8]) -> Result<Self, CaptureError> {
         if data.starts_with(&GZIP_MAGIC) {
