@@ -423,14 +423,9 @@ fn tcp_info<T: AsRef<[u8]>>(
 ) -> String {
     let mut info = String::with_capacity(96);
     tcp.analysis.write_info_prefix(&mut info);
-    let _ = write!(
-        info,
-        "{} → {} [{}] Seq={}",
-        tcp.source_port,
-        tcp.destination_port,
-        tcp::flag_names(tcp.flags),
-        tcp.relative_seq
-    );
+    let _ = write!(info, "{} → {} [", tcp.source_port, tcp.destination_port);
+    tcp::write_flag_names(&mut info, tcp.flags);
+    let _ = write!(info, "] Seq={}", tcp.relative_seq);
     if tcp.flags & flags::ACK != 0 {
         let _ = write!(info, " Ack={}", tcp.relative_ack);
     }

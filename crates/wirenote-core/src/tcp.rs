@@ -243,6 +243,13 @@ impl<'a> Iterator for Options<'a> {
 
 /// The flag names tshark prints between brackets in Info, e.g. `SYN, ACK`.
 pub fn flag_names(bits: u16) -> String {
+    let mut out = String::with_capacity(16);
+    write_flag_names(&mut out, bits);
+    out
+}
+
+/// Appends [`flag_names`] to `out` (no allocation on the per-packet path).
+pub fn write_flag_names(out: &mut String, bits: u16) {
     const NAMES: [(u16, &str); 9] = [
         (flags::FIN, "FIN"),
         (flags::SYN, "SYN"),
@@ -254,25 +261,24 @@ pub fn flag_names(bits: u16) -> String {
         (flags::CWR, "CWR"),
         (flags::AE, "AE"),
     ];
-    let mut out = String::new();
+    let start = out.len();
     for (bit, name) in NAMES {
         if bits & bit != 0 {
-            if !out.is_empty() {
+            if out.len() > start {
                 out.push_str(", ");
             }
             out.push_str(name);
         }
     }
     if bits & flags::RESERVED != 0 {
-        if !out.is_empty() {
+        if out.len() > start {
             out.push_str(", ");
         }
         out.push_str("Reserved");
     }
-    if out.is_empty() {
+    if out.len() == start {
         out.push_str("<None>");
     }
-    out
 }
 
 /// Appends the option summaries tshark puts at the end of Info (`MSS=1460 WS=128 …`).

@@ -349,7 +349,11 @@ fn write_packet_csv<W: Write>(
     opt_num!(t.map(|t| t.destination_port));
     opt_num!(t.map(|t| t.stream));
     match t {
-        Some(t) => w.write_field(tcp::flag_names(t.flags))?,
+        Some(t) => {
+            scratch.clear();
+            tcp::write_flag_names(scratch, t.flags);
+            w.write_field(scratch.as_bytes())?;
+        }
         None => w.write_field(empty)?,
     }
     opt_num!(t.map(|t| t.relative_seq));
