@@ -355,34 +355,24 @@ fn annotated_pcapng_keeps_bytes_and_carries_comments() {
             "--pcapng-out",
             out.to_str().unwrap(),
         ]);
-        let original = tshark(&[
-            "-r",
-            cap,
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "frame.len",
-            "-e",
-            "frame.cap_len",
-        ]);
-        let copy = tshark(&[
-            "-r",
-            out.to_str().unwrap(),
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "frame.len",
-            "-e",
-            "frame.cap_len",
-        ]);
+        let frames = |file: &str| {
+            tshark(&[
+                "-r",
+                file,
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+                "-e",
+                "frame.time_epoch",
+                "-e",
+                "frame.len",
+                "-e",
+                "frame.cap_len",
+            ])
+        };
+        let original = frames(cap);
+        let copy = frames(out.to_str().unwrap());
         let custom_blocks =
             name.ends_with(".pcapng") && original.lines().count() != copy.lines().count();
         assert!(!custom_blocks, "{name}: frame count changed");
