@@ -76,6 +76,13 @@ impl Msp {
         }
     }
 
+    /// Reserves room for the whole PDU once its length is known, so that a large body is
+    /// copied once rather than again at every reallocation.
+    fn expect_whole(&mut self) {
+        let total = (self.next_pdu.diff(self.seq).max(0) as usize).min(FIRST_PDU_LIMIT as usize);
+        self.data.reserve(total.saturating_sub(self.data.len()));
+    }
+
     /// Whether every byte up to the end of the data has arrived.
     fn whole(&self) -> bool {
         self.contiguous == self.data.len()
@@ -90,10 +97,16 @@ impl Msp {
         if end > MAX_PDU_BYTES || at > self.data.len() + MAX_HOLE {
             return false;
         }
-        if self.data.len() < end {
-            self.data.resize(end, 0);
+        // In-order data (the common case) is appended, not zero-filled and then copied.
+        let held = self.data.len();
+        if at >= held {
+            self.data.resize(at, 0);
+            self.data.extend_from_slice(bytes);
+        } else {
+            let overlap = (held - at).min(bytes.len());
+            self.data[at..at + overlap].copy_from_slice(&bytes[..overlap]);
+            self.data.extend_from_slice(&bytes[overlap..]);
         }
-        self.data[at..end].copy_from_slice(bytes);
         if at <= self.contiguous {
             self.contiguous = self.contiguous.max(end);
         } else {
@@ -522,6 +535,7 @@ impl ConnApp {
                                 } else {
                                     pending.next_pdu = pending.next_pdu.wrapping_add(bytes);
                                 }
+                                pending.expect_whole();
                             }
                         }
                         state.msp = Some(pending);
@@ -571,7 +585,10 @@ impl ConnApp {
                             state.until_fin = true;
                             msp.next_pdu = next_seq.wrapping_add(0x4000_0000);
                         }
-                        Need::Bytes(bytes) => msp.next_pdu = next_seq.wrapping_add(bytes),
+                        Need::Bytes(bytes) => {
+                            msp.next_pdu = next_seq.wrapping_add(bytes);
+                            msp.expect_whole();
+                        }
                     }
                     state.msp = Some(msp);
                     msp_touched = true;
