@@ -25,7 +25,10 @@ use wirenote_core::tcp;
 
 mod explain;
 mod lua;
+mod packet_csv;
 mod pcapng;
+
+use packet_csv::PacketCsv;
 
 pub use explain::{explain_stream, Language};
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
@@ -287,6 +290,7 @@ impl<'a> ExchangeRow<'a> {
 
 enum Encoder<W: Write> {
     Csv(Box<csv::Writer<W>>),
+    PacketCsv(PacketCsv<W>),
     Json(io::BufWriter<W>),
 }
 
@@ -296,119 +300,6 @@ pub struct TableWriter<W: Write> {
     encoder: Encoder<W>,
     columns: &'static [&'static str],
     header_written: bool,
-    scratch: String,
-}
-
-/// Writes a packet row's cells with `csv`'s field writer (quoting is the crate's).
-fn write_packet_csv<W: Write>(
-    w: &mut csv::Writer<W>,
-    r: &PacketRecord,
-    scratch: &mut String,
-) -> csv::Result<()> {
-    use std::fmt::Write as _;
-    let mut num = itoa::Buffer::new();
-    let empty: &[u8] = b"";
-    let text = |w: &mut csv::Writer<W>, scratch: &mut String, value: std::fmt::Arguments<'_>| {
-        scratch.clear();
-        let _ = scratch.write_fmt(value);
-        w.write_field(scratch.as_bytes())
-    };
-    w.write_field(num.format(r.frame))?;
-    match r.time {
-        Some(t) => text(w, scratch, format_args!("{t}"))?,
-        None => w.write_field(empty)?,
-    }
-    for addr in [r.src, r.dst] {
-        match addr {
-            // Dotted quads by hand with itoa: `Ipv4Addr`'s Display goes through the
-            // formatting machinery and showed in profiles.
-            Some(std::net::IpAddr::V4(v4)) => {
-                scratch.clear();
-                for (i, octet) in v4.octets().iter().enumerate() {
-                    if i > 0 {
-                        scratch.push('.');
-                    }
-                    scratch.push_str(num.format(*octet));
-                }
-                w.write_field(scratch.as_bytes())?;
-            }
-            Some(a) => text(w, scratch, format_args!("{a}"))?,
-            None => w.write_field(empty)?,
-        }
-    }
-    let t = r.tcp.as_ref();
-    macro_rules! opt_num {
-        ($value:expr) => {
-            match $value {
-                Some(v) => w.write_field(num.format(v))?,
-                None => w.write_field(empty)?,
-            }
-        };
-    }
-    opt_num!(t.map(|t| t.source_port));
-    opt_num!(t.map(|t| t.destination_port));
-    opt_num!(t.map(|t| t.stream));
-    match t {
-        Some(t) => {
-            scratch.clear();
-            tcp::write_flag_names(scratch, t.flags);
-            w.write_field(scratch.as_bytes())?;
-        }
-        None => w.write_field(empty)?,
-    }
-    opt_num!(t.map(|t| t.relative_seq));
-    opt_num!(t.map(|t| t.relative_ack));
-    opt_num!(t.map(|t| t.raw_seq));
-    opt_num!(t.map(|t| t.raw_ack));
-    opt_num!(t.map(|t| t.len));
-    opt_num!(t.map(|t| t.window));
-    w.write_field(num.format(r.frame_len))?;
-    w.write_field(r.protocol)?;
-    w.write_field(&r.info)?;
-    w.write_field(num.format(r.cap_len))?;
-    w.write_field(r.malformed.as_deref().unwrap_or(""))?;
-    match t {
-        Some(t) => {
-            w.write_field(if t.from_client { "c2s" } else { "s2c" })?;
-            w.write_field(t.role.map_or("", |x| x.as_str()))?;
-            w.write_field(t.client_state.map_or("", |x| x.as_str()))?;
-            w.write_field(t.server_state.map_or("", |x| x.as_str()))?;
-            if t.analysis.flags.is_empty() {
-                w.write_field(empty)?;
-            } else {
-                w.write_field(t.analysis.names())?;
-            }
-            w.write_field(num.format(t.completeness))?;
-        }
-        None => {
-            for _ in 0..6 {
-                w.write_field(empty)?;
-            }
-        }
-    }
-    if r.http.is_empty() {
-        for _ in 0..11 {
-            w.write_field(empty)?;
-        }
-    } else {
-        let row = PacketRow::new(r);
-        for cell in [
-            &row.http,
-            &row.method,
-            &row.uri,
-            &row.version,
-            &row.status,
-            &row.reason,
-            &row.content_type,
-            &row.request_in,
-            &row.response_in,
-            &row.http_time,
-            &row.http_note,
-        ] {
-            w.write_field(cell.as_deref().unwrap_or(""))?;
-        }
-    }
-    w.write_record(None::<&[u8]>)
 }
 
 fn csv_error(e: csv::Error) -> io::Error {
@@ -422,6 +313,7 @@ impl<W: Write> TableWriter<W> {
     fn new(format: Format, columns: &'static [&'static str], out: W) -> Self {
         let encoder = match format {
             // The header is written by us, so that an empty table still has one.
+            Format::Csv if columns == PACKET_COLUMNS => Encoder::PacketCsv(PacketCsv::new(out)),
             Format::Csv => Encoder::Csv(Box::new(
                 csv::WriterBuilder::new()
                     .has_headers(false)
@@ -434,7 +326,6 @@ impl<W: Write> TableWriter<W> {
             encoder,
             columns,
             header_written: false,
-            scratch: String::with_capacity(64),
         }
     }
 
@@ -456,8 +347,10 @@ impl<W: Write> TableWriter<W> {
     fn ensure_header(&mut self) -> io::Result<()> {
         if !self.header_written {
             self.header_written = true;
-            if let Encoder::Csv(writer) = &mut self.encoder {
-                writer.write_record(self.columns).map_err(csv_error)?;
+            match &mut self.encoder {
+                Encoder::Csv(writer) => writer.write_record(self.columns).map_err(csv_error)?,
+                Encoder::PacketCsv(writer) => writer.header(self.columns)?,
+                Encoder::Json(_) => {}
             }
         }
         Ok(())
@@ -467,6 +360,7 @@ impl<W: Write> TableWriter<W> {
         self.ensure_header()?;
         match &mut self.encoder {
             Encoder::Csv(writer) => writer.serialize(row).map_err(csv_error),
+            Encoder::PacketCsv(_) => Err(io::Error::other("not a packet row")),
             Encoder::Json(out) => {
                 serde_json::to_writer(&mut *out, row)?;
                 out.write_all(b"\n")
@@ -476,17 +370,13 @@ impl<W: Write> TableWriter<W> {
 
     /// Writes one packet row.
     pub fn packet(&mut self, record: &PacketRecord) -> io::Result<()> {
-        if let Encoder::Csv(_) = self.encoder {
-            // The hot path: one row per frame, written field by field (the same cells as
-            // the serde path, which `csv_fast_path_equals_serde` checks) without building
-            // a row of Strings first.
-            self.ensure_header()?;
-            let Encoder::Csv(writer) = &mut self.encoder else {
-                return Ok(());
-            };
-            return write_packet_csv(writer, record, &mut self.scratch).map_err(csv_error);
+        self.ensure_header()?;
+        match &mut self.encoder {
+            // The hot path: one row per frame, formatted straight into a byte buffer (the
+            // same cells as the serde path, which `csv_fast_path_equals_serde` checks).
+            Encoder::PacketCsv(writer) => writer.packet(record),
+            _ => self.write(&PacketRow::new(record)),
         }
-        self.write(&PacketRow::new(record))
     }
 
     /// Writes one exchange row.
@@ -504,6 +394,7 @@ impl<W: Write> TableWriter<W> {
         self.ensure_header()?;
         match &mut self.encoder {
             Encoder::Csv(writer) => writer.flush(),
+            Encoder::PacketCsv(writer) => writer.flush(),
             Encoder::Json(out) => out.flush(),
         }
     }
@@ -537,7 +428,15 @@ mod tests {
             protocol: "ARP",
             ..PacketRecord::default()
         };
-        for record in [syn(), with_http, bare] {
+        let mut odd = syn();
+        odd.time = Some(Timestamp {
+            secs: -2,
+            nanos: 999_999_999,
+        });
+        odd.src = Some("2001:db8::1".parse().unwrap());
+        odd.info = "say \"hi\", twice\r\n".into();
+        odd.malformed = Some("cut, short".into());
+        for record in [syn(), with_http, bare, odd] {
             let mut fast = Vec::new();
             let mut table = TableWriter::packets(Format::Csv, &mut fast);
             table.packet(&record).unwrap();
