@@ -83,6 +83,11 @@ pub struct AnnotateArgs {
     /// comment (`frame.comment` in Wireshark).
     #[arg(long, value_name = "OUT.pcapng")]
     pub pcapng_out: Option<PathBuf>,
+    /// Read the capture once, as tshark does without `-2`: a request's `response_in` stays
+    /// empty and `completeness` is the value so far. Faster, and stdin streams through
+    /// without being spooled (say, from `tcpdump -w -`).
+    #[arg(long)]
+    pub single_pass: bool,
 }
 
 /// What `annotate` writes.

@@ -10,6 +10,7 @@
 
 mod args;
 mod batch;
+mod pipe;
 mod run;
 
 use std::process::ExitCode;

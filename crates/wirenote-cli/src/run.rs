@@ -15,6 +15,7 @@ use wirenote_export::{
     annotation, explain_stream, AnnotatedPcapNg, Format, Language, LuaWriter, TableWriter,
 };
 
+use crate::pipe::with_writer_thread;
 use crate::args::{
     AnnotateArgs, AnnotateFormat, Cli, Command, ExplainArgs, FormatArg, LangArg, OutputArgs,
     ServeArgs,
@@ -123,19 +124,29 @@ impl Capture {
     /// early on a damaged capture.
     pub(crate) fn for_each_frame(
         &self,
-        mut each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
+        each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<String>> {
         let mut file = &self.file;
         file.seek(io::SeekFrom::Start(0))
             .with_context(|| self.name.clone())?;
-        let mut reader = CaptureReader::from_read(file).with_context(|| self.name.clone())?;
-        loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => each(&frame)?,
-                Ok(None) => return Ok(None),
-                Err(err) if err.is_partial() => return Ok(Some(format!("{}: {err}", self.name))),
-                Err(err) => return Err(anyhow::Error::new(err).context(self.name.clone())),
-            }
+        walk_frames(&self.name, file, each)
+    }
+}
+
+/// Reads every frame of the capture in `input`, calling `each`; returns the damage
+/// warning if reading stopped early on a damaged capture.
+pub(crate) fn walk_frames(
+    name: &str,
+    input: impl io::Read,
+    mut each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<Option<String>> {
+    let mut reader = CaptureReader::from_read(input).with_context(|| name.to_owned())?;
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => each(&frame)?,
+            Ok(None) => return Ok(None),
+            Err(err) if err.is_partial() => return Ok(Some(format!("{name}: {err}"))),
+            Err(err) => return Err(anyhow::Error::new(err).context(name.to_owned())),
         }
     }
 }
@@ -170,15 +181,15 @@ pub(crate) fn first_pass(capture: &Capture) -> anyhow::Result<PassOneFacts> {
 /// Where per-packet rows go: a table, or Lua metadata for the Wireshark plugin (which
 /// also needs the connections' summaries, written at the end).
 pub(crate) enum RowSink<'a> {
-    Table(TableWriter<Box<dyn Write + 'a>>),
-    Lua(LuaWriter<Box<dyn Write + 'a>>, Vec<ConnRecord>),
+    Table(TableWriter<Box<dyn Write + Send + 'a>>),
+    Lua(LuaWriter<Box<dyn Write + Send + 'a>>, Vec<ConnRecord>),
 }
 
 impl<'a> RowSink<'a> {
     /// A sink for `format`; `capture_name` labels Lua metadata.
     pub(crate) fn new(
         format: AnnotateFormat,
-        out: Box<dyn Write + 'a>,
+        out: Box<dyn Write + Send + 'a>,
         capture_name: &str,
     ) -> io::Result<Self> {
         Ok(match format {
@@ -198,6 +209,11 @@ impl<'a> RowSink<'a> {
         }
     }
 
+    /// Whether [`RowSink::connections`] keeps anything.
+    pub(crate) fn keeps_connections(&self) -> bool {
+        matches!(self, RowSink::Lua(..))
+    }
+
     /// Connections that ended (only Lua metadata keeps them).
     pub(crate) fn connections(&mut self, conns: &[Conn]) {
         if let RowSink::Lua(_, kept) = self {
@@ -214,42 +230,91 @@ impl<'a> RowSink<'a> {
 }
 
 fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
+    let name = args
+        .input
+        .file_name()
+        .map_or_else(|| args.input.display().to_string(), |n| n.to_string_lossy().into_owned());
+    if args.single_pass && args.input == Path::new("-") {
+        // Nothing to read twice: stdin streams straight through, as from a live capture.
+        let output = Output::create(args.output.as_deref())?;
+        let pcapng = args
+            .pcapng_out
+            .as_deref()
+            .map(|p| Output::create(Some(p)))
+            .transpose()?;
+        let stdin = io::stdin();
+        let damage = annotate_frames(
+            args,
+            &name,
+            Dissector::new(),
+            |each| walk_frames("<stdin>", stdin.lock(), each),
+            &output,
+            pcapng.as_ref(),
+        )?;
+        return finish_annotate(output, pcapng, damage);
+    }
     let capture = Capture::open(&args.input)?;
-    let facts = first_pass(&capture)?;
+    let dissector = if args.single_pass {
+        Dissector::new()
+    } else {
+        Dissector::second_pass(first_pass(&capture)?)
+    };
     let output = Output::create(args.output.as_deref())?;
     let pcapng = args
         .pcapng_out
         .as_deref()
         .map(|p| Output::create(Some(p)))
         .transpose()?;
-    let mut dissector = Dissector::second_pass(facts);
-    let damage = {
-        let name = args.input.file_name().map_or_else(
-            || capture.name.clone(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let mut rows = RowSink::new(args.format, output.writer(), &name)?;
-        let mut copy = match &pcapng {
-            Some(out) => Some(AnnotatedPcapNg::new(out.writer())?),
-            None => None,
-        };
-        let damage = capture.for_each_frame(|frame| {
-            let record = dissector.dissect(frame);
-            rows.packet(&record)?;
+    let damage = annotate_frames(
+        args,
+        &name,
+        dissector,
+        |each| capture.for_each_frame(each),
+        &output,
+        pcapng.as_ref(),
+    )?;
+    finish_annotate(output, pcapng, damage)
+}
+
+/// Dissects every frame `walk` yields into rows, written on a second thread.
+fn annotate_frames(
+    args: &AnnotateArgs,
+    name: &str,
+    mut dissector: Dissector,
+    walk: impl FnOnce(&mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>) -> anyhow::Result<Option<String>>,
+    output: &Output,
+    pcapng: Option<&Output>,
+) -> anyhow::Result<Option<String>> {
+    let rows = RowSink::new(args.format, output.writer(), name)?;
+    let mut copy = match pcapng {
+        Some(out) => Some(AnnotatedPcapNg::new(out.writer())?),
+        None => None,
+    };
+    let damage = with_writer_thread(rows, |pipe| {
+        let damage = walk(&mut |frame| {
+            let record = pipe.slot()?;
+            dissector.dissect_into(frame, record);
             if let Some(copy) = copy.as_mut() {
-                copy.packet(frame, &annotation(&record))?;
+                copy.packet(frame, &annotation(record))?;
             }
-            rows.connections(&dissector.take_finished());
+            pipe.connections(dissector.take_finished());
             dissector.take_exchanges();
             Ok(())
         })?;
-        rows.connections(&dissector.finish());
-        rows.finish()?;
-        if let Some(copy) = copy {
-            copy.finish()?;
-        }
-        damage
-    };
+        pipe.connections(dissector.finish());
+        Ok(damage)
+    })?;
+    if let Some(copy) = copy {
+        copy.finish()?;
+    }
+    Ok(damage)
+}
+
+fn finish_annotate(
+    output: Output,
+    pcapng: Option<Output>,
+    damage: Option<String>,
+) -> anyhow::Result<Outcome> {
     output.commit()?;
     if let Some(out) = pcapng {
         out.commit()?;
@@ -437,10 +502,10 @@ impl Output {
         })
     }
 
-    pub(crate) fn writer(&self) -> Box<dyn Write + '_> {
+    pub(crate) fn writer(&self) -> Box<dyn Write + Send + '_> {
         match self {
             // stdout is line-buffered; large blocks let it write whole lines at once.
-            Output::Stdout => Box::new(io::BufWriter::with_capacity(1 << 18, io::stdout().lock())),
+            Output::Stdout => Box::new(io::BufWriter::with_capacity(1 << 18, io::stdout())),
             Output::File { temp, .. } => Box::new(temp.as_file()),
         }
     }

@@ -4,7 +4,6 @@
 //! becomes a row whose `protocol` is `malformed` with a reason.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::{Conn, Endpoint, SegmentInput, Tracker};
@@ -201,11 +200,24 @@ impl Dissector {
 
     /// Dissects one frame into a row.
     pub fn dissect(&mut self, frame: &Frame<'_>) -> PacketRecord {
+        self.dissect_with(frame, String::new())
+    }
+
+    /// Dissects one frame into `row`, reusing its Info buffer: a caller that recycles rows
+    /// allocates nothing per frame for the Info text.
+    pub fn dissect_into(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) {
+        let mut info = std::mem::take(&mut row.info);
+        info.clear();
+        *row = self.dissect_with(frame, info);
+    }
+
+    fn dissect_with(&mut self, frame: &Frame<'_>, info: String) -> PacketRecord {
         let mut record = PacketRecord {
             frame: frame.number,
             time: frame.timestamp,
             frame_len: frame.orig_len,
             cap_len: frame.data.len() as u32,
+            info,
             ..PacketRecord::default()
         };
         if let FrameKind::CustomBlock { pen, copyable } = frame.kind {
@@ -322,11 +334,11 @@ impl Dissector {
                 .two_pass_completeness(result.stream, &input)
                 .unwrap_or(result.completeness_before),
         };
-        let mut columns = Columns::new(if self.lean {
-            String::new()
-        } else {
-            tcp_info(&tcp, &header, result.ack_base)
-        });
+        let mut info = std::mem::take(&mut record.info);
+        if !self.lean {
+            write_tcp_info(&mut info, &tcp, &header, result.ack_base);
+        }
+        let mut columns = Columns::new(info);
         if header_len > announced_len {
             record.protocol = "TCP";
             record.info = columns.info;
@@ -416,24 +428,35 @@ fn protocol_name(proto: u8) -> &'static str {
 }
 
 /// Wireshark's TCP Info column: `sport → dport [FLAGS] Seq=… Ack=… Win=… Len=… options`.
-fn tcp_info<T: AsRef<[u8]>>(
+///
+/// Numbers go through `itoa`: this runs once per TCP frame and `core::fmt` showed in
+/// profiles.
+fn write_tcp_info<T: AsRef<[u8]>>(
+    info: &mut String,
     tcp: &TcpRecord,
     header: &tcp::Header<T>,
     ack_base: Option<u32>,
-) -> String {
-    let mut info = String::with_capacity(96);
-    tcp.analysis.write_info_prefix(&mut info);
-    let _ = write!(info, "{} → {} [", tcp.source_port, tcp.destination_port);
-    tcp::write_flag_names(&mut info, tcp.flags);
-    let _ = write!(info, "] Seq={}", tcp.relative_seq);
+) {
+    let mut num = itoa::Buffer::new();
+    tcp.analysis.write_info_prefix(info);
+    info.push_str(num.format(tcp.source_port));
+    info.push_str(" → ");
+    info.push_str(num.format(tcp.destination_port));
+    info.push_str(" [");
+    tcp::write_flag_names(info, tcp.flags);
+    info.push_str("] Seq=");
+    info.push_str(num.format(tcp.relative_seq));
     if tcp.flags & flags::ACK != 0 {
-        let _ = write!(info, " Ack={}", tcp.relative_ack);
+        info.push_str(" Ack=");
+        info.push_str(num.format(tcp.relative_ack));
     }
-    let _ = write!(info, " Win={}", tcp.window);
+    info.push_str(" Win=");
+    info.push_str(num.format(tcp.window));
     if tcp.flags & flags::URG != 0 {
-        let _ = write!(info, " Urg={}", header.urgent_pointer());
+        info.push_str(" Urg=");
+        info.push_str(num.format(header.urgent_pointer()));
     }
-    let _ = write!(info, " Len={}", tcp.len);
-    tcp::write_option_summary(&mut info, header.options(), ack_base);
-    info
+    info.push_str(" Len=");
+    info.push_str(num.format(tcp.len));
+    tcp::write_option_summary(info, header.options(), ack_base);
 }

@@ -1,0 +1,127 @@
+//! Rows written on a second thread while the first one dissects.
+//!
+//! Formatting and writing a row costs about as much as dissecting its frame, so on a
+//! machine with a spare core `annotate` hands rows over in batches. Batches travel both
+//! ways: full ones to the writer, emptied ones back, so that each row's Info buffer is
+//! reused and no thread frees what the other allocated (an earlier writer thread that
+//! sent fresh rows gained nothing: the allocator's cross-thread frees ate the win).
+//! At most [`QUEUED`] full batches wait, which bounds the memory this adds.
+
+use std::io;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+
+use anyhow::Context;
+use wirenote_core::conn::Conn;
+use wirenote_core::record::PacketRecord;
+
+use crate::run::RowSink;
+
+/// Rows per batch.
+const BATCH_ROWS: usize = 256;
+/// Full batches that may wait for the writer.
+const QUEUED: usize = 4;
+
+#[derive(Default)]
+struct Batch {
+    rows: Vec<PacketRecord>,
+    used: usize,
+    /// Connections that ended (only Lua metadata keeps them).
+    conns: Vec<Conn>,
+}
+
+/// The dissecting side: hands out row slots and ships them in batches.
+pub(crate) struct RowPipe {
+    filling: Batch,
+    full: Option<SyncSender<Batch>>,
+    empty: Receiver<Batch>,
+    keeps_connections: bool,
+}
+
+impl RowPipe {
+    /// The next row to fill (its old contents are to be overwritten).
+    pub(crate) fn slot(&mut self) -> anyhow::Result<&mut PacketRecord> {
+        if self.filling.used == BATCH_ROWS {
+            self.ship()?;
+        }
+        let batch = &mut self.filling;
+        if batch.used == batch.rows.len() {
+            batch.rows.push(PacketRecord::default());
+        }
+        batch.used += 1;
+        Ok(&mut batch.rows[batch.used - 1])
+    }
+
+    /// Connections that ended, written after the rows handed out so far.
+    pub(crate) fn connections(&mut self, conns: Vec<Conn>) {
+        if self.keeps_connections {
+            self.filling.conns.extend(conns);
+        }
+    }
+
+    fn ship(&mut self) -> anyhow::Result<()> {
+        let next = self.empty.try_recv().unwrap_or_default();
+        let full = std::mem::replace(&mut self.filling, next);
+        self.full
+            .as_ref()
+            .and_then(|sender| sender.send(full).ok())
+            .ok_or_else(|| anyhow::anyhow!("the row writer stopped"))
+    }
+}
+
+/// Runs `produce` on this thread and writes the rows it fills into `sink` on another,
+/// then finishes the sink. A write error (say, a full disk) stops `produce` at its next
+/// batch and is the error returned.
+pub(crate) fn with_writer_thread<T>(
+    sink: RowSink<'_>,
+    produce: impl FnOnce(&mut RowPipe) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let keeps_connections = sink.keeps_connections();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUED);
+    let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+    std::thread::scope(|scope| {
+        let writer = std::thread::Builder::new()
+            .name("wirenote-writer".into())
+            .spawn_scoped(scope, move || write_batches(sink, full_rx, empty_tx))
+            .context("cannot start the writer thread")?;
+        let mut pipe = RowPipe {
+            filling: Batch::default(),
+            full: Some(full_tx),
+            empty: empty_rx,
+            keeps_connections,
+        };
+        let produced = produce(&mut pipe).and_then(|value| {
+            if pipe.filling.used > 0 || !pipe.filling.conns.is_empty() {
+                pipe.ship()?;
+            }
+            Ok(value)
+        });
+        // Closing the channel tells the writer that no more rows come.
+        pipe.full = None;
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the row writer panicked")));
+        match (produced, written) {
+            (_, Err(err)) => Err(err.into()),
+            (Err(err), Ok(())) => Err(err),
+            (Ok(value), Ok(())) => Ok(value),
+        }
+    })
+}
+
+fn write_batches(
+    mut sink: RowSink<'_>,
+    full: Receiver<Batch>,
+    empty: mpsc::Sender<Batch>,
+) -> io::Result<()> {
+    for mut batch in full {
+        for row in &batch.rows[..batch.used] {
+            sink.packet(row)?;
+        }
+        sink.connections(&batch.conns);
+        batch.conns.clear();
+        batch.used = 0;
+        // The dissecting side may have finished already; then the batch is just dropped.
+        let _ = empty.send(batch);
+    }
+    sink.finish()
+}
