@@ -15,11 +15,11 @@ use wirenote_export::{
     annotation, explain_stream, AnnotatedPcapNg, Format, Language, LuaWriter, TableWriter,
 };
 
-use crate::pipe::with_writer_thread;
 use crate::args::{
     AnnotateArgs, AnnotateFormat, Cli, Command, ExplainArgs, FormatArg, LangArg, OutputArgs,
     ServeArgs,
 };
+use crate::pipe::with_writer_thread;
 use wirenote_server::{Lang, PageInfo, ServerConfig};
 
 /// Exit code for a damaged capture whose readable frames were all written.
@@ -230,10 +230,10 @@ impl<'a> RowSink<'a> {
 }
 
 fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
-    let name = args
-        .input
-        .file_name()
-        .map_or_else(|| args.input.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = args.input.file_name().map_or_else(
+        || args.input.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     if args.single_pass && args.input == Path::new("-") {
         // Nothing to read twice: stdin streams straight through, as from a live capture.
         let output = Output::create(args.output.as_deref())?;
@@ -281,7 +281,9 @@ fn annotate_frames(
     args: &AnnotateArgs,
     name: &str,
     mut dissector: Dissector,
-    walk: impl FnOnce(&mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>) -> anyhow::Result<Option<String>>,
+    walk: impl FnOnce(
+        &mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Option<String>>,
     output: &Output,
     pcapng: Option<&Output>,
 ) -> anyhow::Result<Option<String>> {

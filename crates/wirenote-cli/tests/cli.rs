@@ -325,3 +325,99 @@ fn explain_tells_the_story_in_english_and_chinese() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no TCP stream 9"));
 }
+
+/// `(completeness, request_in, response_in)` per frame from a tshark reference file.
+fn tshark_future_columns(path: &std::path::Path) -> Vec<[String; 3]> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (c, req, res) = (
+        at("tcp.completeness"),
+        at("http.request_in"),
+        at("http.response_in"),
+    );
+    lines
+        .map(|line| {
+            let cells: Vec<&str> = line.split('\t').collect();
+            [cells[c], cells[req], cells[res]].map(str::to_owned)
+        })
+        .collect()
+}
+
+fn our_future_columns(out: &Output) -> Vec<[String; 3]> {
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    let header = reader.headers().unwrap().clone();
+    let (c, req, res) = (
+        column(&header, "completeness"),
+        column(&header, "request_in"),
+        column(&header, "response_in"),
+    );
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            [&r[c], &r[req], &r[res]].map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The columns that need the future (final completeness, response_in) are tshark -2's by
+/// default and tshark's single-pass ones with --single-pass, which also streams stdin.
+#[test]
+fn single_pass_shows_what_single_pass_tshark_shows() {
+    let fixture = workspace().join("fixtures/lab-chromium.pcap");
+    let two = run(&["annotate", fixture.to_str().unwrap()]);
+    assert_eq!(two.status.code(), Some(0), "{}", stderr(&two));
+    let mut child = wirenote()
+        .args(["annotate", "--single-pass", "-"])
+        .stdin(std::fs::File::open(&fixture).unwrap())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut one_stdout = Vec::new();
+    std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut one_stdout).unwrap();
+    assert!(child.wait().unwrap().success());
+    let one = run(&["annotate", "--single-pass", fixture.to_str().unwrap()]);
+    assert_eq!(one.stdout, one_stdout, "stdin and file give the same rows");
+
+    let two_ref =
+        tshark_future_columns(&workspace().join("fixtures/lab-chromium.pcap.tshark-2pass.tsv"));
+    let one_ref = tshark_future_columns(&workspace().join("fixtures/lab-chromium.pcap.tshark.tsv"));
+    assert_eq!(our_future_columns(&two), two_ref);
+    assert_eq!(our_future_columns(&one), one_ref);
+    // The two modes really differ here: answered requests, and completeness so far.
+    assert!(two_ref.iter().any(|r| !r[2].is_empty()));
+    assert!(one_ref.iter().all(|r| r[2].is_empty()));
+    assert_ne!(one_ref, two_ref);
+}
+
+/// A write error on the writer thread (here a full device) stops the run with exit 2 and
+/// the system's message.
+#[test]
+fn a_full_disk_is_exit_2() {
+    // A small capture fails when the rows are flushed at the end; a 5 MB one fails while
+    // the dissecting thread is still producing rows, which must stop it.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+    wirenote_bench::generate(wirenote_bench::Kind::Short, 5_000_000, 7, &mut file).unwrap();
+    drop(file);
+    for capture in [workspace().join("fixtures/lab-chromium.pcap"), big] {
+        let out = wirenote()
+            .args(["annotate", capture.to_str().unwrap()])
+            .stdout(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            stderr(&out).trim(),
+            "wirenote: No space left on device (os error 28)"
+        );
+    }
+}

@@ -250,6 +250,26 @@ pub fn flag_names(bits: u16) -> String {
 
 /// Appends [`flag_names`] to `out` (no allocation on the per-packet path).
 pub fn write_flag_names(out: &mut String, bits: u16) {
+    // The combinations nearly every segment carries, without the loop.
+    let common = match bits {
+        flags::ACK => Some("ACK"),
+        b if b == flags::PSH | flags::ACK => Some("PSH, ACK"),
+        flags::SYN => Some("SYN"),
+        b if b == flags::SYN | flags::ACK => Some("SYN, ACK"),
+        b if b == flags::FIN | flags::ACK => Some("FIN, ACK"),
+        b if b == flags::FIN | flags::PSH | flags::ACK => Some("FIN, PSH, ACK"),
+        b if b == flags::RST | flags::ACK => Some("RST, ACK"),
+        flags::RST => Some("RST"),
+        _ => None,
+    };
+    match common {
+        Some(names) => out.push_str(names),
+        None => spell_flag_names(out, bits),
+    }
+}
+
+/// The general case of [`write_flag_names`]: every set bit, in tshark's order.
+fn spell_flag_names(out: &mut String, bits: u16) {
     const NAMES: [(u16, &str); 9] = [
         (flags::FIN, "FIN"),
         (flags::SYN, "SYN"),
@@ -371,6 +391,16 @@ mod tests {
             Options::new(h.options()).next(),
             Some(TcpOption::Mss(65495))
         );
+    }
+
+    #[test]
+    fn common_flag_spellings_equal_the_general_rule() {
+        for bits in 0..0x1000u16 {
+            let (mut fast, mut slow) = (String::new(), String::new());
+            write_flag_names(&mut fast, bits);
+            spell_flag_names(&mut slow, bits);
+            assert_eq!(fast, slow, "flags {bits:#05x}");
+        }
     }
 
     #[test]
