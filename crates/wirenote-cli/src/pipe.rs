@@ -32,7 +32,8 @@ struct Batch {
 /// The dissecting side: hands out row slots and ships them in batches.
 pub(crate) struct RowPipe {
     filling: Batch,
-    full: Option<SyncSender<Batch>>,
+    /// Full batches; `None` says the rows are complete (the sink may finish).
+    full: Option<SyncSender<Option<Batch>>>,
     empty: Receiver<Batch>,
     keeps_connections: bool,
 }
@@ -63,7 +64,7 @@ impl RowPipe {
         let full = std::mem::replace(&mut self.filling, next);
         self.full
             .as_ref()
-            .and_then(|sender| sender.send(full).ok())
+            .and_then(|sender| sender.send(Some(full)).ok())
             .ok_or_else(|| anyhow::anyhow!("the row writer stopped"))
     }
 }
@@ -76,7 +77,7 @@ pub(crate) fn with_writer_thread<T>(
     produce: impl FnOnce(&mut RowPipe) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let keeps_connections = sink.keeps_connections();
-    let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUED);
+    let (full_tx, full_rx) = mpsc::sync_channel::<Option<Batch>>(QUEUED);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         let writer = std::thread::Builder::new()
@@ -92,6 +93,12 @@ pub(crate) fn with_writer_thread<T>(
         let produced = produce(&mut pipe).and_then(|value| {
             if pipe.filling.used > 0 || !pipe.filling.conns.is_empty() {
                 pipe.ship()?;
+            }
+            if let Some(sender) = &pipe.full {
+                // Complete: the writer may finish the sink (say, write an empty table's
+                // header). After an error it does not, so a capture that cannot be read
+                // writes nothing at all.
+                let _ = sender.send(None);
             }
             Ok(value)
         });
@@ -110,10 +117,13 @@ pub(crate) fn with_writer_thread<T>(
 
 fn write_batches(
     mut sink: RowSink<'_>,
-    full: Receiver<Batch>,
+    full: Receiver<Option<Batch>>,
     empty: mpsc::Sender<Batch>,
 ) -> io::Result<()> {
-    for mut batch in full {
+    for message in full {
+        let Some(mut batch) = message else {
+            return sink.finish();
+        };
         for row in &batch.rows[..batch.used] {
             sink.packet(row)?;
         }
@@ -123,5 +133,5 @@ fn write_batches(
         // The dissecting side may have finished already; then the batch is just dropped.
         let _ = empty.send(batch);
     }
-    sink.finish()
+    Ok(())
 }

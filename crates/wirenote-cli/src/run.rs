@@ -2,13 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Seek, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use std::sync::Arc;
 use wirenote_core::capture::{CaptureReader, Frame};
 use wirenote_core::conn::Conn;
+
+use wirenote_core::board::{CloseOnDrop, FactBoard};
 use wirenote_core::dissect::{Dissector, PassOneFacts};
 use wirenote_core::record::{ConnRecord, PacketRecord};
 use wirenote_export::{
@@ -126,10 +129,32 @@ impl Capture {
         &self,
         each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<String>> {
-        let mut file = &self.file;
-        file.seek(io::SeekFrom::Start(0))
-            .with_context(|| self.name.clone())?;
-        walk_frames(&self.name, file, each)
+        walk_frames(
+            &self.name,
+            ReadAt {
+                file: &self.file,
+                at: 0,
+            },
+            each,
+        )
+    }
+}
+
+/// Reads a file from the start at its own position, so that two passes can read one
+/// file at once on two threads.
+struct ReadAt<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
@@ -254,27 +279,78 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
         return finish_annotate(output, pcapng, damage);
     }
     let capture = Capture::open(&args.input)?;
-    let dissector = if args.single_pass {
-        Dissector::new()
-    } else {
-        Dissector::second_pass(first_pass(&capture)?)
-    };
     let output = Output::create(args.output.as_deref())?;
     let pcapng = args
         .pcapng_out
         .as_deref()
         .map(|p| Output::create(Some(p)))
         .transpose()?;
-    let damage = annotate_frames(
-        args,
-        &name,
-        dissector,
-        |each| capture.for_each_frame(each),
-        &output,
-        pcapng.as_ref(),
-    )?;
-    finish_annotate(output, pcapng, damage)
+    let walk =
+        |each: &mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>| capture.for_each_frame(each);
+    if args.single_pass {
+        let damage = annotate_frames(
+            args,
+            &name,
+            Dissector::new(),
+            walk,
+            &output,
+            pcapng.as_ref(),
+        )?;
+        return finish_annotate(output, pcapng, damage);
+    }
+    // The first pass runs ahead on its own thread; the second follows it (see
+    // wirenote_core::board) while a third writes the rows.
+    let board = Arc::new(FactBoard::new());
+    let (first, second) = std::thread::scope(|scope| {
+        let first = std::thread::Builder::new()
+            .name("wirenote-pass1".into())
+            .spawn_scoped(scope, || {
+                let _close = CloseOnDrop(&board);
+                let mut dissector = Dissector::first_pass_publishing(Arc::clone(&board));
+                let stopped = capture.for_each_frame(|frame| {
+                    if board.is_abandoned() {
+                        anyhow::bail!(Abandoned);
+                    }
+                    dissector.dissect(frame);
+                    dissector.take_finished();
+                    dissector.take_exchanges();
+                    Ok(())
+                });
+                match stopped {
+                    Err(err) if err.is::<Abandoned>() => return Ok(()),
+                    Err(err) => return Err(err),
+                    Ok(_) => dissector.publish_end(),
+                }
+                Ok(())
+            })
+            .context("cannot start the first pass")?;
+        let follower = Dissector::second_pass_following(Arc::clone(&board));
+        let second = annotate_frames(args, &name, follower, walk, &output, pcapng.as_ref());
+        if second.is_err() {
+            // Say, the output failed: the first pass need not read to the end.
+            board.abandon();
+        }
+        let first: anyhow::Result<()> = first
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the first pass panicked")));
+        anyhow::Ok((first, second))
+    })?;
+    // Both passes read the same frames; an error the first pass met is the one to report.
+    first?;
+    finish_annotate(output, pcapng, second?)
 }
+
+/// The second pass gave up, so the first stopped (not an error of its own).
+#[derive(Debug)]
+struct Abandoned;
+
+impl std::fmt::Display for Abandoned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("abandoned")
+    }
+}
+
+impl std::error::Error for Abandoned {}
 
 /// Dissects every frame `walk` yields into rows, written on a second thread.
 fn annotate_frames(

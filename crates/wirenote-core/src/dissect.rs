@@ -4,7 +4,9 @@
 //! becomes a row whose `protocol` is `malformed` with a reason.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use crate::board::FactBoard;
 use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::{Conn, Endpoint, SegmentInput, Tracker};
 use crate::ip::{self, Defragmented, Defragmenter};
@@ -24,9 +26,15 @@ pub struct Dissector {
     /// Skip what only rows need (Info text): a first pass gathering facts.
     lean: bool,
     /// What a first pass learned, when this is a second pass.
-    facts: Option<PassOneFacts>,
+    future: Future,
     /// What this pass learns for a second one.
     learned: PassOneFacts,
+    /// Where this first pass publishes as it goes, for a second pass that follows it.
+    board: Option<Arc<FactBoard>>,
+    /// Settled connections not yet published.
+    unpublished: Vec<(u64, u8)>,
+    /// Request/response pairs not yet published.
+    unpublished_pairs: Vec<(u64, u64)>,
     /// Connections finished since the last [`Dissector::take_finished`].
     finished: Vec<Conn>,
     /// HTTP exchanges whose outcome is known, not yet taken.
@@ -37,6 +45,25 @@ pub struct Dissector {
     last_frame_ns: i128,
     frames_since_sweep: u32,
 }
+
+/// Where a second pass finds the future.
+#[derive(Debug, Default)]
+enum Future {
+    /// Not a second pass.
+    #[default]
+    Unknown,
+    /// The first pass is over.
+    Known(PassOneFacts),
+    /// The first pass runs ahead on another thread; `shown` holds each connection's
+    /// value once fetched ([`NOT_FETCHED`] before).
+    Following {
+        board: Arc<FactBoard>,
+        shown: Vec<u8>,
+    },
+}
+
+/// A connection whose final completeness has not been fetched from the board yet.
+const NOT_FETCHED: u8 = 0xff;
 
 /// Facts only the end of a capture knows, gathered by a first pass so that a second pass
 /// can print them on earlier frames as `tshark -2` does. Compact: one byte per connection
@@ -91,8 +118,68 @@ impl Dissector {
     /// completeness, `response_in`), as `tshark -2` does.
     pub fn second_pass(facts: PassOneFacts) -> Self {
         Dissector {
-            facts: Some(facts),
+            future: Future::Known(facts),
             ..Self::default()
+        }
+    }
+
+    /// A second pass that follows a first pass running on another thread (see
+    /// [`crate::board`]): it shows the same values as [`Dissector::second_pass`], waiting
+    /// on each connection's first frame until the first pass has settled it.
+    pub fn second_pass_following(board: Arc<FactBoard>) -> Self {
+        Dissector {
+            future: Future::Following {
+                board,
+                shown: Vec::new(),
+            },
+            ..Self::default()
+        }
+    }
+
+    /// A first pass that publishes what it learns to `board` as it goes, for a
+    /// [`Dissector::second_pass_following`] on another thread. End it with
+    /// [`Dissector::publish_end`]; close the board if it stops early.
+    pub fn first_pass_publishing(board: Arc<FactBoard>) -> Self {
+        Dissector {
+            lean: true,
+            board: Some(board),
+            ..Self::default()
+        }
+    }
+
+    /// Ends a publishing first pass: every remaining connection is settled, and the board
+    /// is closed.
+    pub fn publish_end(mut self) {
+        for conn in self.finish() {
+            self.learn_completeness(conn.stream, conn.summary.completeness);
+        }
+        self.publish();
+        if let Some(board) = &self.board {
+            board.close();
+        }
+    }
+
+    fn learn_completeness(&mut self, stream: u64, value: u8) {
+        if self.board.is_some() {
+            self.unpublished.push((stream, value));
+        } else {
+            self.learned.record_completeness(stream, value);
+        }
+    }
+
+    fn learn_pairs(&mut self, pairs: Vec<(u64, u64)>) {
+        if self.board.is_some() {
+            self.unpublished_pairs.extend(pairs);
+        } else {
+            self.learned.response_in.extend(pairs);
+        }
+    }
+
+    fn publish(&mut self) {
+        if let Some(board) = &self.board {
+            board.publish(&self.unpublished, &self.unpublished_pairs);
+            self.unpublished.clear();
+            self.unpublished_pairs.clear();
         }
     }
 
@@ -126,8 +213,12 @@ impl Dissector {
         let mut out = std::mem::take(&mut self.finished);
         out.sort_by_key(|c| c.stream);
         for conn in &out {
-            self.learned
-                .record_completeness(conn.stream, conn.summary.completeness);
+            self.learn_completeness(conn.stream, conn.summary.completeness);
+        }
+        // Publish with each sweep's settled connections (their pairs are all learned by
+        // now), or when many pairs wait.
+        if !self.unpublished.is_empty() || self.unpublished_pairs.len() >= 4096 {
+            self.publish();
         }
         out
     }
@@ -166,11 +257,32 @@ impl Dissector {
     /// the first pass's final value and keeps adding bits (never treating the first
     /// packet as new), showing the value before each frame.
     fn two_pass_completeness(&mut self, stream: u64, input: &SegmentInput<'_>) -> Option<u8> {
-        let facts = self.facts.as_mut()?;
-        let shown = *facts.completeness.get(stream as usize)?;
-        facts.completeness[stream as usize] =
-            crate::conn::next_completeness(shown, false, false, input);
-        Some(shown)
+        let i = stream as usize;
+        let value = match &mut self.future {
+            Future::Unknown => return None,
+            Future::Known(facts) => facts.completeness.get_mut(i)?,
+            Future::Following { board, shown } => {
+                if shown.len() <= i {
+                    shown.resize(i + 1, NOT_FETCHED);
+                }
+                if shown[i] == NOT_FETCHED {
+                    shown[i] = board.completeness(stream)?;
+                }
+                &mut shown[i]
+            }
+        };
+        let before = *value;
+        *value = crate::conn::next_completeness(before, false, false, input);
+        Some(before)
+    }
+
+    /// The response frame of a request completed in `frame`, from the first pass.
+    fn response_for(&mut self, frame: u64) -> Option<u64> {
+        match &mut self.future {
+            Future::Unknown => None,
+            Future::Known(facts) => facts.response_for(frame),
+            Future::Following { board, .. } => board.take_response(frame),
+        }
     }
 
     fn sweep(&mut self, now_ns: i128) {
@@ -365,10 +477,11 @@ impl Dissector {
             let seen = app.on_payload(&segment, &mut columns);
             if !seen.is_empty() {
                 record.http = app.exchanges.on_frame(result.stream, &seen);
-                self.learned.response_in.extend(app.exchanges.take_paired());
+                let paired = app.exchanges.take_paired();
                 self.exchanges.extend(app.exchanges.take_done());
-                if let Some(facts) = self.facts.as_mut() {
-                    let future = facts.response_for(frame.number);
+                self.learn_pairs(paired);
+                if !matches!(self.future, Future::Unknown) {
+                    let future = self.response_for(frame.number);
                     for http in record.http.iter_mut() {
                         if http.kind == crate::http::Kind::Request && http.response_in.is_none() {
                             http.response_in = future;

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod board;
 pub mod capture;
 pub mod conn;
 pub mod dissect;

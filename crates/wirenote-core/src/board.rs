@@ -1,0 +1,161 @@
+//! A first pass that runs ahead on another thread, and a second pass that follows it.
+//!
+//! Two columns need the future: a connection's final `tcp.completeness` and a request's
+//! `response_in`. Both are settled for a connection once the first pass has forgotten it
+//! (closed and lingered, idle, displaced by port reuse, or the capture ended): no later
+//! frame can belong to it. So instead of waiting for the whole first pass, the second
+//! pass waits, on each connection's first frame, only until the first pass has settled
+//! that connection. On captures of many short connections the passes then overlap;
+//! where connections live until the end, the second pass waits for the end, as it
+//! would without the board.
+//!
+//! The first pass publishes in batches (at each eviction sweep), so the lock is taken
+//! about once per 8,192 frames on its side and once per connection and per request on
+//! the follower's side.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Marks a settled completeness value (values use the low six bits).
+const SETTLED: u8 = 0x80;
+
+/// Facts published by a first pass for a second pass that follows it.
+#[derive(Debug, Default)]
+pub struct FactBoard {
+    state: Mutex<Board>,
+    changed: Condvar,
+    /// The follower gave up (say, its output failed): the first pass may stop.
+    abandoned: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Board {
+    /// Final completeness by stream, with [`SETTLED`] set once known.
+    completeness: Vec<u8>,
+    /// Response frame by request frame; taken (removed) by the follower.
+    response_in: HashMap<u64, u64>,
+    /// The first pass is over (finished or failed): nothing more will be published.
+    over: bool,
+}
+
+impl FactBoard {
+    /// An empty board.
+    pub fn new() -> FactBoard {
+        FactBoard::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Board> {
+        // A panicking first pass leaves facts that are still consistent: keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes settled connections and the request/response pairs learned so far.
+    pub(crate) fn publish(&self, settled: &[(u64, u8)], pairs: &[(u64, u64)]) {
+        let mut board = self.lock();
+        for &(stream, value) in settled {
+            let i = stream as usize;
+            if board.completeness.len() <= i {
+                board.completeness.resize(i + 1, 0);
+            }
+            board.completeness[i] = value | SETTLED;
+        }
+        for &(request, response) in pairs {
+            // The earliest response, as a second pass over the sorted pairs would find.
+            board
+                .response_in
+                .entry(request)
+                .and_modify(|r| *r = (*r).min(response))
+                .or_insert(response);
+        }
+        drop(board);
+        self.changed.notify_all();
+    }
+
+    /// Ends publishing: followers stop waiting. Called when the first pass finishes, and
+    /// also when it fails (then the follower's unsettled values fall back to running
+    /// ones, and the caller reports the first pass's error).
+    pub fn close(&self) {
+        self.lock().over = true;
+        self.changed.notify_all();
+    }
+
+    /// Tells the first pass that nobody follows any more.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the follower gave up; a first pass checks this to stop early.
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Relaxed)
+    }
+
+    /// The final completeness of `stream`, waiting until the first pass settles it;
+    /// `None` if the first pass ended without settling it.
+    pub(crate) fn completeness(&self, stream: u64) -> Option<u8> {
+        let mut board = self.lock();
+        loop {
+            let value = board
+                .completeness
+                .get(stream as usize)
+                .copied()
+                .unwrap_or(0);
+            if value & SETTLED != 0 {
+                return Some(value & !SETTLED);
+            }
+            if board.over {
+                return None;
+            }
+            board = self.changed.wait(board).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The response frame of the request completed in `frame`. Only asked once the
+    /// request's connection is settled, so the answer is final.
+    pub(crate) fn take_response(&self, frame: u64) -> Option<u64> {
+        self.lock().response_in.remove(&frame)
+    }
+}
+
+/// Closes the board when dropped, so that a first pass that returns early (an error, a
+/// panic) never leaves its follower waiting.
+#[derive(Debug)]
+pub struct CloseOnDrop<'a>(pub &'a FactBoard);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_follower_waits_until_the_stream_is_settled() {
+        let board = Arc::new(FactBoard::new());
+        let follower = {
+            let board = Arc::clone(&board);
+            std::thread::spawn(move || (board.completeness(3), board.take_response(10)))
+        };
+        board.publish(&[(1, 31)], &[(10, 12), (10, 11)]);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!follower.is_finished(), "stream 3 is not settled yet");
+        board.publish(&[(3, 0)], &[]);
+        assert_eq!(follower.join().unwrap(), (Some(0), Some(11)));
+        assert_eq!(board.take_response(10), None, "taken once");
+    }
+
+    #[test]
+    fn closing_releases_a_follower() {
+        let board = Arc::new(FactBoard::new());
+        let follower = {
+            let board = Arc::clone(&board);
+            std::thread::spawn(move || board.completeness(7))
+        };
+        drop(CloseOnDrop(&board));
+        assert_eq!(follower.join().unwrap(), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! A second pass that follows a first pass running on another thread
+//! ([`Dissector::second_pass_following`]) produces exactly the rows of a second pass run
+//! after the first one has finished ([`Dissector::second_pass`]): on every readable
+//! corpus capture, on our fixtures, and on generated captures long enough for
+//! connections to be settled (evicted) while the first pass is still running.
+
+mod corpus;
+
+use std::sync::Arc;
+
+use corpus::Corpus;
+use wirenote_core::board::{CloseOnDrop, FactBoard};
+use wirenote_core::capture::CaptureReader;
+use wirenote_core::dissect::Dissector;
+use wirenote_core::record::PacketRecord;
+
+fn after_first_pass(bytes: &[u8]) -> Vec<PacketRecord> {
+    let mut first = Dissector::first_pass();
+    let mut reader = CaptureReader::from_slice(bytes).unwrap();
+    while let Ok(Some(frame)) = reader.next_frame() {
+        first.dissect(&frame);
+        first.take_finished();
+    }
+    let mut second = Dissector::second_pass(first.into_facts());
+    let mut reader = CaptureReader::from_slice(bytes).unwrap();
+    let mut rows = Vec::new();
+    while let Ok(Some(frame)) = reader.next_frame() {
+        rows.push(second.dissect(&frame));
+        second.take_finished();
+    }
+    rows
+}
+
+fn following(bytes: &[u8]) -> Vec<PacketRecord> {
+    let board = Arc::new(FactBoard::new());
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _close = CloseOnDrop(&board);
+            let mut first = Dissector::first_pass_publishing(Arc::clone(&board));
+            let mut reader = CaptureReader::from_slice(bytes).unwrap();
+            while let Ok(Some(frame)) = reader.next_frame() {
+                first.dissect(&frame);
+                first.take_finished();
+            }
+            first.publish_end();
+        });
+        let mut second = Dissector::second_pass_following(Arc::clone(&board));
+        let mut reader = CaptureReader::from_slice(bytes).unwrap();
+        let mut rows = Vec::new();
+        while let Ok(Some(frame)) = reader.next_frame() {
+            rows.push(second.dissect(&frame));
+            second.take_finished();
+        }
+        rows
+    })
+}
+
+fn assert_same(name: &str, bytes: &[u8]) -> usize {
+    let (want, got) = (after_first_pass(bytes), following(bytes));
+    assert_eq!(want.len(), got.len(), "{name}: row count");
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(w, g, "{name}: frame {}", w.frame);
+    }
+    want.len()
+}
+
+#[test]
+fn following_equals_waiting_on_the_corpus_and_fixtures() {
+    let mut corpora = vec![Corpus::fixtures()];
+    corpora.extend(Corpus::locate());
+    let mut frames = 0;
+    for corpus in &corpora {
+        for name in corpus.readable_captures() {
+            frames += assert_same(&name, &corpus.read_capture(&name));
+        }
+    }
+    assert!(frames > 40, "some frames were compared ({frames})");
+}
+
+/// Spreads a generated classic pcap's frames `factor` times further apart in time, so
+/// that a small capture spans minutes and connections are evicted as it goes.
+fn stretch(mut bytes: Vec<u8>, factor: u64) -> Vec<u8> {
+    let mut at = 24;
+    let mut start = None;
+    while at + 16 <= bytes.len() {
+        let word = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as u64;
+        let us = word(&bytes, at) * 1_000_000 + word(&bytes, at + 4);
+        let len = word(&bytes, at + 8) as usize;
+        let start = *start.get_or_insert(us);
+        let stretched = start + (us - start) * factor;
+        bytes[at..at + 4].copy_from_slice(&((stretched / 1_000_000) as u32).to_le_bytes());
+        bytes[at + 4..at + 8].copy_from_slice(&((stretched % 1_000_000) as u32).to_le_bytes());
+        at += 16 + len;
+    }
+    bytes
+}
+
+fn generated(kind: wirenote_bench::Kind, factor: u64) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    wirenote_bench::generate(kind, 6_000_000, 3, &mut bytes).unwrap();
+    stretch(bytes, factor)
+}
+
+/// While the first pass is held at three quarters of the capture, the second pass must
+/// still get well into it: connections settled so far are not waited for.
+#[test]
+fn the_second_pass_runs_while_the_first_is_held() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let bytes = generated(wirenote_bench::Kind::Short, 100);
+    let want = after_first_pass(&bytes);
+    let hold_at = want.len() as u64 * 3 / 4;
+    let board = Arc::new(FactBoard::new());
+    let (held_tx, held_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (row_tx, row_rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let (board_ref, bytes_ref) = (&board, &bytes);
+        scope.spawn(move || {
+            let _close = CloseOnDrop(board_ref);
+            let mut first = Dissector::first_pass_publishing(Arc::clone(board_ref));
+            let mut reader = CaptureReader::from_slice(bytes_ref).unwrap();
+            while let Ok(Some(frame)) = reader.next_frame() {
+                if frame.number == hold_at {
+                    held_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                }
+                first.dissect(&frame);
+                first.take_finished();
+            }
+            first.publish_end();
+        });
+        scope.spawn(move || {
+            let mut second = Dissector::second_pass_following(Arc::clone(board_ref));
+            let mut reader = CaptureReader::from_slice(bytes_ref).unwrap();
+            while let Ok(Some(frame)) = reader.next_frame() {
+                row_tx.send(second.dissect(&frame)).unwrap();
+                second.take_finished();
+            }
+        });
+        held_rx.recv().unwrap();
+        let mut got = Vec::new();
+        while let Ok(row) = row_rx.recv_timeout(Duration::from_secs(2)) {
+            got.push(row);
+        }
+        let while_held = got.len();
+        eprintln!(
+            "{while_held} of {} rows while the first pass was held at frame {hold_at}",
+            want.len()
+        );
+        go_tx.send(()).unwrap();
+        got.extend(row_rx.iter());
+        assert!(
+            while_held > want.len() / 4,
+            "{while_held} of {} rows while the first pass was held at frame {hold_at}",
+            want.len()
+        );
+        assert!(while_held < want.len(), "and it did wait for the rest");
+        assert_eq!(got, want);
+    });
+}
+
+#[test]
+fn following_equals_waiting_on_generated_captures() {
+    for kind in [wirenote_bench::Kind::Short, wirenote_bench::Kind::KeepAlive] {
+        let bytes = generated(kind, 100);
+        let rows = assert_same(&format!("{kind:?}"), &bytes);
+        assert!(rows > 5_000);
+        // The point of following: here connections are settled while the first pass is
+        // still running. Response frames must be there on request rows.
+        let answered = following(&bytes)
+            .iter()
+            .flat_map(|r| r.http.iter())
+            .filter(|h| h.response_in.is_some())
+            .count();
+        assert!(answered > 100, "{kind:?}: {answered} answered requests");
+    }
+}
