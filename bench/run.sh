@@ -17,6 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${n
 cargo build --release -q -p wirenote-cli -p wirenote-bench
 WN=target/release/wirenote
 GEN=target/release/wirenote-gen
+# wirenote: two passes, like tshark -2 (the default); wirenote1: --single-pass, like tshark.
+TOOLS="wirenote wirenote1 tshark tshark2 cat catpipe"
 TSHARK_FIELDS=(-n -T fields -e frame.number -e tcp.stream -e tcp.flags.str -e tcp.seq -e tcp.ack -e tcp.len
   -e tcp.analysis.flags -e http.request.method -e http.response.code -e http.request_in -e http.response_in)
 
@@ -34,12 +36,13 @@ report_kind() {
   local bytes; bytes=$(stat -c %s "$file")
   cat "$file" > /dev/null   # warm the page cache
   declare -A t rss
-  for name in wirenote tshark tshark2 cat catpipe; do t[$name]=""; rss[$name]=0; done
+  for name in $TOOLS; do t[$name]=""; rss[$name]=0; done
   for round in $(seq "$ROUNDS"); do
     # Alternate the order each round so that no tool always runs on a cooler machine.
-    for name in wirenote tshark tshark2 cat catpipe; do
+    for name in $TOOLS; do
       case $name in
         wirenote) out=$(timed "$WN" annotate "$file") ;;
+        wirenote1) out=$(timed "$WN" annotate --single-pass "$file") ;;
         tshark)   out=$(timed tshark -r "$file" "${TSHARK_FIELDS[@]}") ;;
         tshark2)  out=$(timed tshark -r "$file" -2 "${TSHARK_FIELDS[@]}") ;;
         cat)      out=$(timed cat "$file") ;;
@@ -50,15 +53,16 @@ report_kind() {
     done
   done
   declare -A m
-  for name in wirenote tshark tshark2 cat catpipe; do m[$name]=$(printf '%s' "${t[$name]}" | median); done
+  for name in $TOOLS; do m[$name]=$(printf '%s' "${t[$name]}" | median); done
   printf '\n== %s: %s MB, %s frames, %s rounds (median seconds, peak RSS)\n' "$kind" "$((bytes / 1000000))" "$frames" "$ROUNDS"
-  for name in wirenote tshark tshark2 cat catpipe; do
+  for name in $TOOLS; do
     printf '%-10s %8.3f s  %8d KiB\n' "$name" "${m[$name]}" "${rss[$name]}"
   done
-  awk -v w="${m[wirenote]}" -v t1="${m[tshark]}" -v t2="${m[tshark2]}" -v c="${m[cat]}" -v cp="${m[catpipe]}" -v b="$bytes" -v f="$frames" 'BEGIN {
+  awk -v w="${m[wirenote]}" -v w1="${m[wirenote1]}" -v t1="${m[tshark]}" -v t2="${m[tshark2]}" -v c="${m[cat]}" -v cp="${m[catpipe]}" -v b="$bytes" -v f="$frames" 'BEGIN {
     printf "wirenote: %.0f MB/s, %.2f us/frame\n", b / 1e6 / w, w * 1e6 / f;
     printf "tshark single pass / wirenote: %.1fx (target >= 50x)\n", t1 / w;
     printf "tshark -2 / wirenote:          %.1fx (target >= 60x)\n", t2 / w;
+    printf "tshark single pass / wirenote --single-pass: %.1fx (like for like)\n", t1 / w1;
     printf "wirenote / cat F >/dev/null:   %.1fx (target <= 4x; cat may not copy at all)\n", w / (c > 0 ? c : 0.001);
     printf "wirenote / cat F | cat:        %.1fx\n", w / cp;
   }'
