@@ -475,7 +475,12 @@ impl Dissector {
             };
             let app = self.apps.entry(result.stream).or_default();
             let seen = app.on_payload(&segment, &mut columns);
-            if !seen.is_empty() {
+            if !seen.is_empty() && self.lean {
+                // A first pass keeps only the pairs a second pass shows as response_in.
+                app.exchanges.pair_only(&seen);
+                let paired = app.exchanges.take_paired();
+                self.learn_pairs(paired);
+            } else if !seen.is_empty() {
                 record.http = app.exchanges.on_frame(result.stream, &seen);
                 let paired = app.exchanges.take_paired();
                 self.exchanges.extend(app.exchanges.take_done());

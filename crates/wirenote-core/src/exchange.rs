@@ -80,31 +80,7 @@ impl Exchanges {
     pub fn on_frame(&mut self, stream: u64, seen: &[SeenMessage]) -> Vec<HttpRecord> {
         let mut frame_tail = None;
         for item in seen {
-            // tshark's transaction list.
-            match item.message.kind {
-                Kind::Request => {
-                    self.tail = Some(Transaction {
-                        request_frame: item.frame,
-                        request_time: item.time,
-                        response_frame: 0,
-                    });
-                }
-                Kind::Response => match self.tail.as_mut() {
-                    Some(t) if t.response_frame == 0 => {
-                        t.response_frame = item.frame;
-                        if t.request_frame != 0 {
-                            self.paired.push((t.request_frame, item.frame));
-                        }
-                    }
-                    _ => {
-                        self.tail = Some(Transaction {
-                            request_frame: 0,
-                            request_time: 0,
-                            response_frame: item.frame,
-                        })
-                    }
-                },
-            }
+            self.track_transaction(item);
             frame_tail = self.tail;
             self.exchange_table(stream, item);
         }
@@ -160,6 +136,43 @@ impl Exchanges {
                 }
             })
             .collect()
+    }
+
+    /// Only tshark's transaction list, for a first pass that needs nothing but the
+    /// `(request, response)` pairs ([`Exchanges::take_paired`]): no per-packet records, no
+    /// exchange table.
+    pub fn pair_only(&mut self, seen: &[SeenMessage]) {
+        for item in seen {
+            self.track_transaction(item);
+        }
+    }
+
+    /// Advances tshark's transaction list by one message.
+    fn track_transaction(&mut self, item: &SeenMessage) {
+        match item.message.kind {
+            Kind::Request => {
+                self.tail = Some(Transaction {
+                    request_frame: item.frame,
+                    request_time: item.time,
+                    response_frame: 0,
+                });
+            }
+            Kind::Response => match self.tail.as_mut() {
+                Some(t) if t.response_frame == 0 => {
+                    t.response_frame = item.frame;
+                    if t.request_frame != 0 {
+                        self.paired.push((t.request_frame, item.frame));
+                    }
+                }
+                _ => {
+                    self.tail = Some(Transaction {
+                        request_frame: 0,
+                        request_time: 0,
+                        response_frame: item.frame,
+                    })
+                }
+            },
+        }
     }
 
     /// `(request frame, response frame)` of the transactions completed since the last
