@@ -206,7 +206,10 @@ fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
 #[derive(Debug, Default)]
 pub struct Tracker {
     /// aHash: fast, and keyed per process so that a crafted capture cannot force collisions.
-    conns: HashMap<(Endpoint, Endpoint), Conn, ahash::RandomState>,
+    /// Connections are boxed: a hash table keeps up to twice as many buckets as entries
+    /// (more after churn leaves tombstones), and an inline `Conn` would make each spare
+    /// bucket cost its full size.
+    conns: HashMap<(Endpoint, Endpoint), Box<Conn>, ahash::RandomState>,
     next_stream: u64,
     /// Connections displaced by port reuse, waiting to be collected.
     replaced: Vec<Conn>,
@@ -225,7 +228,7 @@ impl Tracker {
 
     /// Looks up the connection a result refers to.
     pub fn conn(&self, a: Endpoint, b: Endpoint) -> Option<&Conn> {
-        self.conns.get(&conversation_key(a, b))
+        self.conns.get(&conversation_key(a, b)).map(|c| &**c)
     }
 
     /// Feeds one segment and returns its stream, relative numbers and analysis.
@@ -255,13 +258,13 @@ impl Tracker {
         let conn = match self.conns.entry(key) {
             std::collections::hash_map::Entry::Occupied(entry) if !reused => entry.into_mut(),
             entry => {
-                let conn = Conn::new(self.next_stream, seg.src, seg.dst, seg, reused);
+                let conn = Box::new(Conn::new(self.next_stream, seg.src, seg.dst, seg, reused));
                 is_new = true;
                 self.next_stream += 1;
                 match entry {
                     std::collections::hash_map::Entry::Occupied(mut e) => {
                         let old = e.insert(conn);
-                        self.replaced.push(old);
+                        self.replaced.push(*old);
                         e.into_mut()
                     }
                     std::collections::hash_map::Entry::Vacant(e) => e.insert(conn),
@@ -453,7 +456,7 @@ impl Tracker {
             .collect();
         let mut out: Vec<Conn> = expired
             .iter()
-            .filter_map(|k| self.conns.remove(k))
+            .filter_map(|k| self.conns.remove(k).map(|c| *c))
             .collect();
         out.sort_by_key(|c| c.stream);
         out
@@ -464,9 +467,17 @@ impl Tracker {
         std::mem::take(&mut self.replaced)
     }
 
+    /// Removes every connection, handing each to `each` in no particular order (end of
+    /// capture, when only per-connection facts are wanted: no list of them is built).
+    pub fn drain_each(&mut self, mut each: impl FnMut(Conn)) {
+        for (_, conn) in self.conns.drain() {
+            each(*conn);
+        }
+    }
+
     /// Removes and returns every connection, in stream order (end of capture).
     pub fn drain(&mut self) -> Vec<Conn> {
-        let mut out: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        let mut out: Vec<Conn> = self.conns.drain().map(|(_, c)| *c).collect();
         out.sort_by_key(|c| c.stream);
         out
     }

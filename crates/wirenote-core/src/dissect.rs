@@ -150,19 +150,18 @@ impl Dissector {
     /// Ends a publishing first pass: every remaining connection is settled, and the board
     /// is closed.
     pub fn publish_end(mut self) {
-        for conn in self.finish() {
-            self.learn_completeness(conn.stream, conn.summary.completeness);
-        }
+        self.settle_all();
         self.publish();
         if let Some(board) = &self.board {
             board.close();
         }
     }
 
+    // A second pass learns nothing for a later pass: it would only grow with the capture.
     fn learn_completeness(&mut self, stream: u64, value: u8) {
         if self.board.is_some() {
             self.unpublished.push((stream, value));
-        } else {
+        } else if matches!(self.future, Future::Unknown) {
             self.learned.record_completeness(stream, value);
         }
     }
@@ -170,7 +169,7 @@ impl Dissector {
     fn learn_pairs(&mut self, pairs: Vec<(u64, u64)>) {
         if self.board.is_some() {
             self.unpublished_pairs.extend(pairs);
-        } else {
+        } else if matches!(self.future, Future::Unknown) {
             self.learned.response_in.extend(pairs);
         }
     }
@@ -194,12 +193,25 @@ impl Dissector {
 
     /// Ends a first pass and returns what it learned.
     pub fn into_facts(mut self) -> PassOneFacts {
-        for conn in self.finish() {
-            self.learned
-                .record_completeness(conn.stream, conn.summary.completeness);
-        }
+        self.settle_all();
         self.learned.response_in.sort_unstable();
         self.learned
+    }
+
+    /// Records the final completeness of every connection still known (end of a first
+    /// pass). Connections go one at a time: a list of them all would double the memory
+    /// of a capture's last moments.
+    fn settle_all(&mut self) {
+        let mut settled = Vec::new();
+        for conn in std::mem::take(&mut self.finished) {
+            settled.push((conn.stream, conn.summary.completeness));
+        }
+        self.tracker
+            .drain_each(|conn| settled.push((conn.stream, conn.summary.completeness)));
+        self.apps.clear();
+        for (stream, value) in settled {
+            self.learn_completeness(stream, value);
+        }
     }
 
     /// The connection tracker (for per-connection summaries).
