@@ -69,20 +69,23 @@ impl RowPipe {
     }
 }
 
-/// Runs `produce` on this thread and writes the rows it fills into `sink` on another,
-/// then finishes the sink. A write error (say, a full disk) stops `produce` at its next
-/// batch and is the error returned.
-pub(crate) fn with_writer_thread<T>(
-    sink: RowSink<'_>,
+/// Runs `produce` on this thread and writes the rows it fills, on another, into the sink
+/// `make_sink` opens, then finishes the sink. The sink is opened when the first batch
+/// arrives, so that a capture found unreadable before any row writes nothing at all (not
+/// even a header or a preamble); `keeps_connections` says whether it keeps ended
+/// connections (only Lua metadata does: [`RowSink::connections`]). A write error (say, a full disk) stops
+/// `produce` at its next batch and is the error returned.
+pub(crate) fn with_writer_thread<'s, T>(
+    make_sink: impl FnOnce() -> io::Result<RowSink<'s>> + Send,
+    keeps_connections: bool,
     produce: impl FnOnce(&mut RowPipe) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let keeps_connections = sink.keeps_connections();
     let (full_tx, full_rx) = mpsc::sync_channel::<Option<Batch>>(QUEUED);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         let writer = std::thread::Builder::new()
             .name("wirenote-writer".into())
-            .spawn_scoped(scope, move || write_batches(sink, full_rx, empty_tx))
+            .spawn_scoped(scope, move || write_batches(make_sink, full_rx, empty_tx))
             .context("cannot start the writer thread")?;
         let mut pipe = RowPipe {
             filling: Batch::default(),
@@ -115,12 +118,18 @@ pub(crate) fn with_writer_thread<T>(
     })
 }
 
-fn write_batches(
-    mut sink: RowSink<'_>,
+fn write_batches<'s>(
+    make_sink: impl FnOnce() -> io::Result<RowSink<'s>>,
     full: Receiver<Option<Batch>>,
     empty: mpsc::Sender<Batch>,
 ) -> io::Result<()> {
-    for message in full {
+    let mut full = full.into_iter();
+    // Nothing to write until the first message: the rows failed before any was made.
+    let Some(first) = full.next() else {
+        return Ok(());
+    };
+    let mut sink = make_sink()?;
+    for message in std::iter::once(first).chain(full) {
         let Some(mut batch) = message else {
             return sink.finish();
         };

@@ -168,7 +168,10 @@ pub(crate) fn walk_frames(
     let mut reader = CaptureReader::from_read(input).with_context(|| name.to_owned())?;
     loop {
         match reader.next_frame() {
-            Ok(Some(frame)) => each(&frame)?,
+            Ok(Some(frame)) => match each(&frame) {
+                Err(err) if err.is::<StopReading>() => return Ok(None),
+                other => other?,
+            },
             Ok(None) => return Ok(None),
             Err(err) if err.is_partial() => return Ok(Some(format!("{name}: {err}"))),
             Err(err) => return Err(anyhow::Error::new(err).context(name.to_owned())),
@@ -234,11 +237,6 @@ impl<'a> RowSink<'a> {
         }
     }
 
-    /// Whether [`RowSink::connections`] keeps anything.
-    pub(crate) fn keeps_connections(&self) -> bool {
-        matches!(self, RowSink::Lua(..))
-    }
-
     /// Connections that ended (only Lua metadata keeps them).
     pub(crate) fn connections(&mut self, conns: &[Conn]) {
         if let RowSink::Lua(_, kept) = self {
@@ -275,6 +273,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
             |each| walk_frames("<stdin>", stdin.lock(), each),
             &output,
             pcapng.as_ref(),
+            None,
         )?;
         return finish_annotate(output, pcapng, damage);
     }
@@ -295,6 +294,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
             walk,
             &output,
             pcapng.as_ref(),
+            None,
         )?;
         return finish_annotate(output, pcapng, damage);
     }
@@ -307,7 +307,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
             .spawn_scoped(scope, || {
                 let _close = CloseOnDrop(&board);
                 let mut dissector = Dissector::first_pass_publishing(Arc::clone(&board));
-                let stopped = capture.for_each_frame(|frame| {
+                let read = capture.for_each_frame(|frame| {
                     if board.is_abandoned() {
                         anyhow::bail!(Abandoned);
                     }
@@ -316,29 +316,53 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
                     dissector.take_exchanges();
                     Ok(())
                 });
-                match stopped {
-                    Err(err) if err.is::<Abandoned>() => return Ok(()),
-                    Err(err) => return Err(err),
-                    Ok(_) => dissector.publish_end(),
+                match read {
+                    Err(err) if err.is::<Abandoned>() => Ok(None),
+                    Err(err) => Err(err),
+                    Ok(damage) => {
+                        dissector.publish_end();
+                        Ok(damage)
+                    }
                 }
-                Ok(())
             })
             .context("cannot start the first pass")?;
         let follower = Dissector::second_pass_following(Arc::clone(&board));
-        let second = annotate_frames(args, &name, follower, walk, &output, pcapng.as_ref());
+        let second = annotate_frames(
+            args,
+            &name,
+            follower,
+            walk,
+            &output,
+            pcapng.as_ref(),
+            Some(&board),
+        );
         if second.is_err() {
             // Say, the output failed: the first pass need not read to the end.
             board.abandon();
         }
-        let first: anyhow::Result<()> = first
+        let first: anyhow::Result<Option<String>> = first
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the first pass panicked")));
         anyhow::Ok((first, second))
     })?;
-    // Both passes read the same frames; an error the first pass met is the one to report.
-    first?;
-    finish_annotate(output, pcapng, second?)
+    // Both passes read the same frames, the second stopping where the first did: the
+    // first pass's error or damage is the one to report.
+    let first_damage = first?;
+    let second_damage = second?;
+    finish_annotate(output, pcapng, first_damage.or(second_damage))
 }
+
+/// Ends a walk over frames early, as if the capture ended there.
+#[derive(Debug)]
+pub(crate) struct StopReading;
+
+impl std::fmt::Display for StopReading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped reading")
+    }
+}
+
+impl std::error::Error for StopReading {}
 
 /// The second pass gave up, so the first stopped (not an error of its own).
 #[derive(Debug)]
@@ -352,7 +376,10 @@ impl std::fmt::Display for Abandoned {
 
 impl std::error::Error for Abandoned {}
 
-/// Dissects every frame `walk` yields into rows, written on a second thread.
+/// Dissects every frame `walk` yields into rows, written on a second thread. With a
+/// `board`, the dissector follows a first pass: it stops where the first pass stopped,
+/// and fails if the first pass failed before settling what a row needs.
+#[allow(clippy::too_many_arguments)]
 fn annotate_frames(
     args: &AnnotateArgs,
     name: &str,
@@ -362,16 +389,25 @@ fn annotate_frames(
     ) -> anyhow::Result<Option<String>>,
     output: &Output,
     pcapng: Option<&Output>,
+    board: Option<&FactBoard>,
 ) -> anyhow::Result<Option<String>> {
-    let rows = RowSink::new(args.format, output.writer(), name)?;
+    let make_sink = || RowSink::new(args.format, output.writer(), name);
     let mut copy = match pcapng {
         Some(out) => Some(AnnotatedPcapNg::new(out.writer())?),
         None => None,
     };
-    let damage = with_writer_thread(rows, |pipe| {
+    let keeps_connections = args.format == AnnotateFormat::Lua;
+    let damage = with_writer_thread(make_sink, keeps_connections, |pipe| {
         let damage = walk(&mut |frame| {
+            if board.is_some_and(|b| b.is_past_end(frame.number)) {
+                anyhow::bail!(StopReading);
+            }
             let record = pipe.slot()?;
             dissector.dissect_into(frame, record);
+            if dissector.lost_the_first_pass() {
+                // Its error is the one reported; no row with running values goes out.
+                anyhow::bail!("the first pass stopped early");
+            }
             if let Some(copy) = copy.as_mut() {
                 copy.packet(frame, &annotation(record))?;
             }

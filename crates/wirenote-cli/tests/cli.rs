@@ -59,6 +59,56 @@ fn not_a_capture_is_one_line_and_exit_2() {
         )
     );
     assert!(out.stdout.is_empty());
+    // Nothing at all, in any format, in either mode (not even a header or a preamble).
+    for format in ["csv", "jsonl", "lua"] {
+        let out = run(&["annotate", "--format", format, path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty(), "{format}");
+        let out = wirenote()
+            .args(["annotate", "--single-pass", "--format", format, "-"])
+            .stdin(std::fs::File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty(), "{format} from stdin");
+    }
+}
+
+/// A section the reader cannot read after good ones is a fatal error (exit 2), met by
+/// both passes at once: no output file is left.
+#[test]
+fn an_unsupported_section_after_good_ones_is_fatal() {
+    let Some(dir) = corpus() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let capture = tmp.path().join("two-sections.pcapng");
+    let mut bytes = std::fs::read(dir.join("pcapng-example.pcapng")).unwrap();
+    bytes.extend(std::fs::read(dir.join("pcapng-invalid-vers-1.pcapng")).unwrap());
+    std::fs::write(&capture, bytes).unwrap();
+    let target = tmp.path().join("out.csv");
+    for extra in [None, Some("--single-pass")] {
+        let mut args = vec![
+            "annotate",
+            capture.to_str().unwrap(),
+            "-o",
+            target.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "wirenote: {}: pcapng version 0.1 unsupported\n",
+                capture.display()
+            )
+        );
+        assert!(!target.exists());
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
 }
 
 #[test]

@@ -14,19 +14,34 @@
 //! the follower's side.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Marks a settled completeness value (values use the low six bits).
 const SETTLED: u8 = 0x80;
 
 /// Facts published by a first pass for a second pass that follows it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FactBoard {
     state: Mutex<Board>,
     changed: Condvar,
     /// The follower gave up (say, its output failed): the first pass may stop.
     abandoned: AtomicBool,
+    /// The last frame the first pass read, once it has finished ([`NOT_YET`] before).
+    last_frame: AtomicU64,
+}
+
+const NOT_YET: u64 = u64::MAX;
+
+impl Default for FactBoard {
+    fn default() -> Self {
+        FactBoard {
+            state: Mutex::default(),
+            changed: Condvar::default(),
+            abandoned: AtomicBool::default(),
+            last_frame: AtomicU64::new(NOT_YET),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +93,18 @@ impl FactBoard {
     pub fn close(&self) {
         self.lock().over = true;
         self.changed.notify_all();
+    }
+
+    /// Records where a first pass that read to its end stopped: a follower must not go
+    /// further (a capture still being written may have grown since).
+    pub(crate) fn finish_at(&self, last_frame: u64) {
+        self.last_frame.store(last_frame, Ordering::Release);
+    }
+
+    /// Whether `frame` lies beyond the end the first pass reached, once it has finished.
+    pub fn is_past_end(&self, frame: u64) -> bool {
+        let last = self.last_frame.load(Ordering::Acquire);
+        last != NOT_YET && frame > last
     }
 
     /// Tells the first pass that nobody follows any more.

@@ -35,6 +35,11 @@ pub struct Dissector {
     unpublished: Vec<(u64, u8)>,
     /// Request/response pairs not yet published.
     unpublished_pairs: Vec<(u64, u64)>,
+    /// The last frame dissected.
+    last_frame: u64,
+    /// A followed first pass ended without settling a connection this pass met (it
+    /// failed): that row shows running values, not final ones.
+    future_lost: bool,
     /// Connections finished since the last [`Dissector::take_finished`].
     finished: Vec<Conn>,
     /// HTTP exchanges whose outcome is known, not yet taken.
@@ -153,15 +158,23 @@ impl Dissector {
         self.settle_all();
         self.publish();
         if let Some(board) = &self.board {
+            board.finish_at(self.last_frame);
             board.close();
         }
     }
 
-    // A second pass learns nothing for a later pass: it would only grow with the capture.
+    /// Whether the first pass this one follows ended without settling a connection met
+    /// here: it failed, and rows from this frame on lack their final values.
+    pub fn lost_the_first_pass(&self) -> bool {
+        self.future_lost
+    }
+
+    // Only a first pass learns for a later one; anything else would keep facts nobody
+    // reads, growing with the capture.
     fn learn_completeness(&mut self, stream: u64, value: u8) {
         if self.board.is_some() {
             self.unpublished.push((stream, value));
-        } else if matches!(self.future, Future::Unknown) {
+        } else if self.lean {
             self.learned.record_completeness(stream, value);
         }
     }
@@ -169,7 +182,7 @@ impl Dissector {
     fn learn_pairs(&mut self, pairs: Vec<(u64, u64)>) {
         if self.board.is_some() {
             self.unpublished_pairs.extend(pairs);
-        } else if matches!(self.future, Future::Unknown) {
+        } else if self.lean {
             self.learned.response_in.extend(pairs);
         }
     }
@@ -191,7 +204,8 @@ impl Dissector {
         }
     }
 
-    /// Ends a first pass and returns what it learned.
+    /// Ends a first pass ([`Dissector::first_pass`]) and returns what it learned (other
+    /// dissectors learn nothing, so that their memory does not grow with the capture).
     pub fn into_facts(mut self) -> PassOneFacts {
         self.settle_all();
         self.learned.response_in.sort_unstable();
@@ -278,7 +292,13 @@ impl Dissector {
                     shown.resize(i + 1, NOT_FETCHED);
                 }
                 if shown[i] == NOT_FETCHED {
-                    shown[i] = board.completeness(stream)?;
+                    match board.completeness(stream) {
+                        Some(value) => shown[i] = value,
+                        None => {
+                            self.future_lost = true;
+                            return None;
+                        }
+                    }
                 }
                 &mut shown[i]
             }
@@ -336,6 +356,7 @@ impl Dissector {
     }
 
     fn dissect_with(&mut self, frame: &Frame<'_>, info: String) -> PacketRecord {
+        self.last_frame = frame.number;
         let mut record = PacketRecord {
             frame: frame.number,
             time: frame.timestamp,

@@ -176,3 +176,44 @@ fn following_equals_waiting_on_generated_captures() {
         assert!(answered > 100, "{kind:?}: {answered} answered requests");
     }
 }
+
+/// A first pass that stops before the end without finishing (it failed) closes the board;
+/// the follower then says so on the first frame whose connection was never settled, and
+/// every row before that is the right one.
+#[test]
+fn a_failed_first_pass_is_noticed_not_papered_over() {
+    let bytes = generated(wirenote_bench::Kind::Short, 100);
+    let want = after_first_pass(&bytes);
+    let stop_at = want.len() as u64 / 2;
+    let board = Arc::new(FactBoard::new());
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _close = CloseOnDrop(&board);
+            let mut first = Dissector::first_pass_publishing(Arc::clone(&board));
+            let mut reader = CaptureReader::from_slice(&bytes).unwrap();
+            while let Ok(Some(frame)) = reader.next_frame() {
+                if frame.number == stop_at {
+                    return; // no publish_end: as if reading failed here
+                }
+                first.dissect(&frame);
+                first.take_finished();
+            }
+        });
+        let mut second = Dissector::second_pass_following(Arc::clone(&board));
+        let mut reader = CaptureReader::from_slice(&bytes).unwrap();
+        let mut lost_at = None;
+        while let Ok(Some(frame)) = reader.next_frame() {
+            let row = second.dissect(&frame);
+            if second.lost_the_first_pass() {
+                lost_at = Some(frame.number);
+                break;
+            }
+            assert_eq!(row, want[frame.number as usize - 1]);
+        }
+        let lost_at = lost_at.expect("the follower noticed");
+        assert!(
+            lost_at > 1000 && lost_at <= stop_at,
+            "noticed at frame {lost_at}"
+        );
+    });
+}

@@ -126,7 +126,7 @@ fn compare(corpus: &Corpus) -> Stats {
         // Pass 1: what only the end knows (final completeness, response frames), as `tshark -2`.
         let facts = {
             let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
-            let mut first = Dissector::new();
+            let mut first = Dissector::first_pass();
             while let Ok(Some(frame)) = reader.next_frame() {
                 first.dissect(&frame);
             }
