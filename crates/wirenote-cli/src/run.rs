@@ -259,12 +259,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
     );
     if args.single_pass && args.input == Path::new("-") {
         // Nothing to read twice: stdin streams straight through, as from a live capture.
-        let output = Output::create(args.output.as_deref())?;
-        let pcapng = args
-            .pcapng_out
-            .as_deref()
-            .map(|p| Output::create(Some(p)))
-            .transpose()?;
+        let (output, pcapng) = annotate_outputs(args)?;
         let stdin = io::stdin();
         let damage = annotate_frames(
             args,
@@ -278,12 +273,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
         return finish_annotate(output, pcapng, damage);
     }
     let capture = Capture::open(&args.input)?;
-    let output = Output::create(args.output.as_deref())?;
-    let pcapng = args
-        .pcapng_out
-        .as_deref()
-        .map(|p| Output::create(Some(p)))
-        .transpose()?;
+    let (output, pcapng) = annotate_outputs(args)?;
     let walk =
         |each: &mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>| capture.for_each_frame(each);
     if args.single_pass {
@@ -350,6 +340,17 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
     let first_damage = first?;
     let second_damage = second?;
     finish_annotate(output, pcapng, first_damage.or(second_damage))
+}
+
+/// The rows' output and the annotated pcapng copy's, if asked for.
+fn annotate_outputs(args: &AnnotateArgs) -> anyhow::Result<(Output, Option<Output>)> {
+    let output = Output::create(args.output.as_deref())?;
+    let pcapng = args
+        .pcapng_out
+        .as_deref()
+        .map(|p| Output::create(Some(p)))
+        .transpose()?;
+    Ok((output, pcapng))
 }
 
 /// Ends a walk over frames early, as if the capture ended there.

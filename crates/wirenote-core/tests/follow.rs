@@ -14,21 +14,21 @@ use wirenote_core::capture::CaptureReader;
 use wirenote_core::dissect::Dissector;
 use wirenote_core::record::PacketRecord;
 
-fn after_first_pass(bytes: &[u8]) -> Vec<PacketRecord> {
-    let mut first = Dissector::first_pass();
-    let mut reader = CaptureReader::from_slice(bytes).unwrap();
-    while let Ok(Some(frame)) = reader.next_frame() {
-        first.dissect(&frame);
-        first.take_finished();
-    }
-    let mut second = Dissector::second_pass(first.into_facts());
+/// Every row `dissector` makes of `bytes`, taking ended connections as the CLI does.
+fn rows_of(dissector: &mut Dissector, bytes: &[u8]) -> Vec<PacketRecord> {
     let mut reader = CaptureReader::from_slice(bytes).unwrap();
     let mut rows = Vec::new();
     while let Ok(Some(frame)) = reader.next_frame() {
-        rows.push(second.dissect(&frame));
-        second.take_finished();
+        rows.push(dissector.dissect(&frame));
+        dissector.take_finished();
     }
     rows
+}
+
+fn after_first_pass(bytes: &[u8]) -> Vec<PacketRecord> {
+    let mut first = Dissector::first_pass();
+    rows_of(&mut first, bytes);
+    rows_of(&mut Dissector::second_pass(first.into_facts()), bytes)
 }
 
 fn following(bytes: &[u8]) -> Vec<PacketRecord> {
@@ -37,21 +37,13 @@ fn following(bytes: &[u8]) -> Vec<PacketRecord> {
         scope.spawn(|| {
             let _close = CloseOnDrop(&board);
             let mut first = Dissector::first_pass_publishing(Arc::clone(&board));
-            let mut reader = CaptureReader::from_slice(bytes).unwrap();
-            while let Ok(Some(frame)) = reader.next_frame() {
-                first.dissect(&frame);
-                first.take_finished();
-            }
+            rows_of(&mut first, bytes);
             first.publish_end();
         });
-        let mut second = Dissector::second_pass_following(Arc::clone(&board));
-        let mut reader = CaptureReader::from_slice(bytes).unwrap();
-        let mut rows = Vec::new();
-        while let Ok(Some(frame)) = reader.next_frame() {
-            rows.push(second.dissect(&frame));
-            second.take_finished();
-        }
-        rows
+        rows_of(
+            &mut Dissector::second_pass_following(Arc::clone(&board)),
+            bytes,
+        )
     })
 }
 
