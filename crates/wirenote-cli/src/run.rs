@@ -5,13 +5,12 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
-use std::sync::Arc;
+use wirenote_core::board::{CloseOnDrop, FactBoard};
 use wirenote_core::capture::{CaptureReader, Frame};
 use wirenote_core::conn::Conn;
-
-use wirenote_core::board::{CloseOnDrop, FactBoard};
 use wirenote_core::dissect::{Dissector, PassOneFacts};
 use wirenote_core::record::{ConnRecord, PacketRecord};
 use wirenote_export::{
@@ -297,23 +296,18 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
             .spawn_scoped(scope, || {
                 let _close = CloseOnDrop(&board);
                 let mut dissector = Dissector::first_pass_publishing(Arc::clone(&board));
-                let read = capture.for_each_frame(|frame| {
+                let damage = capture.for_each_frame(|frame| {
                     if board.is_abandoned() {
-                        anyhow::bail!(Abandoned);
+                        // Nobody follows any more (the second pass failed): stop here.
+                        anyhow::bail!(StopReading);
                     }
                     dissector.dissect(frame);
                     dissector.take_finished();
                     dissector.take_exchanges();
                     Ok(())
-                });
-                match read {
-                    Err(err) if err.is::<Abandoned>() => Ok(None),
-                    Err(err) => Err(err),
-                    Ok(damage) => {
-                        dissector.publish_end();
-                        Ok(damage)
-                    }
-                }
+                })?;
+                dissector.publish_end();
+                Ok(damage)
             })
             .context("cannot start the first pass")?;
         let follower = Dissector::second_pass_following(Arc::clone(&board));
@@ -364,18 +358,6 @@ impl std::fmt::Display for StopReading {
 }
 
 impl std::error::Error for StopReading {}
-
-/// The second pass gave up, so the first stopped (not an error of its own).
-#[derive(Debug)]
-struct Abandoned;
-
-impl std::fmt::Display for Abandoned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("abandoned")
-    }
-}
-
-impl std::error::Error for Abandoned {}
 
 /// Dissects every frame `walk` yields into rows, written on a second thread. With a
 /// `board`, the dissector follows a first pass: it stops where the first pass stopped,
