@@ -70,11 +70,13 @@ impl RowPipe {
 }
 
 /// Runs `produce` on this thread and writes the rows it fills, on another, into the sink
-/// `make_sink` opens, then finishes the sink. The sink is opened when the first batch
-/// arrives, so that a capture found unreadable before any row writes nothing at all (not
-/// even a header or a preamble); `keeps_connections` says whether it keeps ended
-/// connections (only Lua metadata does: [`RowSink::connections`]). A write error (say, a full disk) stops
-/// `produce` at its next batch and is the error returned.
+/// `make_sink` opens, then finishes the sink.
+///
+/// The sink is opened when the first batch arrives, so that a capture found unreadable
+/// before any row writes nothing at all (not even a header or a preamble).
+/// `keeps_connections` says whether the sink keeps ended connections (only Lua metadata
+/// does: [`RowSink::connections`]). A write error (say, a full disk) stops `produce` at its
+/// next batch and is the error returned.
 pub(crate) fn with_writer_thread<'s, T>(
     make_sink: impl FnOnce() -> io::Result<RowSink<'s>> + Send,
     keeps_connections: bool,
