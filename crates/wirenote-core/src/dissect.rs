@@ -506,7 +506,11 @@ impl Dissector {
                 frame: frame.number,
                 time_ns: input.time_ns,
             };
-            let app = self.apps.entry(result.stream).or_default();
+            let lean = self.lean;
+            let app = self
+                .apps
+                .entry(result.stream)
+                .or_insert_with(|| ConnApp::new(lean));
             let seen = app.on_payload(&segment, &mut columns);
             if !seen.is_empty() && self.lean {
                 // A first pass keeps only the pairs a second pass shows as response_in.

@@ -40,6 +40,9 @@ pub struct HttpConv {
     pub seen_request: bool,
     /// Where chunk walks of messages still growing stopped.
     chunk_hints: Vec<ChunkHint>,
+    /// Only framing and message kinds are wanted (a first pass): no Info text, and
+    /// messages carry no header facts or strings but the request method.
+    pub lean: bool,
 }
 
 /// One complete message found in the stream.
@@ -101,6 +104,24 @@ impl Message {
             head: facts,
         }
     }
+    /// Only what a first pass needs: the kind, the status and a request's method.
+    fn bare(kind: Kind, status: Option<u16>, first_line: &[u8]) -> Message {
+        let (method, _) = request_target(kind, &String::from_utf8_lossy(first_line));
+        Message {
+            kind,
+            first_line: String::new(),
+            method,
+            uri: None,
+            status,
+            content_type: None,
+            body_len: 0,
+            body_magic: [0; 6],
+            version: String::new(),
+            reason: String::new(),
+            head: HeadFacts::default(),
+        }
+    }
+
     /// Whether this message asks for (or announces) the connection to stay open after it,
     /// by RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
     /// `Connection: keep-alive`.
@@ -510,9 +531,14 @@ fn dissect_message(
         // Not a message start: the rest is taken as data.
         return Some(buf.len() - start);
     };
-    let line_text = String::from_utf8_lossy(first_line).into_owned();
-    result.info.push_str(&line_text);
-    result.info.push(' ');
+    let line_text = if conv.lean {
+        String::new()
+    } else {
+        let text = String::from_utf8_lossy(first_line).into_owned();
+        result.info.push_str(&text);
+        result.info.push(' ');
+        text
+    };
     result.is_http = true;
     let status = (kind == Kind::Response)
         .then(|| parse_status(first_line))
@@ -539,7 +565,11 @@ fn dissect_message(
         // The capture cut the head: report the first line, as Wireshark does before its
         // exception stops the dissection.
         result.cut_short = true;
-        let mut message = Message::from_head(rest, line_text, kind, status);
+        let mut message = if conv.lean {
+            Message::bare(kind, status, first_line)
+        } else {
+            Message::from_head(rest, line_text, kind, status)
+        };
         message.content_type = None;
         result.messages.push(message);
         return None;
@@ -590,12 +620,16 @@ fn dissect_message(
     let body_bytes = &rest[body_start..];
     let magic_len = body_bytes.len().min(6);
     body_magic[..magic_len].copy_from_slice(&body_bytes[..magic_len]);
-    if body_len > 0 {
+    if body_len > 0 && !conv.lean {
         if let Some(media) = &framing.content_type {
             result.info.push_str(&media_suffix(media, &body_magic));
         }
     }
-    let mut message = Message::from_head(&rest[..body_start], line_text, kind, status);
+    let mut message = if conv.lean {
+        Message::bare(kind, status, first_line)
+    } else {
+        Message::from_head(&rest[..body_start], line_text, kind, status)
+    };
     if kind == Kind::Request {
         conv.last_method = message.method.clone();
         conv.seen_request = true;
@@ -698,6 +732,51 @@ mod tests {
         let r = dissect_stream(resp, &mut conv, true, false);
         assert_eq!(r.info, "HTTP/1.1 200 OK  (text/html)");
         assert_eq!(r.messages[0].body_len, 5);
+    }
+
+    /// A first pass's lean dissection frames every stream exactly as the full one does:
+    /// the same needs, message kinds, statuses and methods (HEAD matters to framing).
+    #[test]
+    fn lean_frames_like_full() {
+        let streams: [&[&[u8]]; 4] = [
+            &[
+                b"HEAD / HTTP/1.1\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n",
+            ],
+            &[
+                b"POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\nab",
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+            ],
+            &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"],
+            &[
+                b"GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\nHost",
+                b"\x00\x01 binary",
+            ],
+        ];
+        for stream in streams {
+            let (mut full, mut lean) = (HttpConv::default(), HttpConv::default());
+            lean.lean = true;
+            for (i, segment) in stream.iter().enumerate() {
+                let fin = i + 1 == stream.len();
+                let a = dissect_stream(segment, &mut full, true, fin);
+                let b = dissect_stream(segment, &mut lean, true, fin);
+                assert_eq!(a.need, b.need);
+                assert_eq!(a.is_http, b.is_http);
+                let facts = |r: &StreamResult| -> Vec<_> {
+                    r.messages
+                        .iter()
+                        .map(|m| (m.kind, m.status, m.method.clone()))
+                        .collect()
+                };
+                assert_eq!(facts(&a), facts(&b));
+                assert!(
+                    b.info.is_empty() || b.info == "Continuation",
+                    "{:?}",
+                    b.info
+                );
+            }
+            assert_eq!(full.last_method, lean.last_method);
+        }
     }
 
     #[test]

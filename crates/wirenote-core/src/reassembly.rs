@@ -283,6 +283,14 @@ impl DirectionState {
 }
 
 impl ConnApp {
+    /// Application state for a new connection; `lean` for a first pass (see
+    /// [`HttpConv::lean`]).
+    pub fn new(lean: bool) -> ConnApp {
+        let mut app = ConnApp::default();
+        app.conv.lean = lean;
+        app
+    }
+
     fn is_http(&mut self, seg: &PayloadSegment<'_>, bytes: &[u8]) -> bool {
         match self.http {
             Some(decided) => decided,
