@@ -263,7 +263,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
         let damage = annotate_frames(
             args,
             &name,
-            Dissector::new(),
+            Dissector::new().rows_only(),
             |each| walk_frames("<stdin>", stdin.lock(), each),
             &output,
             pcapng.as_ref(),
@@ -279,7 +279,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
         let damage = annotate_frames(
             args,
             &name,
-            Dissector::new(),
+            Dissector::new().rows_only(),
             walk,
             &output,
             pcapng.as_ref(),
@@ -310,7 +310,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
                 Ok(damage)
             })
             .context("cannot start the first pass")?;
-        let follower = Dissector::second_pass_following(Arc::clone(&board));
+        let follower = Dissector::second_pass_following(Arc::clone(&board)).rows_only();
         let second = annotate_frames(
             args,
             &name,

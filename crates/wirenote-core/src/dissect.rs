@@ -25,6 +25,9 @@ pub struct Dissector {
     apps: HashMap<u64, ConnApp, ahash::RandomState>,
     /// Skip what only rows need (Info text): a first pass gathering facts.
     lean: bool,
+    /// Rows only: HTTP exchanges ([`Dissector::take_exchanges`]) carry frames and flags
+    /// but no text.
+    rows_only: bool,
     /// What a first pass learned, when this is a second pass.
     future: Future,
     /// What this pass learns for a second one.
@@ -139,6 +142,14 @@ impl Dissector {
             },
             ..Self::default()
         }
+    }
+
+    /// For callers that want rows but not the HTTP exchange table: exchanges then carry
+    /// no text (method, URI, host…), which saves copying strings for every message. The
+    /// rows are the same.
+    pub fn rows_only(mut self) -> Self {
+        self.rows_only = true;
+        self
     }
 
     /// A first pass that publishes what it learns to `board` as it goes, for a
@@ -506,11 +517,11 @@ impl Dissector {
                 frame: frame.number,
                 time_ns: input.time_ns,
             };
-            let lean = self.lean;
+            let (lean, rows_only) = (self.lean, self.rows_only);
             let app = self
                 .apps
                 .entry(result.stream)
-                .or_insert_with(|| ConnApp::new(lean));
+                .or_insert_with(|| ConnApp::new(lean, rows_only));
             let seen = app.on_payload(&segment, &mut columns);
             if !seen.is_empty() && self.lean {
                 // A first pass keeps only the pairs a second pass shows as response_in.

@@ -39,7 +39,12 @@ struct Pending {
     depth: u64,
     frame: u64,
     time: i128,
-    message: Message,
+    /// What the per-packet notes need of the request.
+    conditional: bool,
+    keeps_alive: bool,
+    /// The request itself, for the exchange table's text columns (`None` when only
+    /// per-packet rows are wanted: see [`Exchanges::rows_only`]).
+    message: Option<Message>,
 }
 
 /// One complete message, where and when it was seen.
@@ -67,6 +72,10 @@ pub struct Exchanges {
     depth: u64,
     /// Transactions completed (tshark-style) and not yet taken.
     paired: Vec<(u64, u64)>,
+    /// Only per-packet rows are wanted: exchanges keep what their notes need (frames,
+    /// conditional, persistence) but no text, so that no strings are copied for a table
+    /// nobody reads.
+    pub rows_only: bool,
 }
 
 fn seconds(ns: i128) -> f64 {
@@ -212,20 +221,23 @@ impl Exchanges {
                 self.depth += 1;
                 if self.pending.len() == MAX_PENDING {
                     if let Some(dropped) = self.pending.pop_front() {
-                        self.done.push(record(stream, Some(&dropped), None, item));
+                        self.done
+                            .push(record(stream, Some(&dropped), None, self.rows_only));
                     }
                 }
                 self.pending.push_back(Pending {
                     depth: self.depth,
                     frame: item.frame,
                     time: item.time,
-                    message: m.clone(),
+                    conditional: m.head.conditional,
+                    keeps_alive: m.keeps_alive(),
+                    message: (!self.rows_only).then(|| m.clone()),
                 });
             }
             Kind::Response if m.status.is_some_and(|s| (100..200).contains(&s)) => {}
             Kind::Response => {
                 let request = self.pending.pop_front();
-                let rec = record(stream, request.as_ref(), Some(item), item);
+                let rec = record(stream, request.as_ref(), Some(item), self.rows_only);
                 self.answered.push(rec);
             }
         }
@@ -254,25 +266,25 @@ impl Exchanges {
 }
 
 fn record_request_only(stream: u64, p: &Pending) -> ExchangeRecord {
-    let m = &p.message;
+    let m = p.message.as_ref();
     ExchangeRecord {
         stream,
         trans_depth: p.depth,
         request_frame: Some(p.frame),
         response_frame: None,
-        method: m.method.clone(),
-        host: m.head.host.clone(),
-        uri: m.uri.clone(),
-        version: Some(m.version.clone()),
+        method: m.and_then(|m| m.method.clone()),
+        host: m.and_then(|m| m.head.host.clone()),
+        uri: m.and_then(|m| m.uri.clone()),
+        version: m.map(|m| m.version.clone()),
         status: None,
         reason: None,
-        request_body_len: m.body_len,
+        request_body_len: m.map_or(0, |m| m.body_len),
         response_body_len: 0,
         content_type: None,
-        conditional: m.head.conditional,
+        conditional: p.conditional,
         revalidated: false,
         persistent: false,
-        request_keeps_alive: m.keeps_alive(),
+        request_keeps_alive: p.keeps_alive,
         time_to_first_byte: None,
         response_time: None,
         connection_after: "open",
@@ -283,7 +295,7 @@ fn record(
     stream: u64,
     request: Option<&Pending>,
     response: Option<&SeenMessage>,
-    _at: &SeenMessage,
+    rows_only: bool,
 ) -> ExchangeRecord {
     let mut e = match request {
         Some(p) => record_request_only(stream, p),
@@ -314,12 +326,14 @@ fn record(
         let m = &r.message;
         e.response_frame = Some(r.frame);
         e.status = m.status;
-        e.reason = Some(m.reason.clone());
-        if e.version.is_none() {
-            e.version = Some(m.version.clone());
+        if !rows_only {
+            e.reason = Some(m.reason.clone());
+            if e.version.is_none() {
+                e.version = Some(m.version.clone());
+            }
+            e.content_type = m.content_type.clone();
         }
         e.response_body_len = m.body_len;
-        e.content_type = m.content_type.clone();
         e.revalidated = m.status == Some(304) && e.conditional;
         e.persistent = m.keeps_alive() && e.request_keeps_alive;
         if let Some(p) = request {

@@ -284,10 +284,12 @@ impl DirectionState {
 
 impl ConnApp {
     /// Application state for a new connection; `lean` for a first pass (see
-    /// [`HttpConv::lean`]).
-    pub fn new(lean: bool) -> ConnApp {
+    /// [`HttpConv::lean`]), `rows_only` when no exchange table is wanted (see
+    /// [`Exchanges::rows_only`]).
+    pub fn new(lean: bool, rows_only: bool) -> ConnApp {
         let mut app = ConnApp::default();
         app.conv.lean = lean;
+        app.exchanges.rows_only = rows_only;
         app
     }
 
