@@ -20,64 +20,54 @@ fn captures() -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
-fn walk(c: &mut Criterion) {
-    let mut group = c.benchmark_group("capture_walk");
+/// Times `routine` over each generated capture, with the capture's size as throughput.
+fn over_captures(c: &mut Criterion, group: &str, samples: usize, routine: fn(&[u8]) -> u64) {
+    let mut group = c.benchmark_group(group);
+    group.sample_size(samples);
     for (name, bytes) in captures() {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(name), &bytes, |b, bytes| {
-            b.iter(|| {
-                let mut reader = CaptureReader::from_slice(bytes).unwrap();
-                let mut n = 0u64;
-                while let Ok(Some(frame)) = reader.next_frame() {
-                    n += frame.data.len() as u64;
-                }
-                n
-            })
+            b.iter(|| routine(bytes))
         });
     }
     group.finish();
+}
+
+fn walk(c: &mut Criterion) {
+    over_captures(c, "capture_walk", 100, |bytes| {
+        let mut reader = CaptureReader::from_slice(bytes).unwrap();
+        let mut n = 0u64;
+        while let Ok(Some(frame)) = reader.next_frame() {
+            n += frame.data.len() as u64;
+        }
+        n
+    });
 }
 
 fn dissect(c: &mut Criterion) {
-    let mut group = c.benchmark_group("dissect_and_track");
-    group.sample_size(10);
-    for (name, bytes) in captures() {
-        group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(name), &bytes, |b, bytes| {
-            b.iter(|| {
-                let mut reader = CaptureReader::from_slice(bytes).unwrap();
-                let mut dissector = Dissector::new();
-                let mut n = 0usize;
-                while let Ok(Some(frame)) = reader.next_frame() {
-                    n += dissector.dissect(&frame).info.len();
-                    dissector.take_finished();
-                    dissector.take_exchanges();
-                }
-                n
-            })
-        });
-    }
-    group.finish();
+    over_captures(c, "dissect_and_track", 10, |bytes| {
+        let mut reader = CaptureReader::from_slice(bytes).unwrap();
+        let mut dissector = Dissector::new();
+        let mut n = 0u64;
+        while let Ok(Some(frame)) = reader.next_frame() {
+            n += dissector.dissect(&frame).info.len() as u64;
+            dissector.take_finished();
+            dissector.take_exchanges();
+        }
+        n
+    });
 }
 
 fn first_pass(c: &mut Criterion) {
-    let mut group = c.benchmark_group("first_pass");
-    group.sample_size(10);
-    for (name, bytes) in captures() {
-        group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(name), &bytes, |b, bytes| {
-            b.iter(|| {
-                let mut reader = CaptureReader::from_slice(bytes).unwrap();
-                let mut dissector = Dissector::first_pass();
-                while let Ok(Some(frame)) = reader.next_frame() {
-                    dissector.dissect(&frame);
-                    dissector.take_finished();
-                }
-                dissector.into_facts().completeness.len()
-            })
-        });
-    }
-    group.finish();
+    over_captures(c, "first_pass", 10, |bytes| {
+        let mut reader = CaptureReader::from_slice(bytes).unwrap();
+        let mut dissector = Dissector::first_pass();
+        while let Ok(Some(frame)) = reader.next_frame() {
+            dissector.dissect(&frame);
+            dissector.take_finished();
+        }
+        dissector.into_facts().completeness.len() as u64
+    });
 }
 
 fn csv_rows(c: &mut Criterion) {
