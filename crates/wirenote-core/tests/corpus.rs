@@ -49,6 +49,22 @@ impl Corpus {
         }
     }
 
+    /// Every readable capture, as `(name, bytes)`: our fixtures, then the public corpus
+    /// when it is there.
+    pub fn every_capture() -> Vec<(String, Vec<u8>)> {
+        let mut corpora = vec![Corpus::fixtures()];
+        corpora.extend(Corpus::locate());
+        corpora
+            .iter()
+            .flat_map(|corpus| {
+                corpus.readable_captures().into_iter().map(|name| {
+                    let bytes = corpus.read_capture(&name);
+                    (name, bytes)
+                })
+            })
+            .collect()
+    }
+
     /// Captures whose reference output has a header row (tshark could open them).
     pub fn readable_captures(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
