@@ -14,9 +14,9 @@ need=()
 command -v tshark >/dev/null || need+=(tshark)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; fi
-cargo build --release -q -p wirenote-cli -p wirenote-bench
-WN=target/release/wirenote
-GEN=target/release/wirenote-gen
+cargo build --profile profiling -q -p wirenote-cli -p wirenote-bench
+WN=target/profiling/wirenote
+GEN=target/profiling/wirenote-gen
 # wirenote: two passes, like tshark -2 (the default); wirenote1: --single-pass, like tshark.
 TOOLS="wirenote wirenote1 tshark tshark2 cat catpipe"
 TSHARK_FIELDS=(-n -T fields -e frame.number -e tcp.stream -e tcp.flags.str -e tcp.seq -e tcp.ack -e tcp.len

@@ -1,12 +1,16 @@
 //! Command-line arguments (clap derive).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `--version`: the crate's version and, when built from a git checkout, the commit
+/// (set by `build.rs`).
+const VERSION: &str = env!("WIRENOTE_VERSION");
+
 /// Turn packet captures into annotated, explainable records of TCP connections.
 #[derive(Debug, Parser)]
-#[command(name = "wirenote", version, about, after_help = EXIT_CODES)]
+#[command(name = "wirenote", version = VERSION, about, after_help = EXIT_CODES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -20,21 +24,113 @@ const EXIT_CODES: &str = "Exit codes: 0 success; 1 capture damaged (every readab
 pub enum Command {
     /// One row per frame: addresses, stream, relative seq/ack, flags, Info, role, both
     /// endpoints' TCP states, analysis flags, completeness.
+    #[command(after_help = ANNOTATE_EXAMPLES)]
     Annotate(AnnotateArgs),
     /// One row per TCP connection: endpoints, timing, counters, Zeek-style state and
     /// history, who closed it, final states.
+    #[command(after_help = FLOWS_EXAMPLES)]
     Flows(OutputArgs),
     /// The story of one connection, packet by packet, as the lab report tells it.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
     /// One row per HTTP exchange (Zeek http.log-like): request and response frames,
     /// method, host, URI, status, sizes, conditional/revalidated, persistence, timing.
+    #[command(after_help = HTTP_EXAMPLES)]
     Http(OutputArgs),
     /// Process many captures in parallel: per-packet, per-connection and HTTP tables for
     /// each, a batch-summary.csv, and a non-zero exit if any input failed.
+    #[command(after_help = BATCH_EXAMPLES)]
     Batch(BatchArgs),
     /// Serve the lab page (and its logo, with Last-Modified/ETag and 304 revalidation) on
     /// 127.0.0.1:5000, so the lab can be reproduced and captured.
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a folder.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
+}
+
+const ANNOTATE_EXAMPLES: &str = "Examples:
+  wirenote annotate fixtures/lab-5000.pcap                 rows as CSV on stdout
+  wirenote annotate -r lab.pcapng -o lab.csv               tshark's -r works too
+  wirenote annotate lab.pcap -f lua -o lab.pcap.wirenote.lua   metadata for the Wireshark plugin
+  wirenote annotate lab.pcap --pcapng-out lab.annotated.pcapng -o lab.csv
+  sudo tcpdump -U -i lo -w - port 5000 | wirenote annotate --single-pass -   live rows";
+
+const FLOWS_EXAMPLES: &str = "Examples:
+  wirenote flows fixtures/lab-5000.pcap                    one row per connection
+  wirenote flows -r big.pcap.gz -f jsonl -o flows.jsonl";
+
+const HTTP_EXAMPLES: &str = "Examples:
+  wirenote http fixtures/lab-5000.pcap                     one row per request/response
+  wirenote http -r web.pcapng -o http.csv";
+
+const EXPLAIN_EXAMPLES: &str = "Examples:
+  wirenote explain fixtures/lab-5000.pcap --stream 0       the first connection's story
+  wirenote explain -r lab.pcap --stream 2 --lang zh        in Chinese";
+
+const BATCH_EXAMPLES: &str = "Examples:
+  wirenote batch captures/ -o out/                         every capture under captures/
+  wirenote batch 'labs/**/*.pcap' -o out/ -j 2 -f jsonl
+  wirenote batch captures/ -o out/ --shard 0/4             the first of four array jobs";
+
+const SERVE_EXAMPLES: &str = "Examples:
+  wirenote serve                                           the lab page on 127.0.0.1:5000
+  wirenote serve --lang zh --name 张三 --student-id 2024001 --major 计算机科学
+  wirenote serve --close --static fixtures/lab-site/static";
+
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  wirenote completions bash > ~/.local/share/bash-completion/completions/wirenote
+  wirenote completions zsh > \"${fpath[1]}/_wirenote\"
+  wirenote completions fish > ~/.config/fish/completions/wirenote.fish";
+
+const MAN_EXAMPLES: &str = "Examples:
+  wirenote man | man -l -                                  read it now
+  wirenote man --dir ~/.local/share/man/man1               wirenote.1, wirenote-annotate.1, …";
+
+/// The capture a command reads: positional, or tshark's `-r FILE`.
+#[derive(Debug, clap::Args)]
+pub struct CaptureArg {
+    /// Capture file (pcap, pcapng, optionally gzip-compressed); `-` reads stdin.
+    #[arg(
+        value_name = "CAPTURE",
+        required_unless_present = "read_file",
+        conflicts_with = "read_file"
+    )]
+    capture: Option<PathBuf>,
+    /// The capture, as tshark spells it (`-r FILE`).
+    #[arg(short = 'r', long = "read-file", value_name = "CAPTURE")]
+    read_file: Option<PathBuf>,
+}
+
+impl CaptureArg {
+    /// The capture's path (`-` for stdin); clap makes sure one of the two is given.
+    pub fn path(&self) -> &Path {
+        self.capture
+            .as_deref()
+            .or(self.read_file.as_deref())
+            .unwrap_or(Path::new("-"))
+    }
+}
+
+/// `wirenote completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `wirenote man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write `wirenote.1` and one `wirenote-COMMAND.1` per command into this folder
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Output format.
@@ -58,8 +154,8 @@ pub enum LangArg {
 /// Input and output of a table-writing command.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
-    /// Capture file (pcap, pcapng, optionally gzip-compressed); `-` reads stdin.
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub input: CaptureArg,
     /// Write here instead of stdout (atomically: a temporary file renamed when complete).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -71,8 +167,8 @@ pub struct OutputArgs {
 /// `wirenote annotate`.
 #[derive(Debug, clap::Args)]
 pub struct AnnotateArgs {
-    /// Capture file (pcap, pcapng, optionally gzip-compressed); `-` reads stdin.
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub input: CaptureArg,
     /// Write here instead of stdout (atomically: a temporary file renamed when complete).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -104,8 +200,8 @@ pub enum AnnotateFormat {
 /// `wirenote explain`.
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
-    /// Capture file; `-` reads stdin.
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub input: CaptureArg,
     /// The connection to explain (`tcp.stream`).
     #[arg(long)]
     pub stream: u64,
@@ -119,8 +215,11 @@ pub struct ExplainArgs {
 pub struct BatchArgs {
     /// Capture files, folders (searched recursively; captures recognised by content, not
     /// extension) or glob patterns.
-    #[arg(required = true)]
+    #[arg(value_name = "INPUT", required_unless_present = "read_file")]
     pub inputs: Vec<String>,
+    /// A capture, as tshark spells it (`-r FILE`); may be repeated.
+    #[arg(short = 'r', long = "read-file", value_name = "CAPTURE")]
+    pub read_file: Vec<String>,
     /// Output folder; outputs are named after each input's path.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -141,6 +240,13 @@ pub struct BatchArgs {
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+impl BatchArgs {
+    /// Every input named: positional ones, then the `-r` ones.
+    pub fn all_inputs(&self) -> Vec<String> {
+        self.inputs.iter().chain(&self.read_file).cloned().collect()
+    }
 }
 
 /// `wirenote serve`.

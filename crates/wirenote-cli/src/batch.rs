@@ -23,7 +23,8 @@ use wirenote_core::dissect::Dissector;
 use wirenote_export::{Format, TableWriter};
 
 use crate::args::{AnnotateFormat, BatchArgs};
-use crate::run::{first_pass, Capture, InOrder, Output, RowSink, TEMP_PREFIX};
+use crate::output::{Output, TEMP_PREFIX};
+use crate::run::{first_pass, Capture, InOrder, RowSink};
 
 /// Exit code when the run was interrupted (128 + SIGINT, as shells report it).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -288,7 +289,7 @@ fn remove_stale_temporaries(outdir: &Path) {
 pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let format = args.format;
-    let mut inputs = expand(&args.inputs)?;
+    let mut inputs = expand(&args.all_inputs())?;
     if let Some(shard) = &args.shard {
         let (i, n) = parse_shard(shard)?;
         inputs.retain(|input| shard_of(input, n) == i);

@@ -11,6 +11,7 @@
 
 mod args;
 mod batch;
+mod output;
 mod pipe;
 mod run;
 

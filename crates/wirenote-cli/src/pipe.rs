@@ -6,9 +6,14 @@
 //! reused and no thread frees what the other allocated (an earlier writer thread that
 //! sent fresh rows gained nothing: the allocator's cross-thread frees ate the win).
 //! At most [`QUEUED`] full batches wait, which bounds the memory this adds.
+//!
+//! A live capture ([`Delivery::Live`], say `tcpdump -U -w - | wirenote annotate
+//! --single-pass -`) cannot wait for a batch to fill: each frame's row is shipped at once,
+//! and the writer flushes whenever it has caught up, so a row reaches the reader as soon
+//! as its packet has arrived while a fast stream still goes out in large writes.
 
 use std::io;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 
 use anyhow::Context;
 use wirenote_core::conn::Conn;
@@ -29,9 +34,19 @@ struct Batch {
     conns: Vec<Conn>,
 }
 
+/// When rows leave the dissecting thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// In full batches, written in large blocks: a capture file.
+    Batched,
+    /// Each frame's row at once, flushed when the writer has caught up: a live stream.
+    Live,
+}
+
 /// The dissecting side: hands out row slots and ships them in batches.
 pub(crate) struct RowPipe {
     filling: Batch,
+    delivery: Delivery,
     /// Full batches; `None` says the rows are complete (the sink may finish).
     full: Option<SyncSender<Option<Batch>>>,
     empty: Receiver<Batch>,
@@ -50,6 +65,14 @@ impl RowPipe {
         }
         batch.used += 1;
         Ok(&mut batch.rows[batch.used - 1])
+    }
+
+    /// Says that the current frame's row is complete: a live pipe ships it now.
+    pub(crate) fn frame_done(&mut self) -> anyhow::Result<()> {
+        if self.delivery == Delivery::Live && self.filling.used > 0 {
+            self.ship()?;
+        }
+        Ok(())
     }
 
     /// Connections that ended, written after the rows handed out so far.
@@ -80,6 +103,7 @@ impl RowPipe {
 pub(crate) fn with_writer_thread<'s, T>(
     make_sink: impl FnOnce() -> io::Result<RowSink<'s>> + Send,
     keeps_connections: bool,
+    delivery: Delivery,
     produce: impl FnOnce(&mut RowPipe) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let (full_tx, full_rx) = mpsc::sync_channel::<Option<Batch>>(QUEUED);
@@ -87,10 +111,13 @@ pub(crate) fn with_writer_thread<'s, T>(
     std::thread::scope(|scope| {
         let writer = std::thread::Builder::new()
             .name("wirenote-writer".into())
-            .spawn_scoped(scope, move || write_batches(make_sink, full_rx, empty_tx))
+            .spawn_scoped(scope, move || {
+                write_batches(make_sink, delivery, full_rx, empty_tx)
+            })
             .context("cannot start the writer thread")?;
         let mut pipe = RowPipe {
             filling: Batch::default(),
+            delivery,
             full: Some(full_tx),
             empty: empty_rx,
             keeps_connections,
@@ -122,16 +149,17 @@ pub(crate) fn with_writer_thread<'s, T>(
 
 fn write_batches<'s>(
     make_sink: impl FnOnce() -> io::Result<RowSink<'s>>,
+    delivery: Delivery,
     full: Receiver<Option<Batch>>,
     empty: mpsc::Sender<Batch>,
 ) -> io::Result<()> {
-    let mut full = full.into_iter();
     // Nothing to write until the first message: the rows failed before any was made.
-    let Some(first) = full.next() else {
+    let Ok(first) = full.recv() else {
         return Ok(());
     };
     let mut sink = make_sink()?;
-    for message in std::iter::once(first).chain(full) {
+    let mut message = first;
+    loop {
         let Some(mut batch) = message else {
             return sink.finish();
         };
@@ -143,6 +171,19 @@ fn write_batches<'s>(
         batch.used = 0;
         // The dissecting side may have finished already; then the batch is just dropped.
         let _ = empty.send(batch);
+        message = match full.try_recv() {
+            Ok(next) => next,
+            Err(TryRecvError::Disconnected) => return Ok(()),
+            Err(TryRecvError::Empty) => {
+                if delivery == Delivery::Live {
+                    // Caught up with a live capture: what was written goes out now.
+                    sink.flush()?;
+                }
+                match full.recv() {
+                    Ok(next) => next,
+                    Err(_) => return Ok(()),
+                }
+            }
+        };
     }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -18,10 +18,12 @@ use wirenote_export::{
 };
 
 use crate::args::{
-    AnnotateArgs, AnnotateFormat, Cli, Command, ExplainArgs, FormatArg, LangArg, OutputArgs,
-    ServeArgs,
+    AnnotateArgs, AnnotateFormat, Cli, Command, CompletionsArgs, ExplainArgs, FormatArg, LangArg,
+    ManArgs, OutputArgs, ServeArgs,
 };
-use crate::pipe::with_writer_thread;
+use crate::output::Output;
+use crate::pipe::{with_writer_thread, Delivery};
+use clap::CommandFactory;
 use wirenote_server::{Lang, PageInfo, ServerConfig};
 
 /// Exit code for a damaged capture whose readable frames were all written.
@@ -37,6 +39,8 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Explain(args) => explain(&args),
         Command::Http(args) => http(&args),
         Command::Serve(args) => serve(&args),
+        Command::Completions(args) => completions(&args),
+        Command::Man(args) => man(&args),
         Command::Batch(args) => {
             return match crate::batch::batch(&args) {
                 Ok(code) => code,
@@ -243,6 +247,14 @@ impl<'a> RowSink<'a> {
         }
     }
 
+    /// Hands the rows so far to the output.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        match self {
+            RowSink::Table(table) => table.flush(),
+            RowSink::Lua(lua, _) => lua.flush(),
+        }
+    }
+
     pub(crate) fn finish(self) -> io::Result<()> {
         match self {
             RowSink::Table(mut table) => table.finish(),
@@ -252,11 +264,11 @@ impl<'a> RowSink<'a> {
 }
 
 fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
-    let name = args.input.file_name().map_or_else(
-        || args.input.display().to_string(),
+    let name = args.input.path().file_name().map_or_else(
+        || args.input.path().display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    if args.single_pass && args.input == Path::new("-") {
+    if args.single_pass && args.input.path() == Path::new("-") {
         // Nothing to read twice: stdin streams straight through, as from a live capture.
         let (output, pcapng) = annotate_outputs(args)?;
         let stdin = io::stdin();
@@ -268,10 +280,11 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
             &output,
             pcapng.as_ref(),
             None,
+            stdin_delivery(),
         )?;
         return finish_annotate(output, pcapng, damage);
     }
-    let capture = Capture::open(&args.input)?;
+    let capture = Capture::open(args.input.path())?;
     let (output, pcapng) = annotate_outputs(args)?;
     let walk =
         |each: &mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>| capture.for_each_frame(each);
@@ -284,6 +297,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
             &output,
             pcapng.as_ref(),
             None,
+            Delivery::Batched,
         )?;
         return finish_annotate(output, pcapng, damage);
     }
@@ -319,6 +333,7 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
             &output,
             pcapng.as_ref(),
             Some(&board),
+            Delivery::Batched,
         );
         if second.is_err() {
             // Say, the output failed: the first pass need not read to the end.
@@ -334,6 +349,25 @@ fn annotate(args: &AnnotateArgs) -> anyhow::Result<Outcome> {
     let first_damage = first?;
     let second_damage = second?;
     finish_annotate(output, pcapng, first_damage.or(second_damage))
+}
+
+/// Rows from standard input go out as their packets arrive, unless stdin is a plain file
+/// (`< capture.pcap`), which is read as fast as a file.
+fn stdin_delivery() -> Delivery {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let plain_file = io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(File::from)
+            .and_then(|file| file.metadata())
+            .is_ok_and(|meta| meta.is_file());
+        if plain_file {
+            return Delivery::Batched;
+        }
+    }
+    Delivery::Live
 }
 
 /// The rows' output and the annotated pcapng copy's, if asked for.
@@ -373,6 +407,7 @@ fn annotate_frames(
     output: &Output,
     pcapng: Option<&Output>,
     board: Option<&FactBoard>,
+    delivery: Delivery,
 ) -> anyhow::Result<Option<String>> {
     let make_sink = || RowSink::new(args.format, output.writer(), name);
     let mut copy = match pcapng {
@@ -380,7 +415,7 @@ fn annotate_frames(
         None => None,
     };
     let keeps_connections = args.format == AnnotateFormat::Lua;
-    let damage = with_writer_thread(make_sink, keeps_connections, |pipe| {
+    let damage = with_writer_thread(make_sink, keeps_connections, delivery, |pipe| {
         let damage = walk(&mut |frame| {
             if board.is_some_and(|b| b.is_past_end(frame.number)) {
                 anyhow::bail!(StopReading);
@@ -396,7 +431,7 @@ fn annotate_frames(
             }
             pipe.connections(dissector.take_finished());
             dissector.take_exchanges();
-            Ok(())
+            pipe.frame_done()
         })?;
         pipe.connections(dissector.finish());
         Ok(damage)
@@ -450,7 +485,7 @@ impl InOrder {
 }
 
 fn flows(args: &OutputArgs) -> anyhow::Result<Outcome> {
-    let capture = Capture::open(&args.input)?;
+    let capture = Capture::open(args.input.path())?;
     let output = Output::create(args.output.as_deref())?;
     let mut dissector = Dissector::new();
     let damage = {
@@ -470,7 +505,7 @@ fn flows(args: &OutputArgs) -> anyhow::Result<Outcome> {
 }
 
 fn http(args: &OutputArgs) -> anyhow::Result<Outcome> {
-    let capture = Capture::open(&args.input)?;
+    let capture = Capture::open(args.input.path())?;
     let output = Output::create(args.output.as_deref())?;
     let mut dissector = Dissector::new();
     let damage = {
@@ -534,8 +569,38 @@ fn serve(args: &ServeArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+fn completions(args: &CompletionsArgs) -> anyhow::Result<Outcome> {
+    let mut command = Cli::command();
+    clap_complete::generate(args.shell, &mut command, "wirenote", &mut io::stdout());
+    Ok(Outcome::Clean)
+}
+
+/// The main page on stdout, or every page (`wirenote.1`, `wirenote-annotate.1`, …) in a
+/// folder, written atomically.
+fn man(args: &ManArgs) -> anyhow::Result<Outcome> {
+    let command = Cli::command();
+    let Some(dir) = &args.dir else {
+        let mut out = io::stdout().lock();
+        clap_mangen::Man::new(command).render(&mut out)?;
+        out.flush()?;
+        return Ok(Outcome::Clean);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut pages = vec![("wirenote".to_owned(), command.clone())];
+    for sub in command.get_subcommands() {
+        let name = format!("wirenote-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name)));
+    }
+    for (name, page) in pages {
+        let output = Output::create(Some(&dir.join(format!("{name}.1"))))?;
+        clap_mangen::Man::new(page).render(&mut output.writer())?;
+        output.commit()?;
+    }
+    Ok(Outcome::Clean)
+}
+
 fn explain(args: &ExplainArgs) -> anyhow::Result<Outcome> {
-    let capture = Capture::open(&args.input)?;
+    let capture = Capture::open(args.input.path())?;
     let mut dissector = Dissector::new();
     let mut packets: Vec<PacketRecord> = Vec::new();
     let mut conn = None;
@@ -565,57 +630,4 @@ fn explain(args: &ExplainArgs) -> anyhow::Result<Outcome> {
     explain_stream(&packets, conn.as_ref(), lang, &mut out)?;
     out.flush()?;
     Ok(outcome(damage))
-}
-
-/// Temporary files are named `.wirenote-XXXXXX.tmp` beside their target.
-pub(crate) const TEMP_PREFIX: &str = ".wirenote-";
-
-/// stdout, or a temporary file beside the target that is renamed over it on success.
-pub(crate) enum Output {
-    Stdout,
-    File {
-        temp: tempfile::NamedTempFile,
-        target: PathBuf,
-    },
-}
-
-impl Output {
-    pub(crate) fn create(target: Option<&Path>) -> anyhow::Result<Output> {
-        let Some(target) = target else {
-            return Ok(Output::Stdout);
-        };
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-        Ok(Output::File {
-            temp,
-            target: target.to_path_buf(),
-        })
-    }
-
-    pub(crate) fn writer(&self) -> Box<dyn Write + Send + '_> {
-        match self {
-            // stdout is line-buffered; large blocks let it write whole lines at once.
-            Output::Stdout => Box::new(io::BufWriter::with_capacity(1 << 18, io::stdout())),
-            Output::File { temp, .. } => Box::new(temp.as_file()),
-        }
-    }
-
-    pub(crate) fn commit(self) -> anyhow::Result<()> {
-        match self {
-            Output::Stdout => Ok(()),
-            Output::File { temp, target } => {
-                temp.as_file().sync_all().ok();
-                temp.persist(&target)
-                    .with_context(|| format!("cannot write {}", target.display()))?;
-                Ok(())
-            }
-        }
-    }
 }

@@ -467,7 +467,259 @@ fn a_full_disk_is_exit_2() {
         assert_eq!(out.status.code(), Some(2));
         assert_eq!(
             stderr(&out).trim(),
-            "wirenote: No space left on device (os error 28)"
+            "wirenote: cannot write standard output: No space left on device (os error 28)"
         );
     }
+}
+
+/// The pcap header and each record of a capture, as separate byte strings.
+fn pcap_records(path: &std::path::Path) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let data = std::fs::read(path).unwrap();
+    let mut records = Vec::new();
+    let mut at = 24;
+    while at + 16 <= data.len() {
+        let incl = u32::from_le_bytes(data[at + 8..at + 12].try_into().unwrap()) as usize;
+        records.push(data[at..at + 16 + incl].to_vec());
+        at += 16 + incl;
+    }
+    (data[..24].to_vec(), records)
+}
+
+/// `tcpdump -U -w - | wirenote annotate --single-pass -`: each row comes out while the
+/// pipe is still open, soon after its packet went in (through the writer thread too).
+#[test]
+fn stdin_rows_stream_as_packets_arrive() {
+    use std::io::{BufRead, Write};
+    use std::time::{Duration, Instant};
+    let (header, records) = pcap_records(&workspace().join("fixtures/lab-5000.pcap"));
+    let mut child = wirenote()
+        .args(["annotate", "--single-pass", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let _ = lines_tx.send((Instant::now(), line.unwrap()));
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&header).unwrap();
+    let mut worst = Duration::ZERO;
+    for (i, record) in records.iter().take(4).enumerate() {
+        stdin.write_all(record).unwrap();
+        stdin.flush().unwrap();
+        let sent = Instant::now();
+        // The CSV header comes with the first row.
+        for _ in 0..(1 + usize::from(i == 0)) {
+            let (at, line) = lines
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a row while the pipe is still open");
+            worst = worst.max(at.saturating_duration_since(sent));
+            if !line.starts_with("frame,") {
+                assert!(line.starts_with(&format!("{},", i + 1)), "{line}");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    eprintln!("worst row latency while streaming: {worst:?}");
+}
+
+/// tshark's `-r FILE` names the capture wherever one is read.
+#[test]
+fn dash_r_reads_the_capture_like_tshark() {
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let fixture = fixture.to_str().unwrap();
+    for command in ["annotate", "flows", "http"] {
+        let positional = run(&[command, fixture]);
+        let dash_r = run(&[command, "-r", fixture]);
+        assert_eq!(
+            dash_r.status.code(),
+            Some(0),
+            "{command}: {}",
+            stderr(&dash_r)
+        );
+        assert_eq!(positional.stdout, dash_r.stdout, "{command}");
+    }
+    let explained = run(&["explain", "-r", fixture, "--stream", "0"]);
+    assert_eq!(explained.status.code(), Some(0), "{}", stderr(&explained));
+    let both = run(&["annotate", fixture, "-r", fixture]);
+    assert_eq!(both.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "batch",
+        "-q",
+        "-r",
+        fixture,
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = std::fs::read_to_string(dir.path().join("batch-summary.csv")).unwrap();
+    assert!(summary.contains("lab-5000.pcap,ok"), "{summary}");
+}
+
+#[test]
+fn completions_man_version_and_examples() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("annotate"),
+            "{shell}"
+        );
+    }
+    let man = run(&["man"]);
+    assert!(String::from_utf8_lossy(&man.stdout).starts_with(".ie"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for page in [
+        "wirenote.1",
+        "wirenote-annotate.1",
+        "wirenote-batch.1",
+        "wirenote-serve.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    for command in [
+        "annotate",
+        "flows",
+        "http",
+        "explain",
+        "batch",
+        "serve",
+        "completions",
+        "man",
+    ] {
+        let help = run(&[command, "--help"]);
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("Examples:\n  wirenote "), "{command}: {text}");
+    }
+    let version = String::from_utf8_lossy(&run(&["--version"]).stdout).into_owned();
+    assert!(version.starts_with(&format!("wirenote {}", env!("CARGO_PKG_VERSION"))));
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(workspace())
+        .output();
+    if let Some(head) = head.ok().filter(|h| h.status.success()) {
+        let commit = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+        assert!(version.contains(&format!("({commit})")), "{version}");
+    }
+}
+
+/// Outputs get the permissions a shell redirection gives a new file: 0666 less the umask.
+#[cfg(unix)]
+#[test]
+fn outputs_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    for (umask, mode) in [("022", 0o644), ("002", 0o664), ("077", 0o600)] {
+        let target = dir.path().join(format!("out-{umask}.csv"));
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {umask} && exec \"$0\" annotate \"$1\" -o \"$2\" --pcapng-out \"$2.pcapng\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_wirenote"))
+            .arg(&fixture)
+            .arg(&target)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for file in [target.clone(), target.with_extension("csv.pcapng")] {
+            let got = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(got, mode, "umask {umask}: {}", file.display());
+        }
+    }
+}
+
+/// An output that cannot be written is named as the user typed it, never by the hidden
+/// temporary file beside it; nothing is left behind.
+#[test]
+fn output_errors_name_the_path_given() {
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let fixture = fixture.to_str().unwrap();
+    let out = run(&["annotate", fixture, "-o", "/nonexistent-folder/x.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "wirenote: cannot write /nonexistent-folder/x.csv: No such file or directory (os error 2)\n"
+    );
+    let out = run(&["http", fixture, "-o", "/nonexistent-folder/h.csv"]);
+    assert!(stderr(&out).starts_with("wirenote: cannot write /nonexistent-folder/h.csv: "));
+    // A full disk, mid-run: a small tmpfs (root only; said when it cannot be mounted).
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
+        .arg(dir.path())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        common::skipped("the full-disk-with--o test", "cannot mount a tmpfs here");
+        return;
+    }
+    let target = dir.path().join("full.csv");
+    let chromium = workspace().join("fixtures/lab-chromium.pcap");
+    let out = run(&[
+        "annotate",
+        chromium.to_str().unwrap(),
+        "-o",
+        target.to_str().unwrap(),
+        "-f",
+        "jsonl",
+    ]);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    let _ = Command::new("umount").arg(dir.path()).status();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "wirenote: cannot write {}: No space left on device (os error 28)\n",
+            target.display()
+        )
+    );
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// `cargo install` gets a lean binary (no debug info in the release profile; line tables
+/// only in `profiling`, which the benchmarks build), and the README says how to install.
+#[test]
+fn install_is_documented_and_the_release_binary_lean() {
+    let manifest: toml::Table = std::fs::read_to_string(workspace().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let profiles = manifest["profile"].as_table().unwrap();
+    let release_debug = profiles
+        .get("release")
+        .and_then(|p| p.get("debug"))
+        .cloned();
+    assert!(
+        matches!(
+            release_debug,
+            None | Some(toml::Value::Integer(0)) | Some(toml::Value::Boolean(false))
+        ),
+        "release has debug info: {release_debug:?}"
+    );
+    assert_eq!(profiles["profiling"]["inherits"].as_str(), Some("release"));
+    assert!(profiles["profiling"].get("debug").is_some());
+    let bench = std::fs::read_to_string(workspace().join("bench/run.sh")).unwrap();
+    assert!(bench.contains("--profile profiling"));
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    assert!(readme.contains("cargo install --locked --path crates/wirenote-cli"));
+    assert!(readme.contains("no libpcap"));
+    assert!(readme.contains("tcpdump -U"));
+    // The README's two first commands.
+    assert!(readme.contains(
+        "```sh\ncargo run --release -p wirenote-cli -- annotate fixtures/lab-5000.pcap\ncargo test --workspace\n```"
+    ));
 }

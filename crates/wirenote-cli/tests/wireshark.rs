@@ -87,8 +87,7 @@ fn csv_fields(csv_path: &Path) -> (HashMap<String, Vec<String>>, Vec<String>) {
 
 fn captures() -> Vec<PathBuf> {
     let mut list = vec![workspace().join("fixtures/lab-5000.pcap")];
-    let corpus = workspace().parent().unwrap().join("shared/captures");
-    if corpus.is_dir() {
+    if let Some(corpus) = common::corpus() {
         for name in [
             "get.pcap",
             "web.pcap",
@@ -99,8 +98,6 @@ fn captures() -> Vec<PathBuf> {
         ] {
             list.push(corpus.join(name));
         }
-    } else {
-        common::corpus();
     }
     list
 }

@@ -13,36 +13,18 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Finds `../shared/captures` above the workspace. `None` (and a loud message) when it
-    /// is absent; a panic when it is absent under `CI=true`.
+    /// The public corpus, or `None` when it is absent or switched off (said in a line a
+    /// passing run shows; a failure under `CI=true`: see `wirenote_testkit::corpus_dir`).
     pub fn locate() -> Option<Corpus> {
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let workspace = manifest.ancestors().nth(2).expect("crate sits in crates/");
-        let candidates = [
-            std::env::var_os("WIRENOTE_CORPUS").map(PathBuf::from),
-            workspace.parent().map(|p| p.join("shared/captures")),
-        ];
-        for dir in candidates.into_iter().flatten() {
-            if dir.join("reference").is_dir() {
-                let reference_dir = dir.join("reference");
-                return Some(Corpus { dir, reference_dir });
-            }
-        }
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but the capture corpus ../shared/captures was not found");
-        }
-        eprintln!("SKIPPED: ../shared/captures not found; corpus tests did not run");
-        None
+        wirenote_testkit::corpus_dir().map(|dir| Corpus {
+            reference_dir: dir.join("reference"),
+            dir,
+        })
     }
 
     /// The project's own fixtures (captures we recorded, with tshark output beside them).
     pub fn fixtures() -> Corpus {
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let dir = manifest
-            .ancestors()
-            .nth(2)
-            .expect("crate sits in crates/")
-            .join("fixtures");
+        let dir = wirenote_testkit::fixtures();
         Corpus {
             reference_dir: dir.clone(),
             dir,

@@ -241,5 +241,7 @@ fn rows_only_makes_the_same_rows() {
             .iter()
             .all(|e| e.uri.is_none() && e.host.is_none()));
     }
-    assert!(http_rows > 20, "{http_rows} HTTP rows compared");
+    // Our fixtures alone have 20 HTTP rows; the public corpus, when present, hundreds.
+    let least = if Corpus::locate().is_some() { 100 } else { 20 };
+    assert!(http_rows >= least, "{http_rows} HTTP rows compared");
 }

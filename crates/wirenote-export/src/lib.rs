@@ -391,6 +391,12 @@ impl<W: Write> TableWriter<W> {
 
     /// Writes the header if no row was written, and flushes.
     pub fn finish(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+
+    /// Hands every row written so far to the output and flushes it (a live capture's rows
+    /// should not wait in a buffer for the next packet).
+    pub fn flush(&mut self) -> io::Result<()> {
         self.ensure_header()?;
         match &mut self.encoder {
             Encoder::Csv(writer) => writer.flush(),

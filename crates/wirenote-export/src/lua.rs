@@ -67,6 +67,11 @@ impl<W: Write> LuaWriter<W> {
         Ok(LuaWriter { out, next_frame: 1 })
     }
 
+    /// Hands what was written so far to the output.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Adds one frame (frames must come in order).
     pub fn packet(&mut self, record: &PacketRecord) -> io::Result<()> {
         // Frames are positional: fill any gap so that index = frame number.

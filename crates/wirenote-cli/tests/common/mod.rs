@@ -1,50 +1,14 @@
-//! Helpers shared by the CLI's integration tests.
+//! Helpers shared by the CLI's integration tests (the skipping rules are
+//! `wirenote_testkit`'s: one visible line per skipped group, a failure under `CI=true`).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
+#[allow(unused_imports)]
+pub use wirenote_testkit::{on_path, require, skipped, workspace};
 
-/// Whether `CI=true`: then skipping is not allowed.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// The public capture corpus beside the workspace; `None` (said loudly) when absent,
-/// a failure under `CI=true`.
+/// The public capture corpus beside the workspace, or `None` (said in a line a passing
+/// run shows; a failure under `CI=true`).
 pub fn corpus() -> Option<PathBuf> {
-    let dir = workspace().parent().unwrap().join("shared/captures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(!in_ci(), "CI=true but ../shared/captures is missing");
-    eprintln!("SKIPPED: ../shared/captures not found");
-    None
-}
-
-/// Whether `tool` is on the PATH, without a word.
-pub fn on_path(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Whether `tool` is installed; when not, says the test is skipped (a failure under
-/// `CI=true`, where `.ci/run` installs it).
-pub fn require(tool: &str) -> bool {
-    if on_path(tool) {
-        return true;
-    }
-    assert!(!in_ci(), "CI=true but {tool} is not installed");
-    eprintln!("SKIPPED: {tool} not found; this test did not run");
-    false
+    wirenote_testkit::corpus_dir()
 }

@@ -1,0 +1,179 @@
+//! Where a command's output goes: standard output, or a file written atomically.
+//!
+//! A file is written under a temporary name beside its target and renamed over it when
+//! complete, so a failed or interrupted run never leaves a half-written file under the
+//! name the user gave. Every error names that name (or "standard output"), never the
+//! hidden temporary file, and a new file gets the permissions a shell redirection would
+//! give it (0666 less the umask).
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Temporary files are named `.wirenote-XXXXXX.tmp` beside their target.
+pub(crate) const TEMP_PREFIX: &str = ".wirenote-";
+
+/// stdout, or a temporary file beside the target that is renamed over it on success.
+pub(crate) enum Output {
+    Stdout,
+    File {
+        temp: tempfile::NamedTempFile,
+        target: PathBuf,
+        /// The target as the user wrote it, for messages.
+        shown: Arc<str>,
+    },
+}
+
+/// The name an error about `target` shows: the path as given.
+fn shown(target: Option<&Path>) -> Arc<str> {
+    match target {
+        Some(path) => path.display().to_string().into(),
+        None => "standard output".into(),
+    }
+}
+
+/// An error about an output, naming it as the user did: `cannot write out.csv: …`.
+fn output_error(shown: &str, err: io::Error) -> io::Error {
+    io::Error::new(
+        err.kind(),
+        OutputError {
+            shown: shown.into(),
+            source: err,
+        },
+    )
+}
+
+#[derive(Debug)]
+struct OutputError {
+    shown: Box<str>,
+    source: io::Error,
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot write {}: {}", self.shown, self.source)
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+impl Output {
+    /// Standard output (`None`) or an atomic file at `target`.
+    pub(crate) fn create(target: Option<&Path>) -> io::Result<Output> {
+        let Some(target) = target else {
+            return Ok(Output::Stdout);
+        };
+        let shown = shown(Some(target));
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let temp = temp_builder()
+            .tempfile_in(dir)
+            .map_err(|err| output_error(&shown, without_temp_path(err)))?;
+        Ok(Output::File {
+            temp,
+            target: target.to_path_buf(),
+            shown,
+        })
+    }
+
+    /// A writer whose errors name the output as the user gave it.
+    pub(crate) fn writer(&self) -> Box<dyn Write + Send + '_> {
+        match self {
+            // stdout is line-buffered; large blocks let it write whole lines at once.
+            Output::Stdout => Box::new(Labelled {
+                inner: io::BufWriter::with_capacity(1 << 18, io::stdout()),
+                shown: shown(None),
+            }),
+            Output::File { temp, shown, .. } => Box::new(Labelled {
+                inner: temp.as_file(),
+                shown: Arc::clone(shown),
+            }),
+        }
+    }
+
+    /// Makes a file output durable and gives it its name.
+    pub(crate) fn commit(self) -> io::Result<()> {
+        match self {
+            Output::Stdout => Ok(()),
+            Output::File {
+                temp,
+                target,
+                shown,
+            } => {
+                sync(temp.as_file()).map_err(|err| output_error(&shown, err))?;
+                temp.persist(&target)
+                    .map(drop)
+                    .map_err(|err| output_error(&shown, err.error))
+            }
+        }
+    }
+}
+
+/// tempfile's error with the hidden temporary path (`… at path ".wirenote-x.tmp"`) taken
+/// off: the user never named that file. (tempfile keeps the cause private, so the path
+/// comes off its message.)
+fn without_temp_path(err: io::Error) -> io::Error {
+    let text = err.to_string();
+    match text.rsplit_once(" at path \"") {
+        Some((cause, _)) => io::Error::new(err.kind(), cause.to_owned()),
+        None => err,
+    }
+}
+
+/// fsync, where the file system has it (some, such as a FUSE mount, say it does not).
+fn sync(file: &File) -> io::Result<()> {
+    match file.sync_all() {
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::Unsupported | io::ErrorKind::InvalidInput
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// A temporary-file builder whose file gets what `open(2)` gives a new file: 0666, less
+/// the umask (tempfile's default, 0600, would hide outputs in a shared lab folder).
+fn temp_builder<'a>() -> tempfile::Builder<'a, 'a> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
+}
+
+/// Labels the errors of `inner` with the output's name.
+struct Labelled<W> {
+    inner: W,
+    shown: Arc<str>,
+}
+
+impl<W: Write> Write for Labelled<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner
+            .write(buf)
+            .map_err(|err| output_error(&self.shown, err))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.inner
+            .write_all(buf)
+            .map_err(|err| output_error(&self.shown, err))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner
+            .flush()
+            .map_err(|err| output_error(&self.shown, err))
+    }
+}
