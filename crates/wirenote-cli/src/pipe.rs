@@ -19,7 +19,7 @@ use anyhow::Context;
 use wirenote_core::conn::Conn;
 use wirenote_core::record::PacketRecord;
 
-use crate::run::RowSink;
+use crate::sink::RowSink;
 
 /// Rows per batch.
 const BATCH_ROWS: usize = 256;

@@ -11,7 +11,6 @@ use std::fs;
 use std::hash::Hasher;
 use std::io::{self, IsTerminal};
 use std::path::{Component, Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,11 +22,11 @@ use wirenote_core::dissect::Dissector;
 use wirenote_export::{Format, TableWriter};
 
 use crate::args::{AnnotateFormat, BatchArgs};
+use crate::exit::{one_line, Exit};
+use crate::input::Capture;
 use crate::output::{Output, TEMP_PREFIX};
-use crate::run::{first_pass, Capture, InOrder, RowSink};
-
-/// Exit code when the run was interrupted (128 + SIGINT, as shells report it).
-const EXIT_INTERRUPTED: u8 = 130;
+use crate::passes::first_pass;
+use crate::sink::{InOrder, RowSink};
 
 /// One input to process.
 #[derive(Debug, Clone)]
@@ -286,7 +285,7 @@ fn remove_stale_temporaries(outdir: &Path) {
 }
 
 /// Runs `wirenote batch`.
-pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &BatchArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let format = args.format;
     let mut inputs = expand(&args.all_inputs())?;
@@ -353,14 +352,7 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
                         Err(_) if stop.load(Ordering::Relaxed) => {
                             SummaryRow::uncounted(path, "interrupted", String::new())
                         }
-                        Err(err) => {
-                            let message = err
-                                .chain()
-                                .map(|e| e.to_string())
-                                .collect::<Vec<_>>()
-                                .join(": ");
-                            SummaryRow::uncounted(path, "failed", message)
-                        }
+                        Err(err) => SummaryRow::uncounted(path, "failed", one_line(&err)),
                     }
                 };
                 let done = files_done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -410,13 +402,13 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if interrupted {
         eprintln!("wirenote: interrupted; no partial output was left");
-        ExitCode::from(EXIT_INTERRUPTED)
+        Exit::Interrupted
     } else if failed > 0 {
-        ExitCode::from(2)
+        Exit::SomeFailed
     } else if warnings > 0 {
-        ExitCode::from(1)
+        Exit::SomeDamaged
     } else {
-        ExitCode::SUCCESS
+        Exit::Clean
     })
 }
 

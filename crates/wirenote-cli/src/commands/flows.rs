@@ -1,0 +1,31 @@
+//! `wirenote flows`: one row per TCP connection, in stream order.
+
+use wirenote_core::dissect::Dissector;
+use wirenote_export::TableWriter;
+
+use crate::args::OutputArgs;
+use crate::commands::format_of;
+use crate::exit::Exit;
+use crate::input::Capture;
+use crate::output::Output;
+use crate::sink::InOrder;
+
+pub(crate) fn run(args: &OutputArgs) -> anyhow::Result<Exit> {
+    let capture = Capture::open(args.input.path())?;
+    let output = Output::create(args.output.as_deref())?;
+    let mut dissector = Dissector::new();
+    let damage = {
+        let mut table = TableWriter::connections(format_of(args.format), output.writer());
+        let mut order = InOrder::default();
+        let damage = capture.for_each_frame(|frame| {
+            dissector.dissect(frame);
+            order.push(dissector.take_finished(), &mut table)?;
+            Ok(())
+        })?;
+        order.push(dissector.finish(), &mut table)?;
+        table.finish()?;
+        damage
+    };
+    output.commit()?;
+    Ok(Exit::from_damage(damage))
+}

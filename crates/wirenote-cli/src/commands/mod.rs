@@ -1,0 +1,37 @@
+//! One module per command; this one only dispatches.
+
+mod annotate;
+mod batch;
+mod docs;
+mod explain;
+mod flows;
+mod http;
+mod serve;
+
+use std::process::ExitCode;
+
+use wirenote_export::Format;
+
+use crate::args::{Cli, Command, FormatArg};
+use crate::exit::report;
+
+/// Runs the parsed command line and returns the process exit status.
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    report(match cli.command {
+        Command::Annotate(args) => annotate::run(&args),
+        Command::Flows(args) => flows::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Http(args) => http::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Batch(args) => batch::run(&args),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man(args) => docs::man(&args),
+    })
+}
+
+pub(crate) fn format_of(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Jsonl => Format::JsonLines,
+    }
+}
