@@ -765,6 +765,55 @@ mod tests {
         assert!(l.started_midstream());
     }
 
+    // The tests below pin behaviour kept from the earlier implementation that departs
+    // from RFC 9293's diagram (see the notes in each); changing it changes outputs.
+
+    #[test]
+    fn simultaneous_open_second_syn_ack_sets_its_sender_back_to_syn_received() {
+        // Kept: each SYN-ACK puts its sender in SYN_RECEIVED, even one already ESTABLISHED
+        // by the peer's SYN-ACK (RFC 9293 §3.5 Figure 7 has it stay ESTABLISHED).
+        let mut l = Lifecycle::new(false);
+        feed!(l, C, SYN, CISN, 0, 0 => HandshakeSyn, SynSent, Listen);
+        feed!(l, S, SYN, SISN, 0, 0 => HandshakeSyn, SynReceived, SynReceived);
+        feed!(l, C, SYNACK, CISN, SISN + 1, 0 => HandshakeSynAck, SynReceived, Established);
+        feed!(l, S, SYNACK, SISN, CISN + 1, 0 => HandshakeSynAck, Established, SynReceived);
+        feed!(l, C, ACK, CISN + 1, SISN + 1, 0 => HandshakeAck, Established, Established);
+    }
+
+    #[test]
+    fn capture_starting_at_the_syn_ack_leaves_the_client_closed() {
+        // Kept: without the client's SYN its ACK is not a handshake ACK, and the client
+        // stays CLOSED (the server SYN_RECEIVED) while data flows.
+        let mut l = Lifecycle::new(false);
+        feed!(l, S, SYNACK, SISN, CISN + 1, 0 => HandshakeSynAck, Closed, SynReceived);
+        feed!(l, C, ACK, CISN + 1, SISN + 1, 0 => Ack, Closed, SynReceived);
+        feed!(l, C, PSHACK, CISN + 1, SISN + 1, 10 => Data, Closed, SynReceived);
+    }
+
+    #[test]
+    fn a_syn_after_a_midstream_start_goes_back_to_syn_sent() {
+        // Kept: a SYN whose ISN was never seen is an active open from any state.
+        let mut l = Lifecycle::new(true);
+        feed!(l, S, PSHACK, SISN, CISN, 10 => Midstream, Established, Established);
+        feed!(l, C, SYN, CISN, 0, 0 => HandshakeSyn, SynSent, Established);
+    }
+
+    #[test]
+    fn a_syn_ack_with_a_new_isn_sets_an_established_server_back() {
+        // Kept: the tracker rebases the side and keeps the stream; the lifecycle puts the
+        // sender back in SYN_RECEIVED.
+        let mut l = established();
+        feed!(l, S, SYNACK, SISN + 1000, CISN + 1, 0 => HandshakeSynAck, Established, SynReceived);
+    }
+
+    #[test]
+    fn a_fin_received_in_syn_sent_is_close_wait() {
+        // Kept: RFC 9293 §3.10.7.4 (eighth) says not to process a FIN in SYN-SENT.
+        let mut l = Lifecycle::new(false);
+        feed!(l, C, SYN, CISN, 0, 0 => HandshakeSyn, SynSent, Listen);
+        feed!(l, S, FINACK, SISN, CISN + 1, 0 => TeardownFin1, CloseWait, FinWait1);
+    }
+
     #[test]
     fn client_is_decided_from_the_first_packet() {
         let opening = |sender, midstream| Opening { sender, midstream };
