@@ -101,8 +101,7 @@ impl Conn {
         seg: &SegmentInput<'_>,
         reused: bool,
     ) -> Conn {
-        let (sender_is_client, midstream) =
-            client_of_first_packet(seg.flags, first.port, second.port);
+        let opening = client_of_first_packet(seg.flags, first.port, second.port);
         Conn {
             stream,
             first,
@@ -110,8 +109,8 @@ impl Conn {
             forward: Flow::default(),
             reverse: Flow::default(),
             timing: ConnTiming::default(),
-            first_is_client: sender_is_client,
-            lifecycle: Lifecycle::new(midstream),
+            first_is_client: opening.sender == Side::Client,
+            lifecycle: Lifecycle::new(opening.midstream),
             summary: ConnSummary::new(seg.time_ns),
             reused_ports: reused,
         }

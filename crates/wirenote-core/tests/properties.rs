@@ -1,9 +1,22 @@
-//! Property tests: no input makes wirenote panic, and connection state stays bounded.
+//! Property tests: no input makes wirenote panic, connection state stays bounded, and
+//! the TCP lifecycle keeps its invariants (see `lifecycle_properties` below).
+//!
+//! Failing cases are persisted to `proptest-regressions/properties.txt` under the crate
+//! (set explicitly with `FileFailurePersistence::Direct`, a path relative to the crate
+//! root where `cargo test` runs: the default would put a `.proptest-regressions` file
+//! beside this one). The file is committed; its cases are replayed before new ones.
+
+mod gen;
+
+use std::collections::HashMap;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use wirenote_bench::TcpFrame;
-use wirenote_core::capture::{CaptureReader, Frame, FrameKind, Timestamp};
+use wirenote_core::capture::{CaptureError, CaptureReader, Frame, FrameKind, Timestamp};
 use wirenote_core::dissect::{Dissector, CLOSED_LINGER_NS};
+use wirenote_core::lifecycle::{Role, TcpState};
+use wirenote_core::record::TcpRecord;
 
 /// A pcap header (little-endian, µs, Ethernet) followed by `body`.
 fn pcap_with(body: &[u8]) -> Vec<u8> {
@@ -77,8 +90,19 @@ fn read_all(file: &[u8]) {
     }
 }
 
+/// `cases` cases per test, failures saved to the committed regressions file.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/properties.txt",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(config(512))]
 
     /// Any bytes after a valid pcap header: frames or an error, never a panic.
     #[test]
@@ -116,23 +140,6 @@ proptest! {
         f.link_type = link;
         let row = dissector.dissect(&f);
         prop_assert_eq!(row.frame, 1);
-    }
-
-    /// Arbitrary segment sequences on one connection: no panic, sane relative numbers.
-    #[test]
-    fn tracker_never_panics_on_arbitrary_segments(
-        segments in proptest::collection::vec(
-            (any::<bool>(), any::<u32>(), any::<u32>(), 0u8..64, any::<u16>(), proptest::collection::vec(any::<u8>(), 0..40)),
-            1..64,
-        )
-    ) {
-        let mut dissector = Dissector::new();
-        for (i, (forward, seq, ack, flags, window, payload)) in segments.iter().enumerate() {
-            let bytes = tcp_frame(40000, 80, *seq, *ack, *flags, *window, payload, *forward);
-            let row = dissector.dissect(&frame(i as u64 + 1, i as i64, &bytes));
-            let tcp = row.tcp.expect("a TCP row");
-            prop_assert!(tcp.role.is_some() && tcp.client_state.is_some());
-        }
     }
 }
 
@@ -224,4 +231,251 @@ fn a_clock_glitch_does_not_evict_live_connections() {
         ),
         0
     );
+}
+
+/// The TCP rows of a capture, in frame order.
+fn tcp_rows(pcap: &[u8]) -> Vec<TcpRecord> {
+    let mut reader = CaptureReader::from_slice(pcap).expect("a generated capture opens");
+    let mut dissector = Dissector::new();
+    let mut rows = Vec::new();
+    while let Some(frame) = reader.next_frame().expect("a generated capture reads") {
+        let record = dissector.dissect(&frame);
+        rows.push(record.tcp.expect("every generated frame is TCP"));
+    }
+    rows
+}
+
+/// RFC 9293 Figure 5 as a directed acyclic graph, with CLOSED split into where a side
+/// starts and where it ends. A state "moves forward" when the new one is reachable from
+/// the old one. Besides the figure's edges: any state → CLOSED (a reset, §3.5.2), and
+/// CLOSE-WAIT → CLOSING (the observer's simultaneous close: a side that sends its FIN
+/// before acknowledging the peer's crossing FIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Node {
+    Start,
+    State(TcpState),
+    End,
+}
+
+fn edges(node: Node) -> Vec<Node> {
+    use TcpState::*;
+    let s = Node::State;
+    let mut next = match node {
+        Node::Start => vec![s(Listen), s(SynSent)],
+        Node::End => return Vec::new(),
+        Node::State(state) => match state {
+            Listen => vec![s(SynReceived), s(SynSent)],
+            SynSent => vec![s(SynReceived), s(Established)],
+            SynReceived => vec![s(Established), s(FinWait1)],
+            Established => vec![s(FinWait1), s(CloseWait)],
+            FinWait1 => vec![s(FinWait2), s(Closing), s(TimeWait)],
+            FinWait2 => vec![s(TimeWait)],
+            CloseWait => vec![s(LastAck), s(Closing)],
+            Closing => vec![s(TimeWait)],
+            LastAck | TimeWait | Closed => vec![],
+        },
+    };
+    next.push(Node::End);
+    next
+}
+
+fn reachable(from: Node, to: Node) -> bool {
+    let mut stack = edges(from);
+    while let Some(n) = stack.pop() {
+        if n == to {
+            return true;
+        }
+        stack.extend(edges(n));
+    }
+    false
+}
+
+/// Where `state` sits, given where the side was before: CLOSED is the start until the side
+/// has been anywhere else.
+fn node(state: TcpState, before: Node) -> Node {
+    match (state, before) {
+        (TcpState::Closed, Node::Start) => Node::Start,
+        (TcpState::Closed, _) => Node::End,
+        (state, _) => Node::State(state),
+    }
+}
+
+/// Checks that, per stream, both sides' states only move forward.
+fn assert_states_move_forward(rows: &[TcpRecord]) -> Result<(), TestCaseError> {
+    let mut at: HashMap<u64, [Node; 2]> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let states = [row.client_state.unwrap(), row.server_state.unwrap()];
+        let before = at.entry(row.stream).or_insert([Node::Start; 2]);
+        for side in 0..2 {
+            let now = node(states[side], before[side]);
+            prop_assert!(
+                now == before[side] || before[side] == Node::Start || reachable(before[side], now),
+                "frame {}: side {} moved back from {:?} to {:?}",
+                i + 1,
+                side,
+                before[side],
+                now
+            );
+            before[side] = now;
+        }
+    }
+    Ok(())
+}
+
+/// Checks that, per stream, from its first RST on both sides show CLOSED.
+fn assert_reset_is_final(rows: &[TcpRecord]) -> Result<(), TestCaseError> {
+    let mut reset: HashMap<u64, usize> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        if row.role == Some(Role::Rst) {
+            reset.entry(row.stream).or_insert(i + 1);
+        }
+        if let Some(at) = reset.get(&row.stream) {
+            prop_assert_eq!(
+                (row.client_state, row.server_state),
+                (Some(TcpState::Closed), Some(TcpState::Closed)),
+                "frame {} of stream {}, reset at frame {}",
+                i + 1,
+                row.stream,
+                at
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every segment with SYN set has relative sequence number 0.
+fn assert_syn_seq_is_zero(rows: &[TcpRecord]) -> Result<(), TestCaseError> {
+    for (i, row) in rows.iter().enumerate() {
+        if row.flags & u16::from(gen::SYN) != 0 {
+            prop_assert_eq!(row.relative_seq, 0, "frame {}", i + 1);
+        }
+    }
+    Ok(())
+}
+
+/// The error a capture cut `cut` bytes into its records should end with: `None` at a record
+/// boundary, else the truncation of the record the cut falls in.
+fn expected_end(
+    record_starts: &[usize],
+    file_len: usize,
+    cut: usize,
+) -> Option<(u64, u64, usize, usize)> {
+    let n = record_starts
+        .iter()
+        .take_while(|&&start| start < cut)
+        .count();
+    let (start, end) = match (n.checked_sub(1), record_starts.get(n)) {
+        (None, _) => return None,
+        (Some(last), next) => (record_starts[last], next.copied().unwrap_or(file_len)),
+    };
+    if cut == end {
+        return None;
+    }
+    let have = cut - start;
+    let need = if have < 16 { 16 } else { end - start };
+    Some(((n - 1) as u64, start as u64, have, need))
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// After a RST both sides are CLOSED for the rest of that stream, whatever follows
+    /// (a new connection on the same ports is a new stream: its own lifecycle).
+    #[test]
+    fn reset_is_final(segs in gen::arbitrary_segments(), conv in gen::captured_conversation()) {
+        assert_reset_is_final(&tcp_rows(&gen::pcap_one(&segs)))?;
+        assert_reset_is_final(&tcp_rows(&gen::pcap_one(&conv)))?;
+    }
+
+    /// A SYN or SYN-ACK always has relative sequence number 0: its side's base is its ISN
+    /// (a SYN with a new ISN starts a new stream, a SYN-ACK with one rebases its side).
+    #[test]
+    fn syn_relative_seq_is_zero(segs in gen::arbitrary_segments(), convs in gen::interleaved()) {
+        assert_syn_seq_is_zero(&tcp_rows(&gen::pcap_one(&segs)))?;
+        assert_syn_seq_is_zero(&tcp_rows(&gen::pcap(&convs)))?;
+    }
+
+    /// In a well-formed conversation (whichever close, started late or not, with
+    /// retransmissions) each side's state only moves forward along RFC 9293 Figure 5.
+    #[test]
+    fn states_move_forward(conv in gen::captured_conversation()) {
+        assert_states_move_forward(&tcp_rows(&gen::pcap_one(&conv)))?;
+    }
+
+    /// The same on several interleaved conversations, some reusing ports.
+    #[test]
+    fn states_move_forward_per_stream(convs in gen::interleaved()) {
+        let rows = tcp_rows(&gen::pcap(&convs));
+        assert_states_move_forward(&rows)?;
+        assert_reset_is_final(&rows)?;
+    }
+
+    /// Stream numbers are dense and first appear in increasing order (0, 1, 2, …), one per
+    /// conversation: a SYN with a new ISN on reused ports starts the next number.
+    #[test]
+    fn streams_are_dense_and_in_order(convs in gen::interleaved()) {
+        let rows = tcp_rows(&gen::pcap(&convs));
+        let mut next = 0;
+        for (i, row) in rows.iter().enumerate() {
+            prop_assert!(row.stream <= next, "frame {}: stream {} before {}", i + 1, row.stream, next);
+            if row.stream == next {
+                next += 1;
+            }
+        }
+        prop_assert_eq!(next as usize, gen::conversations_in(&convs));
+    }
+
+    /// Every prefix of a capture reads exactly the frames that end before the cut, then
+    /// ends cleanly at a record boundary or with `CaptureError::Truncated` naming the last
+    /// good frame, the partial record's offset and its bytes; a cut inside the 24-byte file
+    /// header is `UnknownFormat` naming the first bytes.
+    #[test]
+    fn every_prefix_reads_the_frames_before_the_cut(conv in gen::captured_conversation()) {
+        let file = gen::pcap_one(&conv);
+        let mut starts = Vec::new();
+        let mut at = 24;
+        while at < file.len() {
+            starts.push(at);
+            let caplen = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
+            at += 16 + caplen;
+        }
+        let full: Vec<Vec<u8>> = {
+            let mut reader = CaptureReader::from_slice(&file).unwrap();
+            std::iter::from_fn(|| reader.next_frame().unwrap().map(|f| f.data.to_vec())).collect()
+        };
+        prop_assert_eq!(full.len(), starts.len());
+        for cut in 0..=file.len() {
+            let bytes = &file[..cut];
+            let mut reader = match CaptureReader::from_slice(bytes) {
+                Ok(reader) => reader,
+                Err(CaptureError::UnknownFormat { found }) if cut < 24 => {
+                    let want = if cut == 0 { "empty file".to_string() } else {
+                        bytes.iter().take(4).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+                    };
+                    prop_assert_eq!(found, want);
+                    continue;
+                }
+                Err(e) => return Err(TestCaseError::fail(format!("cut {cut}: {e}"))),
+            };
+            prop_assert!(cut >= 24);
+            let mut got = 0;
+            let end = loop {
+                match reader.next_frame() {
+                    Ok(Some(frame)) => {
+                        prop_assert_eq!(frame.number, got as u64 + 1);
+                        prop_assert_eq!(frame.data, &full[got][..], "cut {}", cut);
+                        got += 1;
+                    }
+                    Ok(None) => break None,
+                    Err(CaptureError::Truncated { last_frame, offset, have, need }) => {
+                        break Some((last_frame, offset, have, need))
+                    }
+                    Err(e) => return Err(TestCaseError::fail(format!("cut {cut}: {e}"))),
+                }
+            };
+            let whole = starts.iter().enumerate().filter(|(i, &s)| s + 16 + full[*i].len() <= cut).count();
+            prop_assert_eq!(got, whole, "cut {}", cut);
+            prop_assert_eq!(end, expected_end(&starts, file.len(), cut), "cut {}", cut);
+        }
+    }
 }
