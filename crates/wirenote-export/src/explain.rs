@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
+use wirenote_core::capture::Timestamp;
 use wirenote_core::lifecycle::TcpState;
-use wirenote_core::record::{ConnRecord, PacketRecord};
+use wirenote_core::record::{ConnRecord, PacketRecord, TcpRecord};
 use wirenote_core::tcp;
 
 const WORDING: &str = include_str!("explain.tsv");
@@ -67,52 +68,120 @@ pub fn explain_stream(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let words = Wording::load(lang);
-    let client_word = words.say("side.client", &[]);
-    let server_word = words.say("side.server", &[]);
     if let Some(conn) = conn {
-        let stream = conn.stream.to_string();
-        let (client, server) = (conn.client.to_string(), conn.server.to_string());
-        writeln!(
-            out,
-            "{}",
-            words.say(
-                "header",
-                &[
-                    ("stream", &stream),
-                    ("client", &client),
-                    ("server", &server)
-                ]
-            )
-        )?;
+        writeln!(out, "{}", header(&words, conn))?;
     }
-    let first_time = packets.first().and_then(|p| p.time);
-    let mut previous = (TcpState::Closed, TcpState::Listen);
+    let mut story = Story {
+        client: words.say("side.client", &[]),
+        server: words.say("side.server", &[]),
+        words,
+        first_time: packets.first().and_then(|p| p.time),
+        previous: (TcpState::Closed, TcpState::Listen),
+    };
     for (i, packet) in packets.iter().enumerate() {
-        let Some(t) = packet.tcp.as_ref() else {
-            continue;
-        };
-        let (from, to) = if t.from_client {
-            (client_word.as_str(), server_word.as_str())
-        } else {
-            (server_word.as_str(), client_word.as_str())
-        };
+        if let Some(line) = story.line(i, packet) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    if let Some(conn) = conn {
+        writeln!(out, "{}", summary(&story.words, conn))?;
+    }
+    Ok(())
+}
+
+/// The line that opens a story: which stream, who is client and server.
+fn header(words: &Wording, conn: &ConnRecord) -> String {
+    let stream = conn.stream.to_string();
+    let (client, server) = (conn.client.to_string(), conn.server.to_string());
+    words.say(
+        "header",
+        &[
+            ("stream", &stream),
+            ("client", &client),
+            ("server", &server),
+        ],
+    )
+}
+
+/// The line that closes a story: how the connection ended.
+fn summary(words: &Wording, conn: &ConnRecord) -> String {
+    words.say(
+        "summary",
+        &[
+            ("conn_state", conn.conn_state.as_str()),
+            ("closed_by", conn.closed_by),
+            ("client_final", conn.client_final.as_str()),
+            ("server_final", conn.server_final.as_str()),
+        ],
+    )
+}
+
+/// The story so far: the words, and the states the last packet left both ends in (a
+/// line tells only the changes).
+struct Story {
+    words: Wording,
+    client: String,
+    server: String,
+    first_time: Option<Timestamp>,
+    previous: (TcpState, TcpState),
+}
+
+impl Story {
+    /// The line for the `i`-th packet of the stream (`None` for a frame without TCP).
+    fn line(&mut self, i: usize, packet: &PacketRecord) -> Option<String> {
+        let t = packet.tcp.as_ref()?;
         let role = t.role.map(|r| r.as_str()).unwrap_or("data");
+        let states = (
+            t.client_state.unwrap_or(TcpState::Closed),
+            t.server_state.unwrap_or(TcpState::Closed),
+        );
+        if i == 0 && role == "midstream" {
+            self.previous = states;
+        }
+        let line = self.sentence(packet, t, role, states);
+        self.previous = states;
+        let elapsed = match (packet.time, self.first_time) {
+            (Some(now), Some(start)) => format!("{:>10.6}", now.seconds_since(start)),
+            _ => format!("{:>10}", ""),
+        };
+        let states = self.words.say(
+            "states",
+            &[("client", states.0.as_str()), ("server", states.1.as_str())],
+        );
+        Some(format!(
+            "#{:<6} {elapsed}  [{}] seq={} ack={} len={}  {role}: {line}  | {states}",
+            packet.frame,
+            tcp::flag_names(t.flags),
+            t.relative_seq,
+            t.relative_ack,
+            t.len,
+        ))
+    }
+
+    /// What the packet does, in words: its role, the states it changes, its HTTP message
+    /// and its analysis flags.
+    fn sentence(
+        &self,
+        packet: &PacketRecord,
+        t: &TcpRecord,
+        role: &str,
+        states: (TcpState, TcpState),
+    ) -> String {
+        let words = &self.words;
+        let (from, to) = if t.from_client {
+            (self.client.as_str(), self.server.as_str())
+        } else {
+            (self.server.as_str(), self.client.as_str())
+        };
         let len = t.len.to_string();
         let ack = t.relative_ack.to_string();
         let mut line = words.say(
             &format!("role.{role}"),
             &[("from", from), ("to", to), ("len", &len), ("ack", &ack)],
         );
-        let (client_state, server_state) = (
-            t.client_state.unwrap_or(TcpState::Closed),
-            t.server_state.unwrap_or(TcpState::Closed),
-        );
-        if i == 0 && role == "midstream" {
-            previous = (client_state, server_state);
-        }
         for (side_word, before, after) in [
-            (&client_word, previous.0, client_state),
-            (&server_word, previous.1, server_state),
+            (&self.client, self.previous.0, states.0),
+            (&self.server, self.previous.1, states.1),
         ] {
             if before != after {
                 line.push_str("; ");
@@ -121,7 +190,6 @@ pub fn explain_stream(
                 );
             }
         }
-        previous = (client_state, server_state);
         if packet.protocol == "HTTP" {
             line.push_str(". ");
             line.push_str(&words.say("http", &[("info", packet.info.trim_end())]));
@@ -131,43 +199,8 @@ pub fn explain_stream(
             line.push_str(". ");
             line.push_str(&words.say("analysis", &[("analysis", &analysis)]));
         }
-        let elapsed = match (packet.time, first_time) {
-            (Some(now), Some(start)) => format!("{:>10.6}", now.seconds_since(start)),
-            _ => format!("{:>10}", ""),
-        };
-        let states = words.say(
-            "states",
-            &[
-                ("client", client_state.as_str()),
-                ("server", server_state.as_str()),
-            ],
-        );
-        writeln!(
-            out,
-            "#{:<6} {elapsed}  [{}] seq={} ack={} len={}  {role}: {line}  | {states}",
-            packet.frame,
-            tcp::flag_names(t.flags),
-            t.relative_seq,
-            t.relative_ack,
-            t.len,
-        )?;
+        line
     }
-    if let Some(conn) = conn {
-        writeln!(
-            out,
-            "{}",
-            words.say(
-                "summary",
-                &[
-                    ("conn_state", conn.conn_state.as_str()),
-                    ("closed_by", conn.closed_by),
-                    ("client_final", conn.client_final.as_str()),
-                    ("server_final", conn.server_final.as_str()),
-                ],
-            )
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
