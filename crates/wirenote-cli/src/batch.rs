@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::Context;
 use rayon::prelude::*;
 use serde::Serialize;
-use wirenote_core::dissect::Dissector;
+use wirenote_core::Dissector;
 use wirenote_export::{Format, TableWriter};
 
 use crate::args::{AnnotateFormat, BatchArgs};

@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use wirenote_core::board::{CloseOnDrop, FactBoard};
-use wirenote_core::capture::{CaptureReader, Frame};
-use wirenote_core::conn::Conn;
-use wirenote_core::dissect::{Dissector, PassOneFacts};
 use wirenote_core::record::{ConnRecord, PacketRecord};
+use wirenote_core::Conn;
+use wirenote_core::{CaptureReader, Frame};
+use wirenote_core::{CloseOnDrop, FactBoard};
+use wirenote_core::{Dissector, PassOneFacts};
 use wirenote_export::{
     annotation, explain_stream, AnnotatedPcapNg, Format, Language, LuaWriter, TableWriter,
 };

@@ -2,10 +2,10 @@
 //!
 //! Guarantee: no function in this crate panics on input bytes. Frames that cannot be
 //! dissected become rows whose `protocol` is `malformed`; a corrupt capture ends with a
-//! [`capture::CaptureError`] that names the last good frame and the byte offset.
+//! [`CaptureError`] that names the last good frame and the byte offset.
 //!
 //! ```
-//! use wirenote_core::{capture::CaptureReader, dissect::Dissector};
+//! use wirenote_core::{CaptureReader, Dissector};
 //! # let bytes: Vec<u8> = [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 //! #     0xff, 0xff, 0, 0, 1, 0, 0, 0].to_vec();
 //! let mut reader = CaptureReader::from_slice(&bytes).unwrap();
@@ -18,18 +18,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod analysis;
-pub mod board;
+pub mod app;
 pub mod capture;
 pub mod conn;
-pub mod dissect;
-pub mod exchange;
-pub mod http;
-pub mod ip;
-pub mod lifecycle;
-pub mod link;
-pub mod reassembly;
+pub mod pipeline;
 pub mod record;
-pub mod seq;
-pub mod summary;
-pub mod tcp;
+pub mod wire;
+
+pub use capture::{CaptureError, CaptureReader, Format, Frame, FrameKind, Timestamp};
+pub use conn::tracker::{Conn, Endpoint, Tracker};
+pub use pipeline::board::{CloseOnDrop, FactBoard};
+pub use pipeline::dissect::{Dissector, PassOneFacts};

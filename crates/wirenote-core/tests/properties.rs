@@ -2,8 +2,8 @@
 
 use proptest::prelude::*;
 use wirenote_bench::TcpFrame;
-use wirenote_core::capture::{CaptureReader, Frame, FrameKind, Timestamp};
-use wirenote_core::dissect::{Dissector, CLOSED_LINGER_NS};
+use wirenote_core::{pipeline::dissect::CLOSED_LINGER_NS, Dissector};
+use wirenote_core::{CaptureReader, Frame, FrameKind, Timestamp};
 
 /// A pcap header (little-endian, µs, Ethernet) followed by `body`.
 fn pcap_with(body: &[u8]) -> Vec<u8> {

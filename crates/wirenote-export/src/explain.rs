@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use wirenote_core::lifecycle::TcpState;
+use wirenote_core::conn::lifecycle::TcpState;
 use wirenote_core::record::{ConnRecord, PacketRecord};
-use wirenote_core::tcp;
+use wirenote_core::wire::tcp;
 
 const WORDING: &str = include_str!("explain.tsv");
 

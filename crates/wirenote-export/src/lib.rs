@@ -19,9 +19,9 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use wirenote_core::http::Kind;
+use wirenote_core::app::http::Kind;
 use wirenote_core::record::{ConnRecord, ExchangeRecord, HttpRecord, PacketRecord};
-use wirenote_core::tcp;
+use wirenote_core::wire::tcp;
 
 mod explain;
 mod lua;
@@ -403,9 +403,9 @@ impl<W: Write> TableWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wirenote_core::capture::Timestamp;
-    use wirenote_core::lifecycle::{Role, TcpState};
+    use wirenote_core::conn::lifecycle::{Role, TcpState};
     use wirenote_core::record::TcpRecord;
+    use wirenote_core::Timestamp;
 
     #[test]
     fn csv_fast_path_equals_serde() {

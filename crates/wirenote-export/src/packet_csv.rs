@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use wirenote_core::record::PacketRecord;
-use wirenote_core::tcp;
+use wirenote_core::wire::tcp;
 
 use crate::PacketRow;
 

@@ -9,9 +9,9 @@
 //! All comparisons use raw (not relative) sequence numbers and the raw, unscaled window,
 //! exactly as Wireshark does; only "window full" uses the peer's scaled window.
 
-use crate::conn::{Flow, WindowScale};
-use crate::seq::SeqNumber;
-use crate::tcp::flags;
+use crate::conn::tracker::{Flow, WindowScale};
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::flags;
 
 /// What the analysis needs of a segment.
 #[derive(Debug, Clone, Copy)]

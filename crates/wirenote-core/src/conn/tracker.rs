@@ -19,13 +19,13 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::analysis::{self, Analysis, ConnTiming, Flags, FlowAnalysis, Segment};
-use crate::lifecycle::{
+use crate::conn::analysis::{self, Analysis, ConnTiming, Flags, FlowAnalysis, Segment};
+use crate::conn::lifecycle::{
     client_of_first_packet, Lifecycle, SegmentEvent, Side, TcpState, Transition,
 };
-use crate::seq::SeqNumber;
-use crate::summary::{completeness, ConnSummary};
-use crate::tcp::{self, flags};
+use crate::conn::summary::{completeness, ConnSummary};
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::{self, flags};
 
 /// A side of a connection: address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -372,7 +372,7 @@ impl Tracker {
             analysis.flags,
             seg.time_ns,
         );
-        if transition.role == crate::lifecycle::Role::HandshakeAck
+        if transition.role == crate::conn::lifecycle::Role::HandshakeAck
             && conn.summary.ack_time.is_none()
         {
             conn.summary.ack_time = Some(seg.time_ns);

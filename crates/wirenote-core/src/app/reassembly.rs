@@ -12,11 +12,11 @@
 
 use std::collections::VecDeque;
 
-use crate::analysis::Flags;
-use crate::exchange::{Exchanges, SeenMessage};
-use crate::http::{self, HttpConv, Message, Need};
-use crate::seq::SeqNumber;
-use crate::tcp::flags;
+use crate::app::exchange::{Exchanges, SeenMessage};
+use crate::app::http::{self, HttpConv, Message, Need};
+use crate::conn::analysis::Flags;
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::flags;
 
 /// Largest gap (bytes not yet received) a segment may leave ahead of the data held.
 const MAX_HOLE: usize = 64 * 1024;

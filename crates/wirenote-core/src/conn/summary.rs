@@ -3,9 +3,9 @@
 //! `conn_state` and `history` follow Zeek's conn.log meanings (see Zeek's documentation of
 //! `Conn::Info`); `completeness` is Wireshark's `tcp.completeness` bitmask.
 
-use crate::analysis::Flags;
-use crate::lifecycle::Side;
-use crate::tcp::flags;
+use crate::conn::analysis::Flags;
+use crate::conn::lifecycle::Side;
+use crate::wire::tcp::flags;
 
 /// `tcp.completeness` bits.
 pub mod completeness {

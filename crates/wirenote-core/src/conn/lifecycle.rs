@@ -32,8 +32,8 @@
 
 use std::fmt;
 
-use crate::seq::SeqNumber;
-use crate::tcp::flags;
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::flags;
 
 /// RFC 9293 connection states. `Display` is wirenote's export spelling (`SYN_SENT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

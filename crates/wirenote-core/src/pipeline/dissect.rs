@@ -6,15 +6,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::board::FactBoard;
+use crate::app::reassembly::{Columns, ConnApp, PayloadSegment};
 use crate::capture::{Frame, FrameKind, Timestamp};
-use crate::conn::{Conn, Endpoint, SegmentInput, Tracker};
-use crate::ip::{self, Defragmented, Defragmenter};
-use crate::link::{self, ethertype};
-use crate::reassembly::{Columns, ConnApp, PayloadSegment};
+use crate::conn::tracker::{Conn, Endpoint, SegmentInput, Tracker};
+use crate::pipeline::board::FactBoard;
 use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
-use crate::seq::SeqNumber;
-use crate::tcp::{self, flags};
+use crate::wire::ip::{self, Defragmented, Defragmenter};
+use crate::wire::link::{self, ethertype};
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::{self, flags};
 
 /// Turns frames into [`PacketRecord`]s, keeping the state that needs (connections, IP
 /// fragments). Memory grows with open connections, not with frames.
@@ -132,7 +132,7 @@ impl Dissector {
     }
 
     /// A second pass that follows a first pass running on another thread (see
-    /// [`crate::board`]): it shows the same values as [`Dissector::second_pass`], waiting
+    /// [`crate::pipeline::board`]): it shows the same values as [`Dissector::second_pass`], waiting
     /// on each connection's first frame until the first pass has settled it.
     pub fn second_pass_following(board: Arc<FactBoard>) -> Self {
         Dissector {
@@ -315,7 +315,7 @@ impl Dissector {
             }
         };
         let before = *value;
-        *value = crate::conn::next_completeness(before, false, false, input);
+        *value = crate::conn::tracker::next_completeness(before, false, false, input);
         Some(before)
     }
 
@@ -536,7 +536,9 @@ impl Dissector {
                 if !matches!(self.future, Future::Unknown) {
                     let future = self.response_for(frame.number);
                     for http in record.http.iter_mut() {
-                        if http.kind == crate::http::Kind::Request && http.response_in.is_none() {
+                        if http.kind == crate::app::http::Kind::Request
+                            && http.response_in.is_none()
+                        {
                             http.response_in = future;
                         }
                     }
@@ -546,10 +548,13 @@ impl Dissector {
         // A connection that both sides have closed (or that was reset) needs no HTTP state
         // any more: its exchanges are final now, and only the small TCP state lingers for
         // late segments.
-        let done = |state: Option<crate::lifecycle::TcpState>| {
+        let done = |state: Option<crate::conn::lifecycle::TcpState>| {
             matches!(
                 state,
-                Some(crate::lifecycle::TcpState::Closed | crate::lifecycle::TcpState::TimeWait)
+                Some(
+                    crate::conn::lifecycle::TcpState::Closed
+                        | crate::conn::lifecycle::TcpState::TimeWait
+                )
             )
         };
         if done(tcp.client_state) && done(tcp.server_state) {
