@@ -26,6 +26,7 @@ pub mod record;
 pub mod wire;
 
 pub use capture::{CaptureError, CaptureReader, Format, Frame, FrameKind, Timestamp};
-pub use conn::tracker::{Conn, Endpoint, Tracker};
+pub use conn::flow::Endpoint;
+pub use conn::tracker::{Conn, Tracker};
 pub use pipeline::board::{CloseOnDrop, FactBoard};
 pub use pipeline::dissect::{Dissector, PassOneFacts};

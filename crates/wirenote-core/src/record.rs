@@ -155,7 +155,7 @@ impl ConnRecord {
                 Some(Side::Server) => "server",
             }
         };
-        let addr = |e: crate::conn::tracker::Endpoint| SocketAddr::new(e.addr, e.port);
+        let addr = |e: crate::conn::flow::Endpoint| SocketAddr::new(e.addr, e.port);
         ConnRecord {
             stream: conn.stream,
             client: addr(conn.client()),

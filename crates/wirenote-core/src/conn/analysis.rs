@@ -9,7 +9,7 @@
 //! All comparisons use raw (not relative) sequence numbers and the raw, unscaled window,
 //! exactly as Wireshark does; only "window full" uses the peer's scaled window.
 
-use crate::conn::tracker::{Flow, WindowScale};
+use crate::conn::window::WindowScale;
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::flags;
 
@@ -238,19 +238,16 @@ impl Analysis {
     }
 }
 
-fn scaled_shift(scale: WindowScale) -> u32 {
-    match scale {
-        WindowScale::Shift(s) => u32::from(s),
-        _ => 0,
-    }
-}
-
-/// Analyses `seg`, sent on `fwd` (the reverse direction is `rev`), updating both flows'
-/// state. `reused` marks a SYN that started a new stream on reused ports; `syn_retry`
-/// a SYN repeating the ISN of the flow's earlier SYN.
+/// Analyses `seg`, sent on the direction whose state is `fa` (the reverse direction's is
+/// `ra`, and `rev_scale` its window scale), updating both directions' state. `syn_retry`
+/// marks a SYN repeating the ISN of the flow's earlier SYN.
+///
+/// It takes the two analysis states rather than whole flows so that this module needs
+/// nothing from the tracker that owns them.
 pub fn analyze(
-    fwd: &mut Flow,
-    rev: &mut Flow,
+    fa: &mut FlowAnalysis,
+    ra: &mut FlowAnalysis,
+    rev_scale: WindowScale,
     timing: &mut ConnTiming,
     seg: &Segment,
     syn_retry: bool,
@@ -260,7 +257,6 @@ pub fn analyze(
     let f = &mut out.flags;
     let (seq, ack, len, window) = (seg.seq, seg.ack, seg.len, u32::from(seg.raw_window));
     let control = seg.flags & CONTROL != 0;
-    let (fa, ra) = (&mut fwd.analysis, &mut rev.analysis);
     if syn_retry {
         // A SYN with the same ISN: rewind so it is seen as a retransmission.
         fa.next_seq = fa.max_seq_to_be_acked;
@@ -288,11 +284,11 @@ pub fn analyze(
             f.insert(Flags::WINDOW_UPDATE);
         }
         // Window full: this segment fills the peer's advertised window exactly.
-        if len > 0 && rev.win_scale != WindowScale::Unknown && !control {
+        if len > 0 && rev_scale != WindowScale::Unknown && !control {
             let shift = if ra.is_first_ack {
                 0
             } else {
-                scaled_shift(rev.win_scale)
+                rev_scale.shift()
             };
             let limit = ra.last_ack.wrapping_add(ra.window.wrapping_shl(shift));
             if seq.wrapping_add(len) == limit {

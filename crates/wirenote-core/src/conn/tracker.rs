@@ -17,56 +17,16 @@
 //!   segments are never scaled; with no SYN seen they are shown unscaled.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
-use crate::conn::analysis::{self, Analysis, ConnTiming, Flags, FlowAnalysis, Segment};
+use crate::conn::analysis::{self, Analysis, ConnTiming, Flags, Segment};
+use crate::conn::flow::{Endpoint, Flow};
 use crate::conn::lifecycle::{
     client_of_first_packet, Lifecycle, SegmentEvent, Side, TcpState, Transition,
 };
 use crate::conn::summary::{completeness, ConnSummary};
+use crate::conn::window::WindowScale;
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::{self, flags};
-
-/// A side of a connection: address and port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Endpoint {
-    /// IP address.
-    pub addr: IpAddr,
-    /// TCP port.
-    pub port: u16,
-}
-
-/// Window-scale knowledge of one side, as Wireshark keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowScale {
-    /// No SYN seen yet: windows are shown unscaled.
-    Unknown,
-    /// The handshake showed scaling is not in use.
-    NotUsed,
-    /// Shift count offered in this side's SYN.
-    Shift(u8),
-}
-
-/// State of one direction of a connection.
-#[derive(Debug, Clone)]
-pub struct Flow {
-    /// Relative-zero sequence number.
-    pub base_seq: Option<SeqNumber>,
-    /// Window scale.
-    pub win_scale: WindowScale,
-    /// Sequence-analysis state.
-    pub analysis: FlowAnalysis,
-}
-
-impl Default for Flow {
-    fn default() -> Self {
-        Flow {
-            base_seq: None,
-            win_scale: WindowScale::Unknown,
-            analysis: FlowAnalysis::default(),
-        }
-    }
-}
 
 /// One TCP connection (one `tcp.stream`).
 #[derive(Debug, Clone)]
@@ -329,7 +289,14 @@ impl Tracker {
             time_ns: seg.time_ns,
             frame: seg.frame,
         };
-        let mut analysis = analysis::analyze(fwd, rev, &mut conn.timing, &segment, syn_retry);
+        let mut analysis = analysis::analyze(
+            &mut fwd.analysis,
+            &mut rev.analysis,
+            rev.win_scale,
+            &mut conn.timing,
+            &segment,
+            syn_retry,
+        );
         analysis.flags.insert(analysis_flags);
 
         let window = match fwd.win_scale {

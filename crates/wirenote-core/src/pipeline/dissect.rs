@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crate::app::reassembly::{Columns, ConnApp, PayloadSegment};
 use crate::capture::{Frame, FrameKind, Timestamp};
-use crate::conn::tracker::{Conn, Endpoint, SegmentInput, Tracker};
+use crate::conn::flow::Endpoint;
+use crate::conn::tracker::{Conn, SegmentInput, Tracker};
 use crate::pipeline::board::FactBoard;
 use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
 use crate::wire::ip::{self, Defragmented, Defragmenter};
