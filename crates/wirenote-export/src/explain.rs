@@ -146,7 +146,7 @@ pub fn explain_stream(
             out,
             "#{:<6} {elapsed}  [{}] seq={} ack={} len={}  {role}: {line}  | {states}",
             packet.frame,
-            tcp::flag_names(t.flags),
+            tcp::flag_names(tcp::TcpFlags::from_bits(t.flags)),
             t.relative_seq,
             t.relative_ack,
             t.len,

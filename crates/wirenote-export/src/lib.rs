@@ -142,7 +142,7 @@ impl<'a> PacketRow<'a> {
             sport: t.map(|t| t.source_port),
             dport: t.map(|t| t.destination_port),
             stream: t.map(|t| t.stream),
-            flags: t.map(|t| tcp::flag_names(t.flags)),
+            flags: t.map(|t| tcp::flag_names(tcp::TcpFlags::from_bits(t.flags))),
             seq: t.map(|t| t.relative_seq),
             ack: t.map(|t| t.relative_ack),
             seq_raw: t.map(|t| t.raw_seq),
@@ -478,7 +478,7 @@ mod tests {
             tcp: Some(TcpRecord {
                 source_port: 18508,
                 destination_port: 5000,
-                flags: tcp::flags::SYN,
+                flags: tcp::TcpFlags::SYN.bits(),
                 raw_seq: 77,
                 len: 0,
                 window: 65535,

@@ -16,7 +16,7 @@ use crate::app::exchange::{Exchanges, SeenMessage};
 use crate::app::http::{self, HttpConv, Message, Need};
 use crate::conn::analysis::Flags;
 use crate::wire::seq::SeqNumber;
-use crate::wire::tcp::flags;
+use crate::wire::tcp::TcpFlags;
 
 /// Largest gap (bytes not yet received) a segment may leave ahead of the data held.
 const MAX_HOLE: usize = 64 * 1024;
@@ -223,7 +223,7 @@ pub struct PayloadSegment<'a> {
     /// Raw sequence number.
     pub seq: SeqNumber,
     /// Flag bits.
-    pub flags: u16,
+    pub flags: TcpFlags,
     /// Captured payload.
     pub payload: &'a [u8],
     /// Payload length from the IP header.
@@ -324,7 +324,7 @@ impl ConnApp {
         if !self.is_http(seg, bytes) {
             return None;
         }
-        let end_of_stream = seg.flags & flags::FIN != 0;
+        let end_of_stream = seg.flags.contains(TcpFlags::FIN);
         let result = http::dissect_stream(bytes, &mut self.conv, can_desegment, end_of_stream);
         if !result.info.is_empty() {
             columns.set_info(&result.info);
@@ -361,7 +361,7 @@ impl ConnApp {
         let mut messages = Vec::new();
         let dir = seg.direction;
         let fully_captured = seg.payload.len() as u32 >= seg.len;
-        let fin = seg.flags & flags::FIN != 0;
+        let fin = seg.flags.contains(TcpFlags::FIN);
         // A FIN ends a close-delimited PDU: reassemble it now, as Wireshark does.
         if fin && fully_captured && self.directions[dir].until_fin && !self.directions[dir].fin_seen
         {
@@ -384,7 +384,7 @@ impl ConnApp {
                 return messages;
             }
         }
-        if seg.payload.is_empty() || seg.flags & flags::RST != 0 {
+        if seg.payload.is_empty() || seg.flags.contains(TcpFlags::RST) {
             return messages;
         }
         if !fully_captured {
@@ -401,7 +401,7 @@ impl ConnApp {
             }
             return messages;
         }
-        let syn = seg.flags & flags::SYN != 0;
+        let syn = seg.flags.contains(TcpFlags::SYN);
         let mut seq = if syn {
             seg.seq.wrapping_add(1)
         } else {

@@ -11,7 +11,7 @@
 
 use crate::conn::window::WindowScale;
 use crate::wire::seq::SeqNumber;
-use crate::wire::tcp::flags;
+use crate::wire::tcp::TcpFlags;
 
 /// What the analysis needs of a segment.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +21,7 @@ pub struct Segment {
     /// Raw acknowledgment number (used even when the ACK flag is clear, as Wireshark does).
     pub ack: SeqNumber,
     /// Flag bits.
-    pub flags: u16,
+    pub flags: TcpFlags,
     /// Payload length.
     pub len: u32,
     /// Raw window field.
@@ -252,11 +252,11 @@ pub fn analyze(
     seg: &Segment,
     syn_retry: bool,
 ) -> Analysis {
-    const CONTROL: u16 = flags::SYN | flags::FIN | flags::RST;
+    const CONTROL: TcpFlags = TcpFlags::SYN.union(TcpFlags::FIN).union(TcpFlags::RST);
     let mut out = Analysis::default();
     let f = &mut out.flags;
     let (seq, ack, len, window) = (seg.seq, seg.ack, seg.len, u32::from(seg.raw_window));
-    let control = seg.flags & CONTROL != 0;
+    let control = seg.flags.intersects(CONTROL);
     if syn_retry {
         // A SYN with the same ISN: rewind so it is seen as a retransmission.
         fa.next_seq = fa.max_seq_to_be_acked;
@@ -272,7 +272,7 @@ pub fn analyze(
             f.insert(Flags::ZERO_WINDOW);
         }
         // A gap: this segment starts beyond what we expected next.
-        if fa.next_seq.0 != 0 && seq.gt(fa.next_seq) && seg.flags & flags::RST == 0 {
+        if fa.next_seq.0 != 0 && seq.gt(fa.next_seq) && !seg.flags.contains(TcpFlags::RST) {
             f.insert(Flags::LOST_SEGMENT);
         }
         // Keep-alive: zero or one byte at next_seq - 1.
@@ -331,7 +331,7 @@ pub fn analyze(
     // ACKed unseen segment: the ACK covers data this capture never showed.
     if ra.max_seq_to_be_acked.0 != 0
         && ack.gt(ra.max_seq_to_be_acked)
-        && seg.flags & flags::ACK != 0
+        && seg.flags.contains(TcpFlags::ACK)
     {
         if ra.max_seq_to_be_acked.lt(ra.next_seq) {
             ra.max_seq_to_be_acked = ra.next_seq;
@@ -344,7 +344,7 @@ pub fn analyze(
         }
     }
     // Retransmission family: only segments that occupy sequence space.
-    let syn_or_fin = seg.flags & (flags::SYN | flags::FIN) != 0;
+    let syn_or_fin = seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
     'rt: {
         if !(len > 0 || syn_or_fin) {
             break 'rt;
@@ -400,14 +400,14 @@ pub fn analyze(
     fa.last_segment_flags = out.flags;
 
     // After the analysis, as Wireshark orders it: RTT bookkeeping and first-ACK marking.
-    let syn_ack = seg.flags & (flags::SYN | flags::ACK);
-    if syn_ack == flags::SYN {
+    let syn_ack = seg.flags & (TcpFlags::SYN | TcpFlags::ACK);
+    if syn_ack == TcpFlags::SYN {
         timing.last_syn_time = Some(seg.time_ns);
     }
-    if seg.flags & flags::SYN != 0 {
+    if seg.flags.contains(TcpFlags::SYN) {
         fa.is_first_ack = true;
     }
-    if syn_ack == flags::ACK {
+    if syn_ack == TcpFlags::ACK {
         if timing.first_rtt_ns == 0 {
             if let Some(syn) = timing.last_syn_time {
                 timing.first_rtt_ns = seg.time_ns - syn;

@@ -33,7 +33,7 @@
 use std::fmt;
 
 use crate::wire::seq::SeqNumber;
-use crate::wire::tcp::flags;
+use crate::wire::tcp::TcpFlags;
 
 /// RFC 9293 connection states. `Display` is wirenote's export spelling (`SYN_SENT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,7 +172,7 @@ pub struct SegmentEvent {
     /// Who sent it.
     pub from: Side,
     /// Flag bits.
-    pub flags: u16,
+    pub flags: TcpFlags,
     /// Raw sequence number.
     pub seq: SeqNumber,
     /// Raw acknowledgment number.
@@ -233,15 +233,15 @@ pub struct Lifecycle {
 
 /// Who the client is, decided from the first packet of a connection.
 pub fn client_of_first_packet(
-    flags_of_first: u16,
+    flags_of_first: TcpFlags,
     sender_port: u16,
     receiver_port: u16,
 ) -> (bool, bool) {
     // Returns (sender is client, connection started mid-stream).
-    let syn_ack = flags_of_first & (flags::SYN | flags::ACK);
-    if syn_ack == flags::SYN {
+    let syn_ack = flags_of_first & (TcpFlags::SYN | TcpFlags::ACK);
+    if syn_ack == TcpFlags::SYN {
         (true, false)
-    } else if syn_ack == flags::SYN | flags::ACK {
+    } else if syn_ack == TcpFlags::SYN | TcpFlags::ACK {
         (false, false)
     } else {
         // The server is the side with the lower port; a tie keeps the sender as client.
@@ -292,10 +292,10 @@ impl Lifecycle {
         self.packets += 1;
         let me = ev.from.index();
         let peer = ev.from.peer().index();
-        let syn = ev.flags & flags::SYN != 0;
-        let ack = ev.flags & flags::ACK != 0;
-        let fin = ev.flags & flags::FIN != 0;
-        let rst = ev.flags & flags::RST != 0;
+        let syn = ev.flags.contains(TcpFlags::SYN);
+        let ack = ev.flags.contains(TcpFlags::ACK);
+        let fin = ev.flags.contains(TcpFlags::FIN);
+        let rst = ev.flags.contains(TcpFlags::RST);
         let first_packet_midstream = self.packets == 1 && self.started_midstream;
 
         // Facts this segment proves about the peer's FIN being acknowledged.
@@ -357,7 +357,7 @@ impl Lifecycle {
     ) -> Transition {
         let role = match (rst, syn, fin) {
             (true, _, _) => Role::Rst,
-            (false, true, _) => self.on_syn(ev, me, peer, ev.flags & flags::ACK != 0),
+            (false, true, _) => self.on_syn(ev, me, peer, ev.flags.contains(TcpFlags::ACK)),
             (false, false, true) => self.on_fin(ev, me, peer, newly_acks_peer_fin),
             (false, false, false) => self.on_plain(ev, me, peer, newly_acks_peer_fin),
         };
@@ -472,7 +472,7 @@ impl Lifecycle {
         newly_acks_peer_fin: bool,
     ) -> Role {
         // The handshake ACK: the client acknowledges the server's ISN + 1.
-        if !self.handshake_done && ev.flags & flags::ACK != 0 {
+        if !self.handshake_done && ev.flags.contains(TcpFlags::ACK) {
             if let Some(isn) = self.sides[peer].isn {
                 if ev.ack == isn.wrapping_add(1) && self.sides[me].isn.is_some() {
                     self.handshake_done = true;
@@ -531,7 +531,7 @@ mod tests {
     const CISN: u32 = 1000;
     const SISN: u32 = 5000;
 
-    fn seg(from: Side, flags: u16, seq: u32, ack: u32, len: u32) -> SegmentEvent {
+    fn seg(from: Side, flags: TcpFlags, seq: u32, ack: u32, len: u32) -> SegmentEvent {
         SegmentEvent {
             from,
             flags,
@@ -554,13 +554,13 @@ mod tests {
         }};
     }
 
-    const SYN: u16 = flags::SYN;
-    const SYNACK: u16 = flags::SYN | flags::ACK;
-    const ACK: u16 = flags::ACK;
-    const PSHACK: u16 = flags::PSH | flags::ACK;
-    const FINACK: u16 = flags::FIN | flags::ACK;
-    const RST: u16 = flags::RST;
-    const RSTACK: u16 = flags::RST | flags::ACK;
+    const SYN: TcpFlags = TcpFlags::SYN;
+    const SYNACK: TcpFlags = TcpFlags::SYN.union(TcpFlags::ACK);
+    const ACK: TcpFlags = TcpFlags::ACK;
+    const PSHACK: TcpFlags = TcpFlags::PSH.union(TcpFlags::ACK);
+    const FINACK: TcpFlags = TcpFlags::FIN.union(TcpFlags::ACK);
+    const RST: TcpFlags = TcpFlags::RST;
+    const RSTACK: TcpFlags = TcpFlags::RST.union(TcpFlags::ACK);
 
     fn established() -> Lifecycle {
         let mut l = Lifecycle::new(false);
@@ -606,7 +606,7 @@ mod tests {
     #[test]
     fn fin_on_last_data_segment() {
         let mut l = established();
-        let fin_psh = flags::FIN | flags::PSH | flags::ACK;
+        let fin_psh = TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK;
         feed!(l, S, fin_psh, SISN + 1, CISN + 1, 100 => TeardownFin1, CloseWait, FinWait1);
         feed!(l, C, ACK, CISN + 1, SISN + 102, 0 => TeardownAck1, CloseWait, FinWait2);
     }

@@ -26,7 +26,7 @@ use crate::conn::lifecycle::{
 use crate::conn::summary::{completeness, ConnSummary};
 use crate::conn::window::WindowScale;
 use crate::wire::seq::SeqNumber;
-use crate::wire::tcp::{self, flags};
+use crate::wire::tcp::{self, TcpFlags};
 
 /// One TCP connection (one `tcp.stream`).
 #[derive(Debug, Clone)]
@@ -141,7 +141,7 @@ pub struct SegmentInput<'a> {
     /// Raw acknowledgment number.
     pub ack: u32,
     /// Flag bits.
-    pub flags: u16,
+    pub flags: TcpFlags,
     /// Raw window.
     pub window: u16,
     /// TCP payload length (from the IP header).
@@ -194,9 +194,9 @@ impl Tracker {
     /// Feeds one segment and returns its stream, relative numbers and analysis.
     pub fn on_segment(&mut self, seg: &SegmentInput<'_>) -> SegmentResult {
         let key = conversation_key(seg.src, seg.dst);
-        let pure_syn = seg.flags & (flags::SYN | flags::ACK) == flags::SYN;
-        let syn_ack = seg.flags & (flags::SYN | flags::ACK) == flags::SYN | flags::ACK;
-        let has_ack = seg.flags & flags::ACK != 0;
+        let pure_syn = seg.flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN;
+        let syn_ack = seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK);
+        let has_ack = seg.flags.contains(TcpFlags::ACK);
         let mut reused = false;
         let mut syn_retry = false;
         if let Some(conn) = self.conns.get(&key) {
@@ -259,7 +259,7 @@ impl Tracker {
                 fwd.win_scale = WindowScale::Shift(s.min(14));
             }
         }
-        if seg.flags & flags::SYN != 0 {
+        if seg.flags.contains(TcpFlags::SYN) {
             if fwd.win_scale == WindowScale::Unknown {
                 fwd.win_scale = WindowScale::NotUsed;
                 rev.win_scale = WindowScale::NotUsed;
@@ -269,7 +269,7 @@ impl Tracker {
         }
 
         if fwd.base_seq.is_none() {
-            let syn = seg.flags & flags::SYN != 0;
+            let syn = seg.flags.contains(TcpFlags::SYN);
             fwd.base_seq = Some(SeqNumber(if syn {
                 seg.seq
             } else {
@@ -300,7 +300,9 @@ impl Tracker {
         analysis.flags.insert(analysis_flags);
 
         let window = match fwd.win_scale {
-            WindowScale::Shift(s) if seg.flags & flags::SYN == 0 => u32::from(seg.window) << s,
+            WindowScale::Shift(s) if !seg.flags.contains(TcpFlags::SYN) => {
+                u32::from(seg.window) << s
+            }
             _ => u32::from(seg.window),
         };
         let fwd_base = fwd.base_seq.unwrap_or_default();
@@ -366,7 +368,7 @@ pub(crate) fn next_completeness(
     reused: bool,
     seg: &SegmentInput<'_>,
 ) -> u8 {
-    let syn_ack = seg.flags & (flags::SYN | flags::ACK);
+    let syn_ack = seg.flags & (TcpFlags::SYN | TcpFlags::ACK);
     let mut c = if brand_new {
         0
     } else if reused {
@@ -375,7 +377,7 @@ pub(crate) fn next_completeness(
         before
     };
     if brand_new {
-        if syn_ack == flags::SYN {
+        if syn_ack == TcpFlags::SYN {
             c |= completeness::SYN_SENT;
             if seg.len > 0 {
                 c |= completeness::DATA;
@@ -383,20 +385,20 @@ pub(crate) fn next_completeness(
         }
         return c;
     }
-    if syn_ack == flags::SYN | flags::ACK {
+    if syn_ack == TcpFlags::SYN | TcpFlags::ACK {
         c |= completeness::SYN_ACK;
     }
-    if syn_ack == flags::ACK {
+    if syn_ack == TcpFlags::ACK {
         c |= if seg.len > 0 {
             completeness::DATA
         } else {
             completeness::ACK
         };
     }
-    if seg.flags & (flags::FIN | flags::ACK) == flags::FIN | flags::ACK {
+    if seg.flags.contains(TcpFlags::FIN | TcpFlags::ACK) {
         c |= completeness::FIN;
     }
-    if seg.flags & flags::RST != 0 {
+    if seg.flags.contains(TcpFlags::RST) {
         c |= completeness::RST;
     }
     c

@@ -15,7 +15,7 @@ use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
 use crate::wire::ip::{self, Defragmented, Defragmenter};
 use crate::wire::link::{self, ethertype};
 use crate::wire::seq::SeqNumber;
-use crate::wire::tcp::{self, flags};
+use crate::wire::tcp::{self, TcpFlags};
 
 /// Turns frames into [`PacketRecord`]s, keeping the state that needs (connections, IP
 /// fragments). Memory grows with open connections, not with frames.
@@ -475,7 +475,7 @@ impl Dissector {
             source_port: src.port,
             destination_port: dst.port,
             stream: result.stream,
-            flags: input.flags,
+            flags: input.flags.bits(),
             relative_seq: result.seq,
             relative_ack: result.ack,
             raw_seq: input.seq,
@@ -506,7 +506,7 @@ impl Dissector {
         }
         let payload = header.payload();
         let payload = &payload[..payload.len().min(len as usize)];
-        if !payload.is_empty() || input.flags & flags::FIN != 0 {
+        if !payload.is_empty() || input.flags.contains(TcpFlags::FIN) {
             let segment = PayloadSegment {
                 seq: SeqNumber(input.seq),
                 flags: input.flags,
@@ -610,21 +610,23 @@ fn write_tcp_info<T: AsRef<[u8]>>(
     ack_base: Option<u32>,
 ) {
     let mut num = itoa::Buffer::new();
+    // The record keeps the raw bits (its shape is the export's); the tests want the type.
+    let flags = TcpFlags::from_bits(tcp.flags);
     tcp.analysis.write_info_prefix(info);
     info.push_str(num.format(tcp.source_port));
     info.push_str(" → ");
     info.push_str(num.format(tcp.destination_port));
     info.push_str(" [");
-    tcp::write_flag_names(info, tcp.flags);
+    tcp::write_flag_names(info, flags);
     info.push_str("] Seq=");
     info.push_str(num.format(tcp.relative_seq));
-    if tcp.flags & flags::ACK != 0 {
+    if flags.contains(TcpFlags::ACK) {
         info.push_str(" Ack=");
         info.push_str(num.format(tcp.relative_ack));
     }
     info.push_str(" Win=");
     info.push_str(num.format(tcp.window));
-    if tcp.flags & flags::URG != 0 {
+    if flags.contains(TcpFlags::URG) {
         info.push_str(" Urg=");
         info.push_str(num.format(header.urgent_pointer()));
     }
