@@ -15,6 +15,19 @@
 //!     println!("{} {} {}", row.frame, row.protocol, row.info);
 //! }
 //! ```
+//!
+//! # Layout
+//!
+//! One folder per layer; dependencies point one way, down this list:
+//!
+//! * [`pipeline`]: the per-frame [`Dissector`] and the [`FactBoard`] of the two passes.
+//! * [`app`]: desegmentation, HTTP/1.x framing and request/response pairing.
+//! * [`conn`]: the TCP [`Tracker`], sequence analysis, lifecycle and summaries.
+//! * [`wire`]: link layers, IP with defragmentation, TCP header views, sequence numbers.
+//!
+//! [`capture`] (pcap, pcapng, gzip) is a leaf that only the pipeline reads from, and
+//! [`record`] holds the owned rows the pipeline builds for export. The names most users
+//! need are re-exported here.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -5,7 +5,7 @@
 //! Enhanced/Simple Packet and Custom blocks.
 //!
 //! The reader pulls one record at a time, either straight from a byte slice (a
-//! capture already in memory: nothing is copied) or from any [`Read`] source through a small
+//! capture already in memory: nothing is copied) or from any [`Read`](std::io::Read) source through a small
 //! refillable buffer (stdin, a gzip stream). Memory use is one record, never the file.
 //!
 //! Record framing is done by the `pcap-file` crate; this module adds what tshark does on
