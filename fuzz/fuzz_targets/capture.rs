@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wirenote_core::capture::CaptureReader;
-use wirenote_core::dissect::Dissector;
+use wirenote_core::CaptureReader;
+use wirenote_core::Dissector;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(mut reader) = CaptureReader::from_slice(data) {

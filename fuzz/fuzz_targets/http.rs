@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wirenote_core::http::{dissect_stream, parse_head, HttpConv};
+use wirenote_core::app::http::{dissect_stream, parse_head, HttpConv};
 
 fuzz_target!(|data: &[u8]| {
     let mut conv = HttpConv::default();

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wirenote_core::capture::{Frame, FrameKind, Timestamp};
-use wirenote_core::dissect::Dissector;
+use wirenote_core::{Frame, FrameKind, Timestamp};
+use wirenote_core::Dissector;
 
 fuzz_target!(|data: &[u8]| {
     let mut dissector = Dissector::new();

@@ -5,9 +5,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use wirenote_bench::{generate, Kind};
-use wirenote_core::capture::CaptureReader;
-use wirenote_core::dissect::Dissector;
 use wirenote_core::record::PacketRecord;
+use wirenote_core::CaptureReader;
+use wirenote_core::Dissector;
 use wirenote_export::{Format, TableWriter};
 
 fn captures() -> Vec<(&'static str, Vec<u8>)> {

@@ -6,7 +6,7 @@ use std::io;
 use std::path::Path;
 
 use anyhow::Context;
-use wirenote_core::capture::{CaptureReader, Frame};
+use wirenote_core::{CaptureReader, Frame};
 
 use crate::pipe::Delivery;
 

@@ -1,6 +1,6 @@
 //! The passes `annotate` and `batch` share.
 
-use wirenote_core::dissect::{Dissector, PassOneFacts};
+use wirenote_core::{Dissector, PassOneFacts};
 
 use crate::input::Capture;
 

@@ -16,8 +16,8 @@ use std::io;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 
 use anyhow::Context;
-use wirenote_core::conn::Conn;
 use wirenote_core::record::PacketRecord;
+use wirenote_core::Conn;
 
 use crate::sink::RowSink;
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use wirenote_core::conn::Conn;
 use wirenote_core::record::ConnRecord;
+use wirenote_core::Conn;
 use wirenote_export::{Format, LuaWriter, TableWriter};
 
 use crate::args::AnnotateFormat;

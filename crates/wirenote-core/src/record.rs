@@ -2,12 +2,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::analysis::Analysis;
+use crate::app::http::Kind;
 use crate::capture::Timestamp;
-use crate::conn::Conn;
-use crate::http::Kind;
-use crate::lifecycle::{Role, Side, TcpState};
-use crate::summary::ConnState;
+use crate::conn::analysis::Analysis;
+use crate::conn::lifecycle::{Role, Side, TcpState};
+use crate::conn::summary::ConnState;
+use crate::conn::tracker::Conn;
 
 /// The TCP part of a row. Field meanings follow tshark's `tcp.*` fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl ConnRecord {
                 Some(Side::Server) => "server",
             }
         };
-        let addr = |e: crate::conn::Endpoint| SocketAddr::new(e.addr, e.port);
+        let addr = |e: crate::conn::flow::Endpoint| SocketAddr::new(e.addr, e.port);
         ConnRecord {
             stream: conn.stream,
             client: addr(conn.client()),

@@ -9,10 +9,10 @@ mod corpus;
 use std::sync::Arc;
 
 use corpus::Corpus;
-use wirenote_core::board::{CloseOnDrop, FactBoard};
-use wirenote_core::capture::CaptureReader;
-use wirenote_core::dissect::Dissector;
 use wirenote_core::record::PacketRecord;
+use wirenote_core::CaptureReader;
+use wirenote_core::Dissector;
+use wirenote_core::{CloseOnDrop, FactBoard};
 
 /// Every row `dissector` makes of `bytes`, taking ended connections as the CLI does.
 fn rows_of(dissector: &mut Dissector, bytes: &[u8]) -> Vec<PacketRecord> {

@@ -8,9 +8,9 @@
 mod corpus;
 
 use corpus::{Corpus, Reference};
-use wirenote_core::capture::CaptureReader;
-use wirenote_core::dissect::Dissector;
 use wirenote_core::record::PacketRecord;
+use wirenote_core::CaptureReader;
+use wirenote_core::Dissector;
 
 /// Columns that must agree on every frame.
 const EXACT: &[&str] = &[
@@ -190,7 +190,7 @@ fn compare(corpus: &Corpus) -> Stats {
                 // Individual flags, from the main and the extra (two-pass) references.
                 let no_extra = corpus::Row::empty();
                 let extra_row = extra.rows.get(rows - 1).unwrap_or(&no_extra);
-                for (flag, name) in wirenote_core::analysis::Flags::ALL {
+                for (flag, name) in wirenote_core::conn::analysis::Flags::ALL {
                     let column = format!("a.{name}");
                     let theirs = if want.get(&column).is_empty() {
                         extra_row.get(&column)
@@ -230,7 +230,7 @@ fn compare(corpus: &Corpus) -> Stats {
                 if tcp
                     .analysis
                     .flags
-                    .contains(wirenote_core::analysis::Flags::DUPLICATE_ACK)
+                    .contains(wirenote_core::conn::analysis::Flags::DUPLICATE_ACK)
                 {
                     flag_total += 1;
                     if tcp.analysis.dup_ack_num.to_string() == extra_row.get("a.duplicate_ack_num")

@@ -5,9 +5,9 @@
 mod corpus;
 
 use corpus::Corpus;
-use wirenote_core::capture::CaptureReader;
-use wirenote_core::dissect::Dissector;
 use wirenote_core::record::{ExchangeRecord, PacketRecord};
+use wirenote_core::CaptureReader;
+use wirenote_core::Dissector;
 
 fn run(bytes: &[u8]) -> (Vec<PacketRecord>, Vec<ExchangeRecord>) {
     let mut reader = CaptureReader::from_slice(bytes).expect("capture opens");

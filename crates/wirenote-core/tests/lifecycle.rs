@@ -15,9 +15,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use corpus::Corpus;
-use wirenote_core::capture::CaptureReader;
-use wirenote_core::dissect::Dissector;
 use wirenote_core::record::ConnRecord;
+use wirenote_core::CaptureReader;
+use wirenote_core::Dissector;
 
 const CORPUS_CASES: &[&str] = &[
     "get.pcap",

@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use wirenote_bench::TcpFrame;
-use wirenote_core::capture::{CaptureError, CaptureReader, Frame, FrameKind, Timestamp};
-use wirenote_core::dissect::{Dissector, CLOSED_LINGER_NS};
-use wirenote_core::lifecycle::{Role, TcpState};
+use wirenote_core::conn::lifecycle::{Role, TcpState};
+use wirenote_core::pipeline::dissect::CLOSED_LINGER_NS;
 use wirenote_core::record::TcpRecord;
+use wirenote_core::{CaptureError, CaptureReader, Dissector, Frame, FrameKind, Timestamp};
 
 /// A pcap header (little-endian, µs, Ethernet) followed by `body`.
 fn pcap_with(body: &[u8]) -> Vec<u8> {

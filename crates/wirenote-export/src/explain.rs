@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use wirenote_core::capture::Timestamp;
-use wirenote_core::lifecycle::TcpState;
+use wirenote_core::conn::lifecycle::TcpState;
 use wirenote_core::record::{ConnRecord, PacketRecord, TcpRecord};
-use wirenote_core::tcp;
+use wirenote_core::wire::tcp;
+use wirenote_core::Timestamp;
 
 const WORDING: &str = include_str!("explain.tsv");
 
@@ -151,7 +151,7 @@ impl Story {
         Some(format!(
             "#{:<6} {elapsed}  [{}] seq={} ack={} len={}  {role}: {line}  | {states}",
             packet.frame,
-            tcp::flag_names(t.flags),
+            tcp::flag_names(tcp::TcpFlags::from_bits(t.flags)),
             t.relative_seq,
             t.relative_ack,
             t.len,

@@ -19,9 +19,9 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use wirenote_core::http::Kind;
+use wirenote_core::app::http::Kind;
 use wirenote_core::record::{ConnRecord, ExchangeRecord, HttpRecord, PacketRecord};
-use wirenote_core::tcp;
+use wirenote_core::wire::tcp;
 
 mod explain;
 mod lua;
@@ -142,7 +142,7 @@ impl<'a> PacketRow<'a> {
             sport: t.map(|t| t.source_port),
             dport: t.map(|t| t.destination_port),
             stream: t.map(|t| t.stream),
-            flags: t.map(|t| tcp::flag_names(t.flags)),
+            flags: t.map(|t| tcp::flag_names(tcp::TcpFlags::from_bits(t.flags))),
             seq: t.map(|t| t.relative_seq),
             ack: t.map(|t| t.relative_ack),
             seq_raw: t.map(|t| t.raw_seq),
@@ -409,9 +409,9 @@ impl<W: Write> TableWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wirenote_core::capture::Timestamp;
-    use wirenote_core::lifecycle::{Role, TcpState};
+    use wirenote_core::conn::lifecycle::{Role, TcpState};
     use wirenote_core::record::TcpRecord;
+    use wirenote_core::Timestamp;
 
     #[test]
     fn csv_fast_path_equals_serde() {
@@ -484,7 +484,7 @@ mod tests {
             tcp: Some(TcpRecord {
                 source_port: 18508,
                 destination_port: 5000,
-                flags: tcp::flags::SYN,
+                flags: tcp::TcpFlags::SYN.bits(),
                 raw_seq: 77,
                 len: 0,
                 window: 65535,

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use wirenote_core::record::PacketRecord;
-use wirenote_core::tcp;
+use wirenote_core::wire::tcp;
 
 use crate::PacketRow;
 
@@ -150,7 +150,7 @@ impl<W: Write> PacketCsv<W> {
         match t {
             Some(t) => {
                 self.text.clear();
-                tcp::write_flag_names(&mut self.text, t.flags);
+                tcp::write_flag_names(&mut self.text, tcp::TcpFlags::from_bits(t.flags));
                 push_text(buf, self.text.as_bytes());
             }
             None => buf.push(b','),

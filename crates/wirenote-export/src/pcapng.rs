@@ -23,8 +23,8 @@ use pcap_file::pcapng::blocks::interface_description::{
 };
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, PcapError};
-use wirenote_core::capture::{Frame, FrameKind};
 use wirenote_core::record::PacketRecord;
+use wirenote_core::{Frame, FrameKind};
 
 /// Writes the annotated copy, one frame at a time.
 pub struct AnnotatedPcapNg<W: std::io::Write> {

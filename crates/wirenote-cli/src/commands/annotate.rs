@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use wirenote_core::board::{CloseOnDrop, FactBoard};
-use wirenote_core::capture::Frame;
-use wirenote_core::dissect::Dissector;
+use wirenote_core::Dissector;
+use wirenote_core::Frame;
+use wirenote_core::{CloseOnDrop, FactBoard};
 use wirenote_export::{annotation, AnnotatedPcapNg};
 
 use crate::args::{AnnotateArgs, AnnotateFormat};

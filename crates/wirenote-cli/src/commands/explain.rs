@@ -2,9 +2,9 @@
 
 use std::io::{self, Write};
 
-use wirenote_core::conn::Conn;
-use wirenote_core::dissect::Dissector;
 use wirenote_core::record::{ConnRecord, PacketRecord};
+use wirenote_core::Conn;
+use wirenote_core::Dissector;
 use wirenote_export::{explain_stream, Language};
 
 use crate::args::{ExplainArgs, LangArg};

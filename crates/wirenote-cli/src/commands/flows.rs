@@ -1,6 +1,6 @@
 //! `wirenote flows`: one row per TCP connection, in stream order.
 
-use wirenote_core::dissect::Dissector;
+use wirenote_core::Dissector;
 use wirenote_export::TableWriter;
 
 use crate::args::OutputArgs;

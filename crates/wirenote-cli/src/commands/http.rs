@@ -1,6 +1,6 @@
 //! `wirenote http`: one row per HTTP exchange.
 
-use wirenote_core::dissect::Dissector;
+use wirenote_core::Dissector;
 use wirenote_export::TableWriter;
 
 use crate::args::OutputArgs;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::Context;
-use wirenote_core::dissect::Dissector;
+use wirenote_core::Dissector;
 use wirenote_export::{Format, TableWriter};
 
 use super::inputs::Input;

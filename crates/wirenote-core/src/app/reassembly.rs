@@ -12,11 +12,11 @@
 
 use std::collections::VecDeque;
 
-use crate::analysis::Flags;
-use crate::exchange::{Exchanges, SeenMessage};
-use crate::http::{self, HttpConv, Message, Need};
-use crate::seq::SeqNumber;
-use crate::tcp::flags;
+use crate::app::exchange::{Exchanges, SeenMessage};
+use crate::app::http::{self, HttpConv, Message, Need};
+use crate::conn::analysis::Flags;
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::TcpFlags;
 
 /// Largest gap (bytes not yet received) a segment may leave ahead of the data held.
 const MAX_HOLE: usize = 64 * 1024;
@@ -223,7 +223,7 @@ pub struct PayloadSegment<'a> {
     /// Raw sequence number.
     pub seq: SeqNumber,
     /// Flag bits.
-    pub flags: u16,
+    pub flags: TcpFlags,
     /// Captured payload.
     pub payload: &'a [u8],
     /// Payload length from the IP header.
@@ -324,7 +324,7 @@ impl ConnApp {
         if !self.is_http(seg, bytes) {
             return None;
         }
-        let end_of_stream = seg.flags & flags::FIN != 0;
+        let end_of_stream = seg.flags.contains(TcpFlags::FIN);
         let result = http::dissect_stream(bytes, &mut self.conv, can_desegment, end_of_stream);
         if !result.info.is_empty() {
             columns.set_info(&result.info);
@@ -359,32 +359,11 @@ impl ConnApp {
         columns: &mut Columns,
     ) -> Vec<SeenMessage> {
         let mut messages = Vec::new();
-        let dir = seg.direction;
         let fully_captured = seg.payload.len() as u32 >= seg.len;
-        let fin = seg.flags & flags::FIN != 0;
-        // A FIN ends a close-delimited PDU: reassemble it now, as Wireshark does.
-        if fin && fully_captured && self.directions[dir].until_fin && !self.directions[dir].fin_seen
-        {
-            self.directions[dir].fin_seen = true;
-            let mut complete = None;
-            let mut first_time = seg.time_ns;
-            if let Some(msp) = self.directions[dir].msp.as_mut() {
-                first_time = msp.first_time;
-                if msp.seq.le(seg.seq.wrapping_add(u32::MAX))
-                    && !msp.complete
-                    && msp.insert(seg.seq, seg.payload)
-                    && msp.whole()
-                {
-                    msp.complete = true;
-                    complete = Some(std::mem::take(&mut msp.data));
-                }
-            }
-            if let Some(data) = complete {
-                self.call_subdissector(seg, &data, false, first_time, columns, &mut messages);
-                return messages;
-            }
+        if fully_captured && self.complete_on_fin(seg, columns, &mut messages) {
+            return messages;
         }
-        if seg.payload.is_empty() || seg.flags & flags::RST != 0 {
+        if seg.payload.is_empty() || seg.flags.contains(TcpFlags::RST) {
             return messages;
         }
         if !fully_captured {
@@ -401,214 +380,94 @@ impl ConnApp {
             }
             return messages;
         }
-        let syn = seg.flags & flags::SYN != 0;
-        let mut seq = if syn {
+        self.desegment(seg, columns, &mut messages);
+        messages
+    }
+
+    /// A FIN ends a close-delimited PDU: reassemble it now, as Wireshark does. Returns
+    /// whether the FIN completed one (the segment has then been dissected).
+    fn complete_on_fin(
+        &mut self,
+        seg: &PayloadSegment<'_>,
+        columns: &mut Columns,
+        messages: &mut Vec<SeenMessage>,
+    ) -> bool {
+        let state = &mut self.directions[seg.direction];
+        if !seg.flags.contains(TcpFlags::FIN) || !state.until_fin || state.fin_seen {
+            return false;
+        }
+        state.fin_seen = true;
+        let mut complete = None;
+        let mut first_time = seg.time_ns;
+        if let Some(msp) = state.msp.as_mut() {
+            first_time = msp.first_time;
+            if msp.seq.le(seg.seq.wrapping_add(u32::MAX))
+                && !msp.complete
+                && msp.insert(seg.seq, seg.payload)
+                && msp.whole()
+            {
+                msp.complete = true;
+                complete = Some(std::mem::take(&mut msp.data));
+            }
+        }
+        let Some(data) = complete else {
+            return false;
+        };
+        self.call_subdissector(seg, &data, false, first_time, columns, messages);
+        true
+    }
+
+    /// Wireshark's `desegment_tcp` loop over a fully captured payload: each turn takes the
+    /// PDU at `walk.seq`, either continuing a pending one or starting at this segment,
+    /// and goes round again while another PDU follows in the same segment.
+    fn desegment(
+        &mut self,
+        seg: &PayloadSegment<'_>,
+        columns: &mut Columns,
+        messages: &mut Vec<SeenMessage>,
+    ) {
+        let seq = if seg.flags.contains(TcpFlags::SYN) {
             seg.seq.wrapping_add(1)
         } else {
             seg.seq
         };
-        let next_seq = seq.wrapping_add(seg.payload.len() as u32);
-        let mut offset = 0usize;
-        let mut first_pdu = true;
-        let mut msp_touched = false;
+        let mut walk = Walk {
+            seq,
+            next_seq: seq.wrapping_add(seg.payload.len() as u32),
+            offset: 0,
+            first_pdu: true,
+            msp_touched: false,
+        };
         loop {
-            let payload = &seg.payload[offset..];
-            let mut called = false;
-            let mut need: Option<(usize, Need)> = None;
-            let mut another_pdu_follows = 0u32;
-            let mut must_desegment = None;
-
-            let state = &mut self.directions[dir];
-            // A retransmitted first segment of a PDU (not one made by this frame).
-            let exact = state.lookup(seq, true);
-            let exact_next = match exact {
-                Some(Ok(())) => state.msp.as_ref().map(|m| m.next_pdu),
-                Some(Err(done)) => Some(done.next_pdu),
-                None => None,
+            let Some(in_msp) = self.locate(seg, &walk, columns) else {
+                return;
             };
-            if let Some(next_pdu) = exact_next {
-                if !msp_touched && next_seq.le(next_pdu) {
-                    return messages;
-                }
-            }
-            if seg.analysis.contains(Flags::SPURIOUS_RETRANSMISSION)
-                || seg.analysis.contains(Flags::RETRANSMISSION)
-            {
-                return messages;
-            }
-            let found = exact.or_else(|| state.lookup(seq, false));
-            if let Some(Err(done)) = found {
-                if done.next_pdu.gt(seq) {
-                    // Adding to a finished reassembly: Wireshark throws ReassemblyError.
-                    let frag_offset = seq.diff(done.seq).max(0) as usize;
-                    columns.append_error(if frag_offset >= done.len {
-                        "New fragment past old data limits"
-                    } else {
-                        "New fragment overlaps old data (retransmission?)"
-                    });
-                    return messages;
-                }
-            }
-            let in_msp = matches!(found, Some(Ok(())))
-                && state
-                    .msp
-                    .as_ref()
-                    .is_some_and(|m| !m.complete && m.seq.le(seq) && m.next_pdu.gt(seq));
-            if in_msp {
-                let Some(msp) = state.msp.as_mut() else {
-                    return messages;
-                };
-                msp_touched = true;
-                let len = if msp.entire_segment {
-                    payload.len()
-                } else {
-                    (next_seq.diff(seq) as usize).min(msp.next_pdu.diff(seq) as usize)
-                };
-                if !msp.insert(seq, &payload[..len]) {
-                    // Beyond our cap: give up on this PDU (its frames show plain TCP Info).
-                    state.msp = None;
-                    return messages;
-                }
-                let more = next_seq.lt(msp.next_pdu);
-                // As Wireshark's fragment_add: whole once the last piece has been seen and
-                // every hole is filled, whichever segment fills the last one.
-                msp.seen_last |= !more;
-                let reassembled = msp.seen_last && msp.whole();
-                if reassembled && msp.entire_segment {
-                    msp.entire_segment = false;
-                    if msp.next_pdu.lt(next_seq) {
-                        msp.next_pdu = next_seq;
-                    }
-                }
-                if msp.next_pdu.lt(next_seq) && msp.next_pdu.ge(seq) && len > 0 {
-                    another_pdu_follows = msp.next_pdu.diff(seq) as u32;
-                }
-                if reassembled {
-                    msp.complete = true;
-                    let mut data = std::mem::take(&mut msp.data);
-                    let msp_seq = msp.seq;
-                    let old_next = msp.next_pdu;
-                    let msp_first_time = msp.first_time;
-                    called = true;
-                    need = self.call_subdissector(
-                        seg,
-                        &data,
-                        true,
-                        msp_first_time,
-                        columns,
-                        &mut messages,
-                    );
-                    let state = &mut self.directions[dir];
-                    if need.is_none_or(|(doff, _)| doff > 0) {
-                        state.remember(DoneMsp {
-                            seq: msp_seq,
-                            next_pdu: old_next,
-                            len: data.len(),
-                        });
-                    }
-                    if let Some((doff, n)) = need {
-                        msp_touched = true;
-                        // Keep (or split off) the unfinished tail as the pending PDU.
-                        let mut pending = if doff == 0 || msp_seq.wrapping_add(doff as u32).le(seq)
-                        {
-                            let contiguous = data.len();
-                            let mut m = Msp::new(msp_seq, old_next, &[]);
-                            m.data = std::mem::take(&mut data);
-                            m.contiguous = contiguous;
-                            m.first_time = msp_first_time;
-                            m
-                        } else {
-                            let new_seq = msp_seq.wrapping_add(doff as u32);
-                            let mut m = Msp::new(new_seq, new_seq.wrapping_add(1), &data[doff..]);
-                            m.first_time = seg.time_ns;
-                            m
-                        };
-                        match n {
-                            Need::OneMoreSegment => {
-                                let reach = seq.wrapping_add(payload.len() as u32);
-                                let base = if reach.gt(pending.next_pdu) {
-                                    reach
-                                } else {
-                                    pending.next_pdu
-                                };
-                                pending.next_pdu = base.wrapping_add(1);
-                                pending.entire_segment = true;
-                            }
-                            Need::UntilFin => {
-                                state.until_fin = true;
-                                pending.next_pdu = pending.seq.wrapping_add(0x4000_0000);
-                            }
-                            Need::Bytes(bytes) => {
-                                if seq.wrapping_add(len as u32).ge(pending.next_pdu) {
-                                    pending.next_pdu =
-                                        seq.wrapping_add(len as u32).wrapping_add(bytes);
-                                } else {
-                                    pending.next_pdu = pending.next_pdu.wrapping_add(bytes);
-                                }
-                                pending.expect_whole();
-                            }
-                        }
-                        state.msp = Some(pending);
-                        offset += len;
-                        seq = seq.wrapping_add(len as u32);
-                        if offset < seg.payload.len() {
-                            continue;
-                        }
-                        // Wireshark leaves the loop here without the suffix step.
-                        if doff == 0 {
-                            columns.set_protocol("TCP");
-                            if first_pdu {
-                                columns.append_suffix();
-                            }
-                        }
-                        return messages;
-                    }
+            let (called, need, another_pdu_follows) = if in_msp {
+                match self.add_to_msp(seg, &mut walk, columns, messages) {
+                    PduStep::Stop => return,
+                    PduStep::Again => continue,
+                    PduStep::Dissected {
+                        called,
+                        another_pdu_follows,
+                    } => (called, None, another_pdu_follows),
                 }
             } else {
-                called = true;
+                let mut need = None;
                 if !seg.analysis.withholds_payload() {
-                    need = self.call_subdissector(
-                        seg,
-                        payload,
-                        true,
-                        seg.time_ns,
-                        columns,
-                        &mut messages,
-                    );
+                    let payload = &seg.payload[walk.offset..];
+                    need =
+                        self.call_subdissector(seg, payload, true, seg.time_ns, columns, messages);
                     if let Some((doff, n)) = need {
-                        must_desegment = Some((doff, n));
+                        self.start_msp(seg, &mut walk, doff, n);
                     }
                 }
-            }
-            if let Some((doff, n)) = must_desegment {
-                let deseg_seq = seq.wrapping_add(doff as u32);
-                if next_seq.diff(deseg_seq) as u32 <= FIRST_PDU_LIMIT {
-                    let state = &mut self.directions[dir];
-                    let mut msp = Msp::new(deseg_seq, next_seq, &payload[doff..]);
-                    msp.first_time = seg.time_ns;
-                    match n {
-                        Need::OneMoreSegment => {
-                            msp.next_pdu = next_seq.wrapping_add(1);
-                            msp.entire_segment = true;
-                        }
-                        Need::UntilFin => {
-                            state.until_fin = true;
-                            msp.next_pdu = next_seq.wrapping_add(0x4000_0000);
-                        }
-                        Need::Bytes(bytes) => {
-                            msp.next_pdu = next_seq.wrapping_add(bytes);
-                            msp.expect_whole();
-                        }
-                    }
-                    state.msp = Some(msp);
-                    msp_touched = true;
-                }
-            }
+                (true, need, 0)
+            };
             if !called || need.is_some() {
                 let doff = need.map_or(0, |(d, _)| d);
                 if doff == 0 {
                     columns.set_protocol("TCP");
-                    if first_pdu {
+                    if walk.first_pdu {
                         columns.append_suffix();
                     }
                 }
@@ -616,14 +475,277 @@ impl ConnApp {
             if another_pdu_follows > 0 {
                 columns.fence = columns.info.len();
                 columns.protocol_locked = true;
-                first_pdu = false;
-                offset += another_pdu_follows as usize;
-                seq = seq.wrapping_add(another_pdu_follows);
-                if offset < seg.payload.len() {
+                walk.first_pdu = false;
+                walk.offset += another_pdu_follows as usize;
+                walk.seq = walk.seq.wrapping_add(another_pdu_follows);
+                if walk.offset < seg.payload.len() {
                     continue;
                 }
             }
-            return messages;
+            return;
+        }
+    }
+
+    /// Where the PDU at `walk.seq` stands: `Some(true)` if it continues the pending PDU,
+    /// `Some(false)` if it starts here, `None` if the segment is done with: a
+    /// retransmission (of a PDU's first segment or flagged by the analysis), or bytes
+    /// added to a finished reassembly (reported as Wireshark's ReassemblyError).
+    #[inline]
+    fn locate(&self, seg: &PayloadSegment<'_>, walk: &Walk, columns: &mut Columns) -> Option<bool> {
+        let (seq, next_seq) = (walk.seq, walk.next_seq);
+        let state = &self.directions[seg.direction];
+        // A retransmitted first segment of a PDU (not one made by this frame).
+        let exact = state.lookup(seq, true);
+        let exact_next = match exact {
+            Some(Ok(())) => state.msp.as_ref().map(|m| m.next_pdu),
+            Some(Err(done)) => Some(done.next_pdu),
+            None => None,
+        };
+        if let Some(next_pdu) = exact_next {
+            if !walk.msp_touched && next_seq.le(next_pdu) {
+                return None;
+            }
+        }
+        if seg.analysis.contains(Flags::SPURIOUS_RETRANSMISSION)
+            || seg.analysis.contains(Flags::RETRANSMISSION)
+        {
+            return None;
+        }
+        let found = exact.or_else(|| state.lookup(seq, false));
+        if let Some(Err(done)) = found {
+            if done.next_pdu.gt(seq) {
+                // Adding to a finished reassembly: Wireshark throws ReassemblyError.
+                let frag_offset = seq.diff(done.seq).max(0) as usize;
+                columns.append_error(if frag_offset >= done.len {
+                    "New fragment past old data limits"
+                } else {
+                    "New fragment overlaps old data (retransmission?)"
+                });
+                return None;
+            }
+        }
+        Some(
+            matches!(found, Some(Ok(())))
+                && state
+                    .msp
+                    .as_ref()
+                    .is_some_and(|m| !m.complete && m.seq.le(seq) && m.next_pdu.gt(seq)),
+        )
+    }
+
+    /// Adds this segment's bytes to the pending PDU they continue. When that makes the PDU
+    /// whole, hands it to the subdissector; what the subdissector did not consume stays
+    /// pending, and the walk goes on after it if the segment has more.
+    fn add_to_msp(
+        &mut self,
+        seg: &PayloadSegment<'_>,
+        walk: &mut Walk,
+        columns: &mut Columns,
+        messages: &mut Vec<SeenMessage>,
+    ) -> PduStep {
+        let (seq, next_seq) = (walk.seq, walk.next_seq);
+        let payload = &seg.payload[walk.offset..];
+        let state = &mut self.directions[seg.direction];
+        let Some(msp) = state.msp.as_mut() else {
+            return PduStep::Stop;
+        };
+        walk.msp_touched = true;
+        let len = if msp.entire_segment {
+            payload.len()
+        } else {
+            (next_seq.diff(seq) as usize).min(msp.next_pdu.diff(seq) as usize)
+        };
+        if !msp.insert(seq, &payload[..len]) {
+            // Beyond our cap: give up on this PDU (its frames show plain TCP Info).
+            state.msp = None;
+            return PduStep::Stop;
+        }
+        let more = next_seq.lt(msp.next_pdu);
+        // As Wireshark's fragment_add: whole once the last piece has been seen and
+        // every hole is filled, whichever segment fills the last one.
+        msp.seen_last |= !more;
+        let reassembled = msp.seen_last && msp.whole();
+        if reassembled && msp.entire_segment {
+            msp.entire_segment = false;
+            if msp.next_pdu.lt(next_seq) {
+                msp.next_pdu = next_seq;
+            }
+        }
+        let mut another_pdu_follows = 0;
+        if msp.next_pdu.lt(next_seq) && msp.next_pdu.ge(seq) && len > 0 {
+            another_pdu_follows = msp.next_pdu.diff(seq) as u32;
+        }
+        if !reassembled {
+            return PduStep::Dissected {
+                called: false,
+                another_pdu_follows,
+            };
+        }
+        msp.complete = true;
+        let mut data = std::mem::take(&mut msp.data);
+        let head = MspHead {
+            seq: msp.seq,
+            next_pdu: msp.next_pdu,
+            first_time: msp.first_time,
+        };
+        let need = self.call_subdissector(seg, &data, true, head.first_time, columns, messages);
+        let state = &mut self.directions[seg.direction];
+        if need.is_none_or(|(doff, _)| doff > 0) {
+            state.remember(DoneMsp {
+                seq: head.seq,
+                next_pdu: head.next_pdu,
+                len: data.len(),
+            });
+        }
+        let Some((doff, n)) = need else {
+            return PduStep::Dissected {
+                called: true,
+                another_pdu_follows,
+            };
+        };
+        walk.msp_touched = true;
+        let mut pending = head.pending_after(&mut data, doff, seq, seg.time_ns);
+        let until_fin = pending.extend_for(n, seq, payload.len(), len);
+        state.until_fin |= until_fin;
+        state.msp = Some(pending);
+        walk.offset += len;
+        walk.seq = seq.wrapping_add(len as u32);
+        if walk.offset < seg.payload.len() {
+            return PduStep::Again;
+        }
+        // Wireshark leaves the loop here without the suffix step.
+        if doff == 0 {
+            columns.set_protocol("TCP");
+            if walk.first_pdu {
+                columns.append_suffix();
+            }
+        }
+        PduStep::Stop
+    }
+
+    /// A PDU the subdissector could not finish in this segment (`need` more from `doff`
+    /// on): start reassembling it, unless it would exceed Wireshark's first-PDU limit.
+    fn start_msp(&mut self, seg: &PayloadSegment<'_>, walk: &mut Walk, doff: usize, n: Need) {
+        let next_seq = walk.next_seq;
+        let deseg_seq = walk.seq.wrapping_add(doff as u32);
+        if next_seq.diff(deseg_seq) as u32 > FIRST_PDU_LIMIT {
+            return;
+        }
+        let state = &mut self.directions[seg.direction];
+        let mut msp = Msp::new(deseg_seq, next_seq, &seg.payload[walk.offset + doff..]);
+        msp.first_time = seg.time_ns;
+        match n {
+            Need::OneMoreSegment => {
+                msp.next_pdu = next_seq.wrapping_add(1);
+                msp.entire_segment = true;
+            }
+            Need::UntilFin => {
+                state.until_fin = true;
+                msp.next_pdu = next_seq.wrapping_add(0x4000_0000);
+            }
+            Need::Bytes(bytes) => {
+                msp.next_pdu = next_seq.wrapping_add(bytes);
+                msp.expect_whole();
+            }
+        }
+        state.msp = Some(msp);
+        walk.msp_touched = true;
+    }
+}
+
+/// Where the walk over one segment's payload stands (the locals of Wireshark's loop).
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    /// Sequence number of the PDU being looked at.
+    seq: SeqNumber,
+    /// Sequence number just past this segment's payload.
+    next_seq: SeqNumber,
+    /// Offset of `seq` in the payload.
+    offset: usize,
+    /// No PDU has ended earlier in this segment (the suffix goes only on the first).
+    first_pdu: bool,
+    /// This segment has already added to or started a pending PDU, so it is no
+    /// retransmission of that PDU's first segment.
+    msp_touched: bool,
+}
+
+/// What adding to a pending PDU leaves the walk to do.
+#[derive(Debug, Clone, Copy)]
+enum PduStep {
+    /// Nothing more in this segment.
+    Stop,
+    /// Go round again at the walk's new offset.
+    Again,
+    /// Carry on with the end-of-turn steps (suffix, another PDU in the segment).
+    Dissected {
+        /// The subdissector ran.
+        called: bool,
+        /// Bytes of this segment that belong to the PDU just finished.
+        another_pdu_follows: u32,
+    },
+}
+
+/// What is kept of a reassembled PDU once its bytes are handed to the subdissector.
+#[derive(Debug, Clone, Copy)]
+struct MspHead {
+    seq: SeqNumber,
+    next_pdu: SeqNumber,
+    first_time: i128,
+}
+
+impl MspHead {
+    /// The pending PDU after the subdissector consumed `doff` bytes of the reassembled
+    /// `data` and asked for more: all of it again when it consumed nothing (or the cut
+    /// lies before this segment), else the tail from `doff`, which starts now.
+    #[inline]
+    fn pending_after(self, data: &mut Vec<u8>, doff: usize, seq: SeqNumber, now: i128) -> Msp {
+        if doff == 0 || self.seq.wrapping_add(doff as u32).le(seq) {
+            let contiguous = data.len();
+            let mut m = Msp::new(self.seq, self.next_pdu, &[]);
+            m.data = std::mem::take(data);
+            m.contiguous = contiguous;
+            m.first_time = self.first_time;
+            m
+        } else {
+            let new_seq = self.seq.wrapping_add(doff as u32);
+            let mut m = Msp::new(new_seq, new_seq.wrapping_add(1), &data[doff..]);
+            m.first_time = now;
+            m
+        }
+    }
+}
+
+impl Msp {
+    /// Sets where a kept-pending PDU ends for what the subdissector needs (`n`), given
+    /// the segment at `seq` with `payload_len` bytes of which `len` went into the PDU.
+    /// Returns whether the PDU now runs until the FIN.
+    #[inline]
+    fn extend_for(&mut self, n: Need, seq: SeqNumber, payload_len: usize, len: usize) -> bool {
+        match n {
+            Need::OneMoreSegment => {
+                let reach = seq.wrapping_add(payload_len as u32);
+                let base = if reach.gt(self.next_pdu) {
+                    reach
+                } else {
+                    self.next_pdu
+                };
+                self.next_pdu = base.wrapping_add(1);
+                self.entire_segment = true;
+                false
+            }
+            Need::UntilFin => {
+                self.next_pdu = self.seq.wrapping_add(0x4000_0000);
+                true
+            }
+            Need::Bytes(bytes) => {
+                if seq.wrapping_add(len as u32).ge(self.next_pdu) {
+                    self.next_pdu = seq.wrapping_add(len as u32).wrapping_add(bytes);
+                } else {
+                    self.next_pdu = self.next_pdu.wrapping_add(bytes);
+                }
+                self.expect_whole();
+                false
+            }
         }
     }
 }

@@ -20,28 +20,114 @@ mod field {
 /// The minimum TCP header length.
 pub const HEADER_LEN: usize = field::OPTIONS_START;
 
-/// TCP flag bits as they sit in the low 12 bits of bytes 12..14.
-pub mod flags {
+/// The flag bits of a TCP header, as they sit in the low 12 bits of bytes 12..14.
+///
+/// A `Copy` newtype rather than a bare `u16` so that a flag test reads as what it asks
+/// (`flags.contains(TcpFlags::SYN)`) and a flag set cannot be mixed up with a port or a
+/// window. It costs nothing: every operation is a mask on the same `u16`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct TcpFlags(u16);
+
+impl TcpFlags {
     /// FIN.
-    pub const FIN: u16 = 0x001;
+    pub const FIN: TcpFlags = TcpFlags(0x001);
     /// SYN.
-    pub const SYN: u16 = 0x002;
+    pub const SYN: TcpFlags = TcpFlags(0x002);
     /// RST.
-    pub const RST: u16 = 0x004;
+    pub const RST: TcpFlags = TcpFlags(0x004);
     /// PSH.
-    pub const PSH: u16 = 0x008;
+    pub const PSH: TcpFlags = TcpFlags(0x008);
     /// ACK.
-    pub const ACK: u16 = 0x010;
+    pub const ACK: TcpFlags = TcpFlags(0x010);
     /// URG.
-    pub const URG: u16 = 0x020;
+    pub const URG: TcpFlags = TcpFlags(0x020);
     /// ECE.
-    pub const ECE: u16 = 0x040;
+    pub const ECE: TcpFlags = TcpFlags(0x040);
     /// CWR.
-    pub const CWR: u16 = 0x080;
-    /// AE (accurate ECN; formerly NS).
-    pub const AE: u16 = 0x100;
+    pub const CWR: TcpFlags = TcpFlags(0x080);
+    /// AE (accurate ECN, RFC 9768); the bit RFC 3540 called NS.
+    pub const AE: TcpFlags = TcpFlags(0x100);
+    /// NS (ECN nonce, RFC 3540, historic): the same bit as [`TcpFlags::AE`].
+    pub const NS: TcpFlags = TcpFlags::AE;
     /// The three reserved bits.
-    pub const RESERVED: u16 = 0xe00;
+    pub const RESERVED: TcpFlags = TcpFlags(0xe00);
+
+    /// No flag set.
+    #[inline]
+    pub const fn empty() -> TcpFlags {
+        TcpFlags(0)
+    }
+
+    /// The flags of raw bits (as a record or a header stores them); every bit is kept.
+    #[inline]
+    pub const fn from_bits(bits: u16) -> TcpFlags {
+        TcpFlags(bits)
+    }
+
+    /// The raw bits.
+    #[inline]
+    pub const fn bits(self) -> u16 {
+        self.0
+    }
+
+    /// Whether every flag of `other` is set.
+    #[inline]
+    pub const fn contains(self, other: TcpFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether any flag of `other` is set.
+    #[inline]
+    pub const fn intersects(self, other: TcpFlags) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Whether no flag is set.
+    #[inline]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The flags set in either (usable in `const` items, where `|` is not).
+    #[inline]
+    pub const fn union(self, other: TcpFlags) -> TcpFlags {
+        TcpFlags(self.0 | other.0)
+    }
+
+    /// The flags set in both: `flags & (SYN | ACK) == SYN` asks "SYN without ACK".
+    #[inline]
+    pub const fn intersection(self, other: TcpFlags) -> TcpFlags {
+        TcpFlags(self.0 & other.0)
+    }
+}
+
+impl std::ops::BitOr for TcpFlags {
+    type Output = TcpFlags;
+    #[inline]
+    fn bitor(self, other: TcpFlags) -> TcpFlags {
+        self.union(other)
+    }
+}
+
+impl std::ops::BitOrAssign for TcpFlags {
+    #[inline]
+    fn bitor_assign(&mut self, other: TcpFlags) {
+        self.0 |= other.0;
+    }
+}
+
+impl std::ops::BitAnd for TcpFlags {
+    type Output = TcpFlags;
+    #[inline]
+    fn bitand(self, other: TcpFlags) -> TcpFlags {
+        self.intersection(other)
+    }
+}
+
+impl std::fmt::LowerHex for TcpFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::LowerHex::fmt(&self.0, f)
+    }
 }
 
 /// Why a TCP header could not be read.
@@ -128,9 +214,9 @@ impl<T: AsRef<[u8]>> Header<T> {
     pub fn header_len(&self) -> usize {
         usize::from(self.buffer.as_ref()[12] >> 4) * 4
     }
-    /// The 12 flag bits (see [`flags`]).
-    pub fn flags(&self) -> u16 {
-        self.u16_at(field::FLAGS) & 0x0fff
+    /// The 12 flag bits.
+    pub fn flags(&self) -> TcpFlags {
+        TcpFlags(self.u16_at(field::FLAGS) & 0x0fff)
     }
     /// Raw window field (before scaling).
     pub fn window(&self) -> u16 {
@@ -242,55 +328,60 @@ impl<'a> Iterator for Options<'a> {
 }
 
 /// The flag names tshark prints between brackets in Info, e.g. `SYN, ACK`.
-pub fn flag_names(bits: u16) -> String {
+pub fn flag_names(flags: TcpFlags) -> String {
     let mut out = String::with_capacity(16);
-    write_flag_names(&mut out, bits);
+    write_flag_names(&mut out, flags);
     out
 }
 
 /// Appends [`flag_names`] to `out` (no allocation on the per-packet path).
-pub fn write_flag_names(out: &mut String, bits: u16) {
+pub fn write_flag_names(out: &mut String, flags: TcpFlags) {
+    const PSH_ACK: TcpFlags = TcpFlags::PSH.union(TcpFlags::ACK);
+    const SYN_ACK: TcpFlags = TcpFlags::SYN.union(TcpFlags::ACK);
+    const FIN_ACK: TcpFlags = TcpFlags::FIN.union(TcpFlags::ACK);
+    const FIN_PSH_ACK: TcpFlags = TcpFlags::FIN.union(PSH_ACK);
+    const RST_ACK: TcpFlags = TcpFlags::RST.union(TcpFlags::ACK);
     // The combinations nearly every segment carries, without the loop.
-    let common = match bits {
-        flags::ACK => Some("ACK"),
-        b if b == flags::PSH | flags::ACK => Some("PSH, ACK"),
-        flags::SYN => Some("SYN"),
-        b if b == flags::SYN | flags::ACK => Some("SYN, ACK"),
-        b if b == flags::FIN | flags::ACK => Some("FIN, ACK"),
-        b if b == flags::FIN | flags::PSH | flags::ACK => Some("FIN, PSH, ACK"),
-        b if b == flags::RST | flags::ACK => Some("RST, ACK"),
-        flags::RST => Some("RST"),
+    let common = match flags {
+        TcpFlags::ACK => Some("ACK"),
+        PSH_ACK => Some("PSH, ACK"),
+        TcpFlags::SYN => Some("SYN"),
+        SYN_ACK => Some("SYN, ACK"),
+        FIN_ACK => Some("FIN, ACK"),
+        FIN_PSH_ACK => Some("FIN, PSH, ACK"),
+        RST_ACK => Some("RST, ACK"),
+        TcpFlags::RST => Some("RST"),
         _ => None,
     };
     match common {
         Some(names) => out.push_str(names),
-        None => spell_flag_names(out, bits),
+        None => spell_flag_names(out, flags),
     }
 }
 
 /// The general case of [`write_flag_names`]: every set bit, in tshark's order.
-fn spell_flag_names(out: &mut String, bits: u16) {
-    const NAMES: [(u16, &str); 9] = [
-        (flags::FIN, "FIN"),
-        (flags::SYN, "SYN"),
-        (flags::RST, "RST"),
-        (flags::PSH, "PSH"),
-        (flags::ACK, "ACK"),
-        (flags::URG, "URG"),
-        (flags::ECE, "ECE"),
-        (flags::CWR, "CWR"),
-        (flags::AE, "AE"),
+fn spell_flag_names(out: &mut String, flags: TcpFlags) {
+    const NAMES: [(TcpFlags, &str); 9] = [
+        (TcpFlags::FIN, "FIN"),
+        (TcpFlags::SYN, "SYN"),
+        (TcpFlags::RST, "RST"),
+        (TcpFlags::PSH, "PSH"),
+        (TcpFlags::ACK, "ACK"),
+        (TcpFlags::URG, "URG"),
+        (TcpFlags::ECE, "ECE"),
+        (TcpFlags::CWR, "CWR"),
+        (TcpFlags::AE, "AE"),
     ];
     let start = out.len();
     for (bit, name) in NAMES {
-        if bits & bit != 0 {
+        if flags.intersects(bit) {
             if out.len() > start {
                 out.push_str(", ");
             }
             out.push_str(name);
         }
     }
-    if bits & flags::RESERVED != 0 {
+    if flags.intersects(TcpFlags::RESERVED) {
         if out.len() > start {
             out.push_str(", ");
         }
@@ -351,7 +442,7 @@ mod tests {
         assert_eq!((h.source_port(), h.destination_port()), (18508, 5000));
         assert_eq!(h.seq_number(), 0x1234_5678);
         assert_eq!(h.header_len(), 40);
-        assert_eq!(h.flags(), flags::SYN);
+        assert_eq!(h.flags(), TcpFlags::SYN);
         assert_eq!(h.window(), 65495);
         assert!(h.payload().is_empty());
         let opts: Vec<_> = Options::new(h.options()).collect();
@@ -397,24 +488,42 @@ mod tests {
     fn common_flag_spellings_equal_the_general_rule() {
         for bits in 0..0x1000u16 {
             let (mut fast, mut slow) = (String::new(), String::new());
-            write_flag_names(&mut fast, bits);
-            spell_flag_names(&mut slow, bits);
+            write_flag_names(&mut fast, TcpFlags::from_bits(bits));
+            spell_flag_names(&mut slow, TcpFlags::from_bits(bits));
             assert_eq!(fast, slow, "flags {bits:#05x}");
         }
     }
 
     #[test]
     fn flag_name_order_matches_tshark() {
-        assert_eq!(flag_names(flags::SYN | flags::ACK), "SYN, ACK");
+        assert_eq!(flag_names(TcpFlags::SYN | TcpFlags::ACK), "SYN, ACK");
         assert_eq!(
-            flag_names(flags::FIN | flags::PSH | flags::ACK),
+            flag_names(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK),
             "FIN, PSH, ACK"
         );
         assert_eq!(
-            flag_names(flags::ACK | flags::URG | flags::AE | 0x200),
+            flag_names(TcpFlags::ACK | TcpFlags::URG | TcpFlags::NS | TcpFlags::from_bits(0x200)),
             "ACK, URG, AE, Reserved"
         );
-        assert_eq!(flag_names(0), "<None>");
+        assert_eq!(flag_names(TcpFlags::empty()), "<None>");
+    }
+
+    #[test]
+    fn flag_sets_test_like_the_masks_they_replace() {
+        let syn_ack = TcpFlags::SYN | TcpFlags::ACK;
+        assert!(syn_ack.contains(TcpFlags::SYN) && syn_ack.contains(syn_ack));
+        assert!(!syn_ack.contains(TcpFlags::SYN | TcpFlags::FIN));
+        assert!(syn_ack.intersects(TcpFlags::SYN | TcpFlags::FIN));
+        assert!(!syn_ack.intersects(TcpFlags::FIN | TcpFlags::RST));
+        assert_eq!(syn_ack & (TcpFlags::SYN | TcpFlags::FIN), TcpFlags::SYN);
+        assert_eq!(TcpFlags::NS, TcpFlags::AE);
+        assert!(TcpFlags::empty().is_empty());
+        assert_eq!(format!("{:#x}", syn_ack), "0x12");
+        // The header view drops the data-offset nibble, keeps the reserved bits.
+        let mut bytes = SYN;
+        bytes[12] = 0xae;
+        let h = Header::new_checked(&bytes[..]).unwrap();
+        assert_eq!(h.flags(), TcpFlags::from_bits(0xe02));
     }
 
     #[test]

@@ -3,18 +3,22 @@
 //! [`Dissector::dissect`] never panics and never drops a frame: whatever cannot be decoded
 //! becomes a row whose `protocol` is `malformed` with a reason.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::board::FactBoard;
+use crate::app::http::Kind;
+use crate::app::reassembly::{Columns, ConnApp, PayloadSegment};
 use crate::capture::{Frame, FrameKind, Timestamp};
-use crate::conn::{Conn, Endpoint, SegmentInput, Tracker};
-use crate::ip::{self, Defragmented, Defragmenter};
-use crate::link::{self, ethertype};
-use crate::reassembly::{Columns, ConnApp, PayloadSegment};
+use crate::conn::flow::Endpoint;
+use crate::conn::lifecycle::TcpState;
+use crate::conn::tracker::{Conn, SegmentInput, SegmentResult, Tracker};
+use crate::pipeline::board::FactBoard;
 use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
-use crate::seq::SeqNumber;
-use crate::tcp::{self, flags};
+use crate::wire::ip::{self, Defragmented, Defragmenter, IpPacket};
+use crate::wire::link::{self, ethertype};
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::{self, TcpFlags};
 
 /// Turns frames into [`PacketRecord`]s, keeping the state that needs (connections, IP
 /// fragments). Memory grows with open connections, not with frames.
@@ -132,7 +136,7 @@ impl Dissector {
     }
 
     /// A second pass that follows a first pass running on another thread (see
-    /// [`crate::board`]): it shows the same values as [`Dissector::second_pass`], waiting
+    /// [`crate::pipeline::board`]): it shows the same values as [`Dissector::second_pass`], waiting
     /// on each connection's first frame until the first pass has settled it.
     pub fn second_pass_following(board: Arc<FactBoard>) -> Self {
         Dissector {
@@ -315,7 +319,7 @@ impl Dissector {
             }
         };
         let before = *value;
-        *value = crate::conn::next_completeness(before, false, false, input);
+        *value = crate::conn::tracker::next_completeness(before, false, false, input);
         Some(before)
     }
 
@@ -366,6 +370,8 @@ impl Dissector {
         *row = self.dissect_with(frame, info);
     }
 
+    /// The pipeline for one frame, layer by layer; each layer that cannot go on leaves
+    /// the row as far as it got (or marks it malformed) and returns it.
     fn dissect_with(&mut self, frame: &Frame<'_>, info: String) -> PacketRecord {
         self.last_frame = frame.number;
         let mut record = PacketRecord {
@@ -386,75 +392,78 @@ impl Dissector {
             record.info = format!("Custom Block: PEN = {pen}, {copy}");
             return record;
         }
-        let net = match link::network_payload(frame.link_type, frame.data) {
-            Ok(net) => net,
-            Err(e @ link::LinkError::Unsupported(_)) => {
-                record.protocol = "Frame";
-                record.info = e.to_string();
-                return record;
-            }
-            Err(e) => return malformed(record, e.to_string()),
-        };
-        match net.ethertype {
-            ethertype::IPV4 | ethertype::IPV6 => {}
-            ethertype::ARP => {
-                record.protocol = "ARP";
-                return record;
-            }
-            other => {
-                record.protocol = "Ethernet";
-                record.info = format!("Ethertype 0x{other:04x}");
-                return record;
-            }
-        }
-        let packet = match ip::parse(net.bytes) {
-            Ok(p) => p,
-            Err(reason) => return malformed(record, reason),
+        let Some(packet) = network_packet(frame, &mut record) else {
+            return record;
         };
         record.src = Some(packet.src);
         record.dst = Some(packet.dst);
-        let reassembled;
-        let (payload, announced_len) = match packet.fragment {
-            None => (packet.payload, packet.announced_len),
-            Some(frag) => match self.defrag.add(&packet) {
-                Defragmented::Incomplete => {
-                    record.protocol = "IPv4";
-                    record.info = format!(
-                        "Fragmented IP protocol (proto={} {}, off={}, ID={:04x})",
-                        protocol_name(packet.protocol),
-                        packet.protocol,
-                        frag.offset,
-                        frag.id
-                    );
-                    return record;
-                }
-                Defragmented::Complete(bytes) => {
-                    reassembled = bytes;
-                    (&reassembled[..], reassembled.len() as u32)
-                }
-            },
+        let Some((payload, announced_len)) = self.transport_payload(&packet, &mut record) else {
+            return record;
         };
         if packet.protocol != ip::PROTO_TCP {
             record.protocol = protocol_name(packet.protocol);
             return record;
         }
+        self.dissect_tcp(frame, &packet, &payload, announced_len, &mut record);
+        record
+    }
+
+    /// The transport bytes of an IP packet and their announced length: the packet's own,
+    /// or, for the last fragment of a datagram, the reassembled datagram (owned, moved out
+    /// of the defragmenter: no copy). `None` while fragments are missing (the row then
+    /// says so, as tshark's Info does).
+    #[inline]
+    fn transport_payload<'p>(
+        &mut self,
+        packet: &IpPacket<'p>,
+        record: &mut PacketRecord,
+    ) -> Option<(Cow<'p, [u8]>, u32)> {
+        let Some(frag) = packet.fragment else {
+            return Some((Cow::Borrowed(packet.payload), packet.announced_len));
+        };
+        match self.defrag.add(packet) {
+            Defragmented::Incomplete => {
+                record.protocol = "IPv4";
+                record.info = format!(
+                    "Fragmented IP protocol (proto={} {}, off={}, ID={:04x})",
+                    protocol_name(packet.protocol),
+                    packet.protocol,
+                    frag.offset,
+                    frag.id
+                );
+                None
+            }
+            Defragmented::Complete(bytes) => {
+                let len = bytes.len() as u32;
+                Some((Cow::Owned(bytes), len))
+            }
+        }
+    }
+
+    /// TCP: the header, the tracker, the Info text, then the application layer.
+    fn dissect_tcp(
+        &mut self,
+        frame: &Frame<'_>,
+        packet: &IpPacket<'_>,
+        payload: &[u8],
+        announced_len: u32,
+        record: &mut PacketRecord,
+    ) {
         let header = match tcp::Header::new_checked(payload) {
             Ok(h) => h,
-            Err(e) => return malformed(record, e.to_string()),
+            Err(e) => return mark_malformed(record, e.to_string()),
         };
         let header_len = header.header_len() as u32;
         let len = announced_len.saturating_sub(header_len);
-        let src = Endpoint {
-            addr: packet.src,
-            port: header.source_port(),
-        };
-        let dst = Endpoint {
-            addr: packet.dst,
-            port: header.destination_port(),
-        };
         let input = SegmentInput {
-            src,
-            dst,
+            src: Endpoint {
+                addr: packet.src,
+                port: header.source_port(),
+            },
+            dst: Endpoint {
+                addr: packet.dst,
+                port: header.destination_port(),
+            },
             seq: header.seq_number(),
             ack: header.ack_number(),
             flags: header.flags(),
@@ -464,32 +473,7 @@ impl Dissector {
             time_ns: frame.timestamp.map(Timestamp::as_nanos).unwrap_or(0),
             frame: frame.number,
         };
-        let result = self.tracker.on_segment(&input);
-        for displaced in self.tracker.take_replaced() {
-            self.close_app(&displaced);
-            self.finished.push(displaced);
-        }
-        self.sweep(input.time_ns);
-        let tcp = TcpRecord {
-            source_port: src.port,
-            destination_port: dst.port,
-            stream: result.stream,
-            flags: input.flags,
-            relative_seq: result.seq,
-            relative_ack: result.ack,
-            raw_seq: input.seq,
-            raw_ack: input.ack,
-            len,
-            window: result.window,
-            analysis: result.analysis,
-            from_client: result.from_client,
-            role: Some(result.transition.role),
-            client_state: Some(result.transition.client),
-            server_state: Some(result.transition.server),
-            completeness: self
-                .two_pass_completeness(result.stream, &input)
-                .unwrap_or(result.completeness_before),
-        };
+        let (result, tcp) = self.track(&input);
         let mut info = std::mem::take(&mut record.info);
         if !self.lean {
             write_tcp_info(&mut info, &tcp, &header, result.ack_base);
@@ -498,66 +482,28 @@ impl Dissector {
         if header_len > announced_len {
             record.protocol = "TCP";
             record.info = columns.info;
-            return malformed(
+            return mark_malformed(
                 record,
                 format!("TCP header length {header_len} exceeds IP payload length {announced_len}"),
             );
         }
         let payload = header.payload();
         let payload = &payload[..payload.len().min(len as usize)];
-        if !payload.is_empty() || input.flags & flags::FIN != 0 {
+        if !payload.is_empty() || input.flags.contains(TcpFlags::FIN) {
             let segment = PayloadSegment {
                 seq: SeqNumber(input.seq),
                 flags: input.flags,
                 payload,
                 len,
                 analysis: result.analysis.flags,
-                ports: (src.port, dst.port),
+                ports: (input.src.port, input.dst.port),
                 direction: usize::from(!result.from_first),
                 frame: frame.number,
                 time_ns: input.time_ns,
             };
-            let (lean, rows_only) = (self.lean, self.rows_only);
-            let app = self
-                .apps
-                .entry(result.stream)
-                .or_insert_with(|| ConnApp::new(lean, rows_only));
-            let seen = app.on_payload(&segment, &mut columns);
-            if !seen.is_empty() && self.lean {
-                // A first pass keeps only the pairs a second pass shows as response_in.
-                app.exchanges.pair_only(&seen);
-                let paired = app.exchanges.take_paired();
-                self.learn_pairs(paired);
-            } else if !seen.is_empty() {
-                record.http = app.exchanges.on_frame(result.stream, &seen);
-                let paired = app.exchanges.take_paired();
-                self.exchanges.extend(app.exchanges.take_done());
-                self.learn_pairs(paired);
-                if !matches!(self.future, Future::Unknown) {
-                    let future = self.response_for(frame.number);
-                    for http in record.http.iter_mut() {
-                        if http.kind == crate::http::Kind::Request && http.response_in.is_none() {
-                            http.response_in = future;
-                        }
-                    }
-                }
-            }
+            self.application(&segment, result.stream, &mut columns, record);
         }
-        // A connection that both sides have closed (or that was reset) needs no HTTP state
-        // any more: its exchanges are final now, and only the small TCP state lingers for
-        // late segments.
-        let done = |state: Option<crate::lifecycle::TcpState>| {
-            matches!(
-                state,
-                Some(crate::lifecycle::TcpState::Closed | crate::lifecycle::TcpState::TimeWait)
-            )
-        };
-        if done(tcp.client_state) && done(tcp.server_state) {
-            if let Some(mut app) = self.apps.remove(&result.stream) {
-                self.exchanges
-                    .extend(app.exchanges.finish(result.stream, true));
-            }
-        }
+        self.release_if_closed(result.stream, &tcp);
         record.protocol = columns.protocol;
         record.info = columns.info;
         if (frame.data.len() as u32) < frame.orig_len
@@ -569,14 +515,137 @@ impl Dissector {
             record.info.push_str("[Packet size limited during capture]");
         }
         record.tcp = Some(tcp);
-        record
+    }
+
+    /// Feeds the segment to the tracker (collecting connections it displaced, sweeping
+    /// idle ones) and builds the TCP part of the row from what it says.
+    #[inline]
+    fn track(&mut self, input: &SegmentInput<'_>) -> (SegmentResult, TcpRecord) {
+        let result = self.tracker.on_segment(input);
+        for displaced in self.tracker.take_replaced() {
+            self.close_app(&displaced);
+            self.finished.push(displaced);
+        }
+        self.sweep(input.time_ns);
+        let tcp = TcpRecord {
+            source_port: input.src.port,
+            destination_port: input.dst.port,
+            stream: result.stream,
+            flags: input.flags.bits(),
+            relative_seq: result.seq,
+            relative_ack: result.ack,
+            raw_seq: input.seq,
+            raw_ack: input.ack,
+            len: input.len,
+            window: result.window,
+            analysis: result.analysis,
+            from_client: result.from_client,
+            role: Some(result.transition.role),
+            client_state: Some(result.transition.client),
+            server_state: Some(result.transition.server),
+            completeness: self
+                .two_pass_completeness(result.stream, input)
+                .unwrap_or(result.completeness_before),
+        };
+        (result, tcp)
+    }
+
+    /// The application layer for a segment with payload (or a FIN): reassembly and HTTP,
+    /// then pairing. A first pass keeps only the pairs a second pass shows as
+    /// `response_in`; otherwise the row gets its HTTP records, with `response_in` from the
+    /// future when a first pass told it.
+    fn application(
+        &mut self,
+        segment: &PayloadSegment<'_>,
+        stream: u64,
+        columns: &mut Columns,
+        record: &mut PacketRecord,
+    ) {
+        let (lean, rows_only) = (self.lean, self.rows_only);
+        let app = self
+            .apps
+            .entry(stream)
+            .or_insert_with(|| ConnApp::new(lean, rows_only));
+        let seen = app.on_payload(segment, columns);
+        if seen.is_empty() {
+            return;
+        }
+        if self.lean {
+            app.exchanges.pair_only(&seen);
+            let paired = app.exchanges.take_paired();
+            self.learn_pairs(paired);
+            return;
+        }
+        record.http = app.exchanges.on_frame(stream, &seen);
+        let paired = app.exchanges.take_paired();
+        self.exchanges.extend(app.exchanges.take_done());
+        self.learn_pairs(paired);
+        if !matches!(self.future, Future::Unknown) {
+            let future = self.response_for(segment.frame);
+            for http in record.http.iter_mut() {
+                if http.kind == Kind::Request && http.response_in.is_none() {
+                    http.response_in = future;
+                }
+            }
+        }
+    }
+
+    /// A connection that both sides have closed (or that was reset) needs no HTTP state
+    /// any more: its exchanges are final now, and only the small TCP state lingers for
+    /// late segments.
+    #[inline]
+    fn release_if_closed(&mut self, stream: u64, tcp: &TcpRecord) {
+        let done =
+            |state: Option<TcpState>| matches!(state, Some(TcpState::Closed | TcpState::TimeWait));
+        if done(tcp.client_state) && done(tcp.server_state) {
+            if let Some(mut app) = self.apps.remove(&stream) {
+                self.exchanges.extend(app.exchanges.finish(stream, true));
+            }
+        }
     }
 }
 
-fn malformed(mut record: PacketRecord, reason: String) -> PacketRecord {
+/// The IP packet inside a frame. `None` when there is none to go on with: an unsupported
+/// link type, a non-IP ethertype (the row names what it is) or a malformed header.
+#[inline]
+fn network_packet<'f>(frame: &Frame<'f>, record: &mut PacketRecord) -> Option<IpPacket<'f>> {
+    let net = match link::network_payload(frame.link_type, frame.data) {
+        Ok(net) => net,
+        Err(e @ link::LinkError::Unsupported(_)) => {
+            record.protocol = "Frame";
+            record.info = e.to_string();
+            return None;
+        }
+        Err(e) => {
+            mark_malformed(record, e.to_string());
+            return None;
+        }
+    };
+    match net.ethertype {
+        ethertype::IPV4 | ethertype::IPV6 => {}
+        ethertype::ARP => {
+            record.protocol = "ARP";
+            return None;
+        }
+        other => {
+            record.protocol = "Ethernet";
+            record.info = format!("Ethertype 0x{other:04x}");
+            return None;
+        }
+    }
+    match ip::parse(net.bytes) {
+        Ok(p) => Some(p),
+        Err(reason) => {
+            mark_malformed(record, reason);
+            None
+        }
+    }
+}
+
+/// Marks a row malformed, keeping what the layers before the failure filled in.
+fn mark_malformed(record: &mut PacketRecord, reason: String) {
     record.protocol = "malformed";
     record.malformed = Some(reason);
-    record
 }
 
 fn protocol_name(proto: u8) -> &'static str {
@@ -604,21 +673,23 @@ fn write_tcp_info<T: AsRef<[u8]>>(
     ack_base: Option<u32>,
 ) {
     let mut num = itoa::Buffer::new();
+    // The record keeps the raw bits (its shape is the export's); the tests want the type.
+    let flags = TcpFlags::from_bits(tcp.flags);
     tcp.analysis.write_info_prefix(info);
     info.push_str(num.format(tcp.source_port));
     info.push_str(" → ");
     info.push_str(num.format(tcp.destination_port));
     info.push_str(" [");
-    tcp::write_flag_names(info, tcp.flags);
+    tcp::write_flag_names(info, flags);
     info.push_str("] Seq=");
     info.push_str(num.format(tcp.relative_seq));
-    if tcp.flags & flags::ACK != 0 {
+    if flags.contains(TcpFlags::ACK) {
         info.push_str(" Ack=");
         info.push_str(num.format(tcp.relative_ack));
     }
     info.push_str(" Win=");
     info.push_str(num.format(tcp.window));
-    if tcp.flags & flags::URG != 0 {
+    if flags.contains(TcpFlags::URG) {
         info.push_str(" Urg=");
         info.push_str(num.format(header.urgent_pointer()));
     }

@@ -19,7 +19,7 @@
 
 use std::collections::VecDeque;
 
-use crate::http::{Kind, Message};
+use crate::app::http::{Kind, Message};
 use crate::record::{ExchangeRecord, HttpRecord};
 
 /// Most unanswered requests queued per connection for the exchange table.

@@ -122,6 +122,24 @@ impl Message {
         }
     }
 
+    /// A message from its head: with every text field, or, for a lean first pass, only
+    /// what framing and pairing need (see [`HttpConv::lean`]).
+    #[inline]
+    fn new(
+        lean: bool,
+        head: &[u8],
+        first_line: &[u8],
+        line_text: String,
+        kind: Kind,
+        status: Option<u16>,
+    ) -> Message {
+        if lean {
+            Message::bare(kind, status, first_line)
+        } else {
+            Message::from_head(head, line_text, kind, status)
+        }
+    }
+
     /// Whether this message asks for (or announces) the connection to stay open after it,
     /// by RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
     /// `Connection: keep-alive`.
@@ -543,19 +561,9 @@ fn dissect_message(
     let status = (kind == Kind::Response)
         .then(|| parse_status(first_line))
         .flatten();
-    let mut try_body = !end_of_stream;
-    if kind == Kind::Response {
-        let code = status.unwrap_or(0);
-        let method = conv.last_method.as_deref();
-        if method == Some("HEAD")
-            || (code / 100 == 2 && matches!(method, Some("CONNECT") | Some("SSTP_DUPLEX_POST")))
-            || code / 100 == 1
-            || code == 204
-            || code == 304
-        {
-            try_body = false;
-        }
-    }
+    let no_body =
+        kind == Kind::Response && response_has_no_body(status, conv.last_method.as_deref());
+    let try_body = !end_of_stream && !no_body;
     let head = scan_headers(rest, first_next);
     let Some((framing, body_start)) = head else {
         if can_desegment {
@@ -565,71 +573,29 @@ fn dissect_message(
         // The capture cut the head: report the first line, as Wireshark does before its
         // exception stops the dissection.
         result.cut_short = true;
-        let mut message = if conv.lean {
-            Message::bare(kind, status, first_line)
-        } else {
-            Message::from_head(rest, line_text, kind, status)
-        };
+        let mut message = Message::new(conv.lean, rest, first_line, line_text, kind, status);
         message.content_type = None;
         result.messages.push(message);
         return None;
     };
     let available = (rest.len() - body_start) as u64;
-    // Body framing, as req_resp_hdrs_do_reassembly decides it.
     if try_body && can_desegment {
-        if framing.chunked {
-            match walk_chunks_cached(conv, rest, body_start) {
-                Chunks::Incomplete => {
-                    result.need = Some((offset, Need::OneMoreSegment));
-                    return None;
-                }
-                Chunks::Done(..) | Chunks::Invalid => {}
-            }
-        } else if let Some(length) = framing.content_length {
-            if available < length {
-                result.need = Some((offset, Need::Bytes((length - available) as u32)));
-                return None;
-            }
-        } else if kind == Kind::Response {
-            result.need = Some((offset, Need::UntilFin));
+        if let Some(need) = body_need(conv, rest, body_start, &framing, kind, available) {
+            result.need = Some((offset, need));
             return None;
         }
     }
     // The message is complete (or can be no more complete): account for it.
     let (body_len, consumed_body) =
-        if let (Some(length), false) = (framing.content_length, framing.chunked) {
-            let len = length.min(available);
-            (len, len)
-        } else {
-            match kind {
-                Kind::Request if !framing.chunked => (0, 0),
-                Kind::Response
-                    if matches!(status.unwrap_or(0) / 100, 1)
-                        || matches!(status, Some(204) | Some(304)) =>
-                {
-                    (0, 0)
-                }
-                _ if framing.chunked => match walk_chunks_cached(conv, rest, body_start) {
-                    Chunks::Done(end, dechunked) => (dechunked, (end - body_start) as u64),
-                    _ => (available, available),
-                },
-                _ => (available, available),
-            }
-        };
-    let mut body_magic = [0u8; 6];
-    let body_bytes = &rest[body_start..];
-    let magic_len = body_bytes.len().min(6);
-    body_magic[..magic_len].copy_from_slice(&body_bytes[..magic_len]);
+        body_extent(conv, rest, body_start, &framing, kind, status, available);
+    let body_magic = first_six(&rest[body_start..]);
     if body_len > 0 && !conv.lean {
         if let Some(media) = &framing.content_type {
             result.info.push_str(&media_suffix(media, &body_magic));
         }
     }
-    let mut message = if conv.lean {
-        Message::bare(kind, status, first_line)
-    } else {
-        Message::from_head(&rest[..body_start], line_text, kind, status)
-    };
+    let head = &rest[..body_start];
+    let mut message = Message::new(conv.lean, head, first_line, line_text, kind, status);
     if kind == Kind::Request {
         conv.last_method = message.method.clone();
         conv.seen_request = true;
@@ -639,6 +605,87 @@ fn dissect_message(
     message.body_magic = body_magic;
     result.messages.push(message);
     Some(offset - start + body_start + consumed_body as usize)
+}
+
+/// Whether a response has no body whatever its headers say (RFC 9110 §6.4.1): an answer
+/// to HEAD, a 2xx to CONNECT (or SSTP), a 1xx, 204 or 304.
+#[inline]
+fn response_has_no_body(status: Option<u16>, method: Option<&str>) -> bool {
+    let code = status.unwrap_or(0);
+    method == Some("HEAD")
+        || (code / 100 == 2 && matches!(method, Some("CONNECT") | Some("SSTP_DUPLEX_POST")))
+        || code / 100 == 1
+        || code == 204
+        || code == 304
+}
+
+/// What more the body needs before the message is complete, as Wireshark's
+/// `req_resp_hdrs_do_reassembly` decides it: the rest of a chunked body (one more segment
+/// at a time), the missing Content-Length bytes, or, for a response with neither, all
+/// until FIN. `None`: the body is complete.
+#[inline]
+fn body_need(
+    conv: &mut HttpConv,
+    rest: &[u8],
+    body_start: usize,
+    framing: &Framing,
+    kind: Kind,
+    available: u64,
+) -> Option<Need> {
+    if framing.chunked {
+        match walk_chunks_cached(conv, rest, body_start) {
+            Chunks::Incomplete => Some(Need::OneMoreSegment),
+            Chunks::Done(..) | Chunks::Invalid => None,
+        }
+    } else if let Some(length) = framing.content_length {
+        (available < length).then(|| Need::Bytes((length - available) as u32))
+    } else if kind == Kind::Response {
+        Some(Need::UntilFin)
+    } else {
+        None
+    }
+}
+
+/// `(body length, bytes consumed after the head)` of a complete message whose head ends
+/// at `body_start` of `rest`: Content-Length (as far as captured), no body (requests
+/// without one, 1xx, 204, 304), a de-chunked body, or everything that is there.
+#[inline]
+fn body_extent(
+    conv: &mut HttpConv,
+    rest: &[u8],
+    body_start: usize,
+    framing: &Framing,
+    kind: Kind,
+    status: Option<u16>,
+    available: u64,
+) -> (u64, u64) {
+    if let (Some(length), false) = (framing.content_length, framing.chunked) {
+        let len = length.min(available);
+        return (len, len);
+    }
+    match kind {
+        Kind::Request if !framing.chunked => (0, 0),
+        Kind::Response
+            if matches!(status.unwrap_or(0) / 100, 1)
+                || matches!(status, Some(204) | Some(304)) =>
+        {
+            (0, 0)
+        }
+        _ if framing.chunked => match walk_chunks_cached(conv, rest, body_start) {
+            Chunks::Done(end, dechunked) => (dechunked, (end - body_start) as u64),
+            _ => (available, available),
+        },
+        _ => (available, available),
+    }
+}
+
+/// The first six bytes of the body, zero-padded: enough for the media sniffing of Info.
+#[inline]
+fn first_six(body: &[u8]) -> [u8; 6] {
+    let mut magic = [0u8; 6];
+    let len = body.len().min(6);
+    magic[..len].copy_from_slice(&body[..len]);
+    magic
 }
 
 /// Method and target of a request line.

@@ -3,9 +3,9 @@
 //! `conn_state` and `history` follow Zeek's conn.log meanings (see Zeek's documentation of
 //! `Conn::Info`); `completeness` is Wireshark's `tcp.completeness` bitmask.
 
-use crate::analysis::Flags;
-use crate::lifecycle::Side;
-use crate::tcp::flags;
+use crate::conn::analysis::Flags;
+use crate::conn::lifecycle::Side;
+use crate::wire::tcp::TcpFlags;
 
 /// `tcp.completeness` bits.
 pub mod completeness {
@@ -154,7 +154,7 @@ impl ConnSummary {
     pub fn on_segment(
         &mut self,
         side: Side,
-        tcp_flags: u16,
+        tcp_flags: TcpFlags,
         len: u32,
         raw_window: u16,
         analysis: Flags,
@@ -164,8 +164,8 @@ impl ConnSummary {
         self.last_time = self.last_time.max(time);
         self.packets[i] += 1;
         self.bytes[i] += u64::from(len);
-        let syn = tcp_flags & flags::SYN != 0;
-        let ack = tcp_flags & flags::ACK != 0;
+        let syn = tcp_flags.contains(TcpFlags::SYN);
+        let ack = tcp_flags.contains(TcpFlags::ACK);
         if syn && !ack {
             self.seen[i].syn = true;
             self.letter(side, 1 << 0);
@@ -181,17 +181,17 @@ impl ConnSummary {
             }
         }
         // Zeek's 'A' is a pure ACK: no SYN, FIN, RST or payload.
-        if ack && len == 0 && tcp_flags & (flags::SYN | flags::FIN | flags::RST) == 0 {
+        if ack && len == 0 && !tcp_flags.intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) {
             self.letter(side, 1 << 2);
         }
         if len > 0 {
             self.letter(side, 1 << 3);
         }
-        if tcp_flags & flags::FIN != 0 {
+        if tcp_flags.contains(TcpFlags::FIN) {
             self.seen[i].fin = true;
             self.letter(side, 1 << 4);
         }
-        if tcp_flags & flags::RST != 0 {
+        if tcp_flags.contains(TcpFlags::RST) {
             self.seen[i].rst = true;
             self.letter(side, 1 << 5);
             self.first_rst.get_or_insert(side);
@@ -203,7 +203,7 @@ impl ConnSummary {
             self.retransmissions += 1;
             self.letter(side, 1 << 6);
         }
-        if raw_window == 0 && tcp_flags & (flags::SYN | flags::FIN | flags::RST) == 0 {
+        if raw_window == 0 && !tcp_flags.intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) {
             self.letter(side, 1 << 7);
         }
     }

@@ -9,9 +9,9 @@
 //! All comparisons use raw (not relative) sequence numbers and the raw, unscaled window,
 //! exactly as Wireshark does; only "window full" uses the peer's scaled window.
 
-use crate::conn::{Flow, WindowScale};
-use crate::seq::SeqNumber;
-use crate::tcp::flags;
+use crate::conn::window::WindowScale;
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::TcpFlags;
 
 /// What the analysis needs of a segment.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +21,7 @@ pub struct Segment {
     /// Raw acknowledgment number (used even when the ACK flag is clear, as Wireshark does).
     pub ack: SeqNumber,
     /// Flag bits.
-    pub flags: u16,
+    pub flags: TcpFlags,
     /// Payload length.
     pub len: u32,
     /// Raw window field.
@@ -238,104 +238,119 @@ impl Analysis {
     }
 }
 
-fn scaled_shift(scale: WindowScale) -> u32 {
-    match scale {
-        WindowScale::Shift(s) => u32::from(s),
-        _ => 0,
-    }
-}
-
-/// Analyses `seg`, sent on `fwd` (the reverse direction is `rev`), updating both flows'
-/// state. `reused` marks a SYN that started a new stream on reused ports; `syn_retry`
-/// a SYN repeating the ISN of the flow's earlier SYN.
+/// Analyses `seg`, sent on the direction whose state is `fa` (the reverse direction's is
+/// `ra`, and `rev_scale` its window scale), updating both directions' state. `syn_retry`
+/// marks a SYN repeating the ISN of the flow's earlier SYN.
+///
+/// It takes the two analysis states rather than whole flows so that this module needs
+/// nothing from the tracker that owns them. The steps run in Wireshark's order, and each
+/// step sees the flags the earlier ones set.
 pub fn analyze(
-    fwd: &mut Flow,
-    rev: &mut Flow,
+    fa: &mut FlowAnalysis,
+    ra: &mut FlowAnalysis,
+    rev_scale: WindowScale,
     timing: &mut ConnTiming,
     seg: &Segment,
     syn_retry: bool,
 ) -> Analysis {
-    const CONTROL: u16 = flags::SYN | flags::FIN | flags::RST;
     let mut out = Analysis::default();
-    let f = &mut out.flags;
-    let (seq, ack, len, window) = (seg.seq, seg.ack, seg.len, u32::from(seg.raw_window));
-    let control = seg.flags & CONTROL != 0;
-    let (fa, ra) = (&mut fwd.analysis, &mut rev.analysis);
     if syn_retry {
         // A SYN with the same ISN: rewind so it is seen as a retransmission.
         fa.next_seq = fa.max_seq_to_be_acked;
     }
-
-    'fwd: {
-        // Zero-window probe: one byte at the next sequence number into a closed window.
-        if len == 1 && seq == fa.next_seq && ra.window == 0 {
-            f.insert(Flags::ZERO_WINDOW_PROBE);
-            break 'fwd;
-        }
-        if window == 0 && !control {
-            f.insert(Flags::ZERO_WINDOW);
-        }
-        // A gap: this segment starts beyond what we expected next.
-        if fa.next_seq.0 != 0 && seq.gt(fa.next_seq) && seg.flags & flags::RST == 0 {
-            f.insert(Flags::LOST_SEGMENT);
-        }
-        // Keep-alive: zero or one byte at next_seq - 1.
-        if len <= 1 && seq == fa.next_seq.wrapping_add(u32::MAX) && !control {
-            f.insert(Flags::KEEP_ALIVE);
-        }
-        let same_state = seq == fa.next_seq && ack == fa.last_ack && !control;
-        if len == 0 && window != 0 && window != fa.window && same_state {
-            f.insert(Flags::WINDOW_UPDATE);
-        }
-        // Window full: this segment fills the peer's advertised window exactly.
-        if len > 0 && rev.win_scale != WindowScale::Unknown && !control {
-            let shift = if ra.is_first_ack {
-                0
-            } else {
-                scaled_shift(rev.win_scale)
-            };
-            let limit = ra.last_ack.wrapping_add(ra.window.wrapping_shl(shift));
-            if seq.wrapping_add(len) == limit {
-                f.insert(Flags::WINDOW_FULL);
-            }
-        }
-        if len == 0
-            && window != 0
-            && window == fa.window
-            && same_state
-            && ra.last_segment_flags.contains(Flags::KEEP_ALIVE)
-        {
-            f.insert(Flags::KEEP_ALIVE_ACK);
-            break 'fwd;
-        }
-        if len == 0
-            && window == 0
-            && window == fa.window
-            && same_state
-            && ra.last_segment_flags.contains(Flags::ZERO_WINDOW_PROBE)
-        {
-            f.insert(Flags::ZERO_WINDOW_PROBE_ACK);
-            break 'fwd;
-        }
-        if len == 0 && window != 0 && window == fa.window && same_state {
-            fa.dup_ack_count = if fa.dup_ack_count == -1 {
-                1
-            } else {
-                fa.dup_ack_count + 1
-            };
-            f.insert(Flags::DUPLICATE_ACK);
-            out.dup_ack_num = fa.dup_ack_count.max(0) as u32;
-            out.dup_ack_frame = fa.last_non_dup_ack;
-        }
-    }
-    if ack != fa.last_ack {
+    check_window_and_acks(fa, ra, rev_scale, seg, &mut out);
+    if seg.ack != fa.last_ack {
         fa.last_non_dup_ack = seg.frame;
         fa.dup_ack_count = 0;
     }
-    // ACKed unseen segment: the ACK covers data this capture never showed.
+    check_acked_unseen(ra, seg, &mut out.flags);
+    check_retransmission(fa, ra, timing, seg, &mut out.flags);
+    record_segment(fa, seg, out.flags);
+    after_analysis(fa, timing, seg);
+    out
+}
+
+/// Whether a segment carries SYN, FIN or RST: Wireshark's window and keep-alive tests
+/// skip those.
+#[inline]
+fn is_control(seg: &Segment) -> bool {
+    const CONTROL: TcpFlags = TcpFlags::SYN.union(TcpFlags::FIN).union(TcpFlags::RST);
+    seg.flags.intersects(CONTROL)
+}
+
+/// The first block of Wireshark's checks, about the forward direction's window and
+/// acknowledgments: zero window (and its probe and probe ACK), lost segment, keep-alive
+/// (and its ACK), window update, window full and duplicate ACK. A probe, a keep-alive ACK
+/// or a probe ACK ends the block, as Wireshark's `goto finished_fwd` does.
+fn check_window_and_acks(
+    fa: &mut FlowAnalysis,
+    ra: &FlowAnalysis,
+    rev_scale: WindowScale,
+    seg: &Segment,
+    out: &mut Analysis,
+) {
+    let f = &mut out.flags;
+    let (seq, ack, len, window) = (seg.seq, seg.ack, seg.len, u32::from(seg.raw_window));
+    let control = is_control(seg);
+    // Zero-window probe: one byte at the next sequence number into a closed window.
+    if len == 1 && seq == fa.next_seq && ra.window == 0 {
+        f.insert(Flags::ZERO_WINDOW_PROBE);
+        return;
+    }
+    if window == 0 && !control {
+        f.insert(Flags::ZERO_WINDOW);
+    }
+    // A gap: this segment starts beyond what we expected next.
+    if fa.next_seq.0 != 0 && seq.gt(fa.next_seq) && !seg.flags.contains(TcpFlags::RST) {
+        f.insert(Flags::LOST_SEGMENT);
+    }
+    // Keep-alive: zero or one byte at next_seq - 1.
+    if len <= 1 && seq == fa.next_seq.wrapping_add(u32::MAX) && !control {
+        f.insert(Flags::KEEP_ALIVE);
+    }
+    let same_state = seq == fa.next_seq && ack == fa.last_ack && !control;
+    if len == 0 && window != 0 && window != fa.window && same_state {
+        f.insert(Flags::WINDOW_UPDATE);
+    }
+    // Window full: this segment fills the peer's advertised window exactly.
+    if len > 0 && rev_scale != WindowScale::Unknown && !control {
+        let shift = if ra.is_first_ack {
+            0
+        } else {
+            rev_scale.shift()
+        };
+        let limit = ra.last_ack.wrapping_add(ra.window.wrapping_shl(shift));
+        if seq.wrapping_add(len) == limit {
+            f.insert(Flags::WINDOW_FULL);
+        }
+    }
+    let repeats = len == 0 && window == fa.window && same_state;
+    if repeats && window != 0 && ra.last_segment_flags.contains(Flags::KEEP_ALIVE) {
+        f.insert(Flags::KEEP_ALIVE_ACK);
+        return;
+    }
+    if repeats && window == 0 && ra.last_segment_flags.contains(Flags::ZERO_WINDOW_PROBE) {
+        f.insert(Flags::ZERO_WINDOW_PROBE_ACK);
+        return;
+    }
+    if repeats && window != 0 {
+        fa.dup_ack_count = if fa.dup_ack_count == -1 {
+            1
+        } else {
+            fa.dup_ack_count + 1
+        };
+        f.insert(Flags::DUPLICATE_ACK);
+        out.dup_ack_num = fa.dup_ack_count.max(0) as u32;
+        out.dup_ack_frame = fa.last_non_dup_ack;
+    }
+}
+
+/// ACKed unseen segment: the ACK covers data of the reverse direction (`ra`) that this
+/// capture never showed.
+fn check_acked_unseen(ra: &mut FlowAnalysis, seg: &Segment, f: &mut Flags) {
     if ra.max_seq_to_be_acked.0 != 0
-        && ack.gt(ra.max_seq_to_be_acked)
-        && seg.flags & flags::ACK != 0
+        && seg.ack.gt(ra.max_seq_to_be_acked)
+        && seg.flags.contains(TcpFlags::ACK)
     {
         if ra.max_seq_to_be_acked.lt(ra.next_seq) {
             ra.max_seq_to_be_acked = ra.next_seq;
@@ -347,50 +362,65 @@ pub fn analyze(
             ra.dup_ack_count = -1;
         }
     }
-    // Retransmission family: only segments that occupy sequence space.
-    let syn_or_fin = seg.flags & (flags::SYN | flags::FIN) != 0;
-    'rt: {
-        if !(len > 0 || syn_or_fin) {
-            break 'rt;
-        }
-        let mut seq_not_advanced = fa.next_seq.0 != 0 && seq.lt(fa.next_seq);
-        if f.contains(Flags::KEEP_ALIVE) {
-            break 'rt;
-        }
-        if len > 1 && fa.next_seq.wrapping_add(u32::MAX) == seq {
-            seq_not_advanced = false;
-        }
-        if len > 0 && ra.last_ack.0 != 0 && seq.wrapping_add(len).le(ra.last_ack) {
-            f.insert(Flags::SPURIOUS_RETRANSMISSION);
-            break 'rt;
-        }
-        let since_ack = seg.time_ns - ra.last_ack_time;
-        if seq_not_advanced && ra.dup_ack_count >= 2 && ra.last_ack == seq && since_ack < 20_000_000
-        {
-            f.insert(Flags::FAST_RETRANSMISSION);
-            break 'rt;
-        }
-        let since_next = seg.time_ns - fa.next_seq_time;
-        let threshold = if timing.first_rtt_ns == 0 {
-            3_000_000
-        } else {
-            timing.first_rtt_ns
-        };
-        let expected_next = seq.wrapping_add(len).wrapping_add(u32::from(syn_or_fin));
-        if seq_not_advanced && since_next < threshold && fa.next_seq != expected_next {
-            f.insert(Flags::OUT_OF_ORDER);
-            break 'rt;
-        }
-        if seq_not_advanced {
-            f.insert(Flags::RETRANSMISSION);
-        }
+}
+
+/// The retransmission family (spurious, fast, out-of-order, plain), tested in
+/// Wireshark's order on segments that occupy sequence space; the first that matches wins.
+fn check_retransmission(
+    fa: &FlowAnalysis,
+    ra: &FlowAnalysis,
+    timing: &ConnTiming,
+    seg: &Segment,
+    f: &mut Flags,
+) {
+    let (seq, len) = (seg.seq, seg.len);
+    let syn_or_fin = seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
+    if !(len > 0 || syn_or_fin) {
+        return;
     }
+    let mut seq_not_advanced = fa.next_seq.0 != 0 && seq.lt(fa.next_seq);
+    if f.contains(Flags::KEEP_ALIVE) {
+        return;
+    }
+    if len > 1 && fa.next_seq.wrapping_add(u32::MAX) == seq {
+        seq_not_advanced = false;
+    }
+    if len > 0 && ra.last_ack.0 != 0 && seq.wrapping_add(len).le(ra.last_ack) {
+        f.insert(Flags::SPURIOUS_RETRANSMISSION);
+        return;
+    }
+    let since_ack = seg.time_ns - ra.last_ack_time;
+    if seq_not_advanced && ra.dup_ack_count >= 2 && ra.last_ack == seq && since_ack < 20_000_000 {
+        f.insert(Flags::FAST_RETRANSMISSION);
+        return;
+    }
+    let since_next = seg.time_ns - fa.next_seq_time;
+    let threshold = if timing.first_rtt_ns == 0 {
+        3_000_000
+    } else {
+        timing.first_rtt_ns
+    };
+    let expected_next = seq.wrapping_add(len).wrapping_add(u32::from(syn_or_fin));
+    if seq_not_advanced && since_next < threshold && fa.next_seq != expected_next {
+        f.insert(Flags::OUT_OF_ORDER);
+        return;
+    }
+    if seq_not_advanced {
+        f.insert(Flags::RETRANSMISSION);
+    }
+}
+
+/// Records the segment in the forward direction's state (next expected sequence number,
+/// highest sequence to be acknowledged, window, last ACK) once its flags are known.
+fn record_segment(fa: &mut FlowAnalysis, seg: &Segment, flags: Flags) {
+    let (seq, len) = (seg.seq, seg.len);
+    let syn_or_fin = seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
     // Wireshark adds the SYN/FIN octet only when it records the segment; kept as it is.
     let mut next = seq.wrapping_add(len);
     if len > 0 || syn_or_fin {
         next = next.wrapping_add(u32::from(syn_or_fin));
     }
-    let probe = f.contains(Flags::ZERO_WINDOW_PROBE);
+    let probe = flags.contains(Flags::ZERO_WINDOW_PROBE);
     if (next.gt(fa.next_seq) || fa.next_seq.0 == 0) && !probe {
         fa.next_seq = next;
         fa.next_seq_time = seg.time_ns;
@@ -398,20 +428,22 @@ pub fn analyze(
     if (seq == fa.max_seq_to_be_acked || fa.max_seq_to_be_acked.0 == 0) && !probe {
         fa.max_seq_to_be_acked = fa.next_seq;
     }
-    fa.window = window;
-    fa.last_ack = ack;
+    fa.window = u32::from(seg.raw_window);
+    fa.last_ack = seg.ack;
     fa.last_ack_time = seg.time_ns;
-    fa.last_segment_flags = out.flags;
+    fa.last_segment_flags = flags;
+}
 
-    // After the analysis, as Wireshark orders it: RTT bookkeeping and first-ACK marking.
-    let syn_ack = seg.flags & (flags::SYN | flags::ACK);
-    if syn_ack == flags::SYN {
+/// After the analysis, as Wireshark orders it: RTT bookkeeping and first-ACK marking.
+fn after_analysis(fa: &mut FlowAnalysis, timing: &mut ConnTiming, seg: &Segment) {
+    let syn_ack = seg.flags & (TcpFlags::SYN | TcpFlags::ACK);
+    if syn_ack == TcpFlags::SYN {
         timing.last_syn_time = Some(seg.time_ns);
     }
-    if seg.flags & flags::SYN != 0 {
+    if seg.flags.contains(TcpFlags::SYN) {
         fa.is_first_ack = true;
     }
-    if syn_ack == flags::ACK {
+    if syn_ack == TcpFlags::ACK {
         if timing.first_rtt_ns == 0 {
             if let Some(syn) = timing.last_syn_time {
                 timing.first_rtt_ns = seg.time_ns - syn;
@@ -419,5 +451,4 @@ pub fn analyze(
         }
         fa.is_first_ack = false;
     }
-    out
 }

@@ -42,8 +42,8 @@
 
 use std::fmt;
 
-use crate::seq::SeqNumber;
-use crate::tcp::flags;
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::TcpFlags;
 
 /// RFC 9293 connection states. `Display` is wirenote's export spelling (`SYN_SENT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -177,7 +177,7 @@ pub struct SegmentEvent {
     /// Who sent it.
     pub from: Side,
     /// Flag bits.
-    pub flags: u16,
+    pub flags: TcpFlags,
     /// Raw sequence number.
     pub seq: SeqNumber,
     /// Raw acknowledgment number.
@@ -209,17 +209,17 @@ pub struct Opening {
 
 /// Who the client is, decided from the first packet of a connection.
 pub fn client_of_first_packet(
-    flags_of_first: u16,
+    flags_of_first: TcpFlags,
     sender_port: u16,
     receiver_port: u16,
 ) -> Opening {
-    let syn_ack = flags_of_first & (flags::SYN | flags::ACK);
-    if syn_ack == flags::SYN {
+    let syn_ack = flags_of_first & (TcpFlags::SYN | TcpFlags::ACK);
+    if syn_ack == TcpFlags::SYN {
         Opening {
             sender: Side::Client,
             midstream: false,
         }
-    } else if syn_ack == flags::SYN | flags::ACK {
+    } else if syn_ack == TcpFlags::SYN | TcpFlags::ACK {
         Opening {
             sender: Side::Server,
             midstream: false,
@@ -552,16 +552,16 @@ impl Lifecycle {
     fn classify(&self, seg: &SegmentEvent) -> Event {
         let me = self.endpoint(seg.from);
         let peer = self.endpoint(seg.from.peer());
-        let has = |flag: u16| seg.flags & flag != 0;
-        let acks_fin = has(flags::ACK)
+        let has = |flag: TcpFlags| seg.flags.intersects(flag);
+        let acks_fin = has(TcpFlags::ACK)
             && !peer.fin_acked
             && peer
                 .fin_seq
                 .is_some_and(|fin| seg.ack.ge(fin.wrapping_add(1)));
         let same_isn = me.isn == Some(seg.seq);
-        if has(flags::RST) {
+        if has(TcpFlags::RST) {
             Event::Rst
-        } else if has(flags::SYN) && has(flags::ACK) {
+        } else if has(TcpFlags::SYN) && has(TcpFlags::ACK) {
             if same_isn && me.sent_syn_ack {
                 Event::SynRetry
             } else {
@@ -569,7 +569,7 @@ impl Lifecycle {
                     acks_peer_syn: peer.isn.is_none_or(|isn| seg.ack == isn.wrapping_add(1)),
                 }
             }
-        } else if has(flags::SYN) {
+        } else if has(TcpFlags::SYN) {
             if same_isn {
                 Event::SynRetry
             } else {
@@ -577,7 +577,7 @@ impl Lifecycle {
                     peer_syn_seen: peer.isn.is_some(),
                 }
             }
-        } else if has(flags::FIN) {
+        } else if has(TcpFlags::FIN) {
             let peer_fin = match peer.fin_seq {
                 None => PeerFin::NotSeen,
                 Some(_) if peer.fin_acked || acks_fin => PeerFin::Acked,
@@ -589,7 +589,7 @@ impl Lifecycle {
                 peer_fin,
             }
         } else if !self.handshake_done
-            && has(flags::ACK)
+            && has(TcpFlags::ACK)
             && me.isn.is_some()
             && peer.isn.is_some_and(|isn| seg.ack == isn.wrapping_add(1))
         {
@@ -631,7 +631,7 @@ mod tests {
     const CISN: u32 = 1000;
     const SISN: u32 = 5000;
 
-    fn seg(from: Side, flags: u16, seq: u32, ack: u32, len: u32) -> SegmentEvent {
+    fn seg(from: Side, flags: TcpFlags, seq: u32, ack: u32, len: u32) -> SegmentEvent {
         SegmentEvent {
             from,
             flags,
@@ -654,13 +654,13 @@ mod tests {
         }};
     }
 
-    const SYN: u16 = flags::SYN;
-    const SYNACK: u16 = flags::SYN | flags::ACK;
-    const ACK: u16 = flags::ACK;
-    const PSHACK: u16 = flags::PSH | flags::ACK;
-    const FINACK: u16 = flags::FIN | flags::ACK;
-    const RST: u16 = flags::RST;
-    const RSTACK: u16 = flags::RST | flags::ACK;
+    const SYN: TcpFlags = TcpFlags::SYN;
+    const SYNACK: TcpFlags = TcpFlags::SYN.union(TcpFlags::ACK);
+    const ACK: TcpFlags = TcpFlags::ACK;
+    const PSHACK: TcpFlags = TcpFlags::PSH.union(TcpFlags::ACK);
+    const FINACK: TcpFlags = TcpFlags::FIN.union(TcpFlags::ACK);
+    const RST: TcpFlags = TcpFlags::RST;
+    const RSTACK: TcpFlags = TcpFlags::RST.union(TcpFlags::ACK);
 
     fn established() -> Lifecycle {
         let mut l = Lifecycle::new(false);
@@ -706,7 +706,7 @@ mod tests {
     #[test]
     fn fin_on_last_data_segment() {
         let mut l = established();
-        let fin_psh = flags::FIN | flags::PSH | flags::ACK;
+        let fin_psh = TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK;
         feed!(l, S, fin_psh, SISN + 1, CISN + 1, 100 => TeardownFin1, CloseWait, FinWait1);
         feed!(l, C, ACK, CISN + 1, SISN + 102, 0 => TeardownAck1, CloseWait, FinWait2);
     }

@@ -16,57 +16,18 @@
 //!   sides, and a SYN-ACK turns it off for itself if the SYN had none. Windows of SYN
 //!   segments are never scaled; with no SYN seen they are shown unscaled.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::net::IpAddr;
 
-use crate::analysis::{self, Analysis, ConnTiming, Flags, FlowAnalysis, Segment};
-use crate::lifecycle::{
-    client_of_first_packet, Lifecycle, SegmentEvent, Side, TcpState, Transition,
+use crate::conn::analysis::{self, Analysis, ConnTiming, Flags, Segment};
+use crate::conn::flow::{Endpoint, Flow};
+use crate::conn::lifecycle::{
+    client_of_first_packet, Lifecycle, Role, SegmentEvent, Side, TcpState, Transition,
 };
-use crate::seq::SeqNumber;
-use crate::summary::{completeness, ConnSummary};
-use crate::tcp::{self, flags};
-
-/// A side of a connection: address and port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Endpoint {
-    /// IP address.
-    pub addr: IpAddr,
-    /// TCP port.
-    pub port: u16,
-}
-
-/// Window-scale knowledge of one side, as Wireshark keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowScale {
-    /// No SYN seen yet: windows are shown unscaled.
-    Unknown,
-    /// The handshake showed scaling is not in use.
-    NotUsed,
-    /// Shift count offered in this side's SYN.
-    Shift(u8),
-}
-
-/// State of one direction of a connection.
-#[derive(Debug, Clone)]
-pub struct Flow {
-    /// Relative-zero sequence number.
-    pub base_seq: Option<SeqNumber>,
-    /// Window scale.
-    pub win_scale: WindowScale,
-    /// Sequence-analysis state.
-    pub analysis: FlowAnalysis,
-}
-
-impl Default for Flow {
-    fn default() -> Self {
-        Flow {
-            base_seq: None,
-            win_scale: WindowScale::Unknown,
-            analysis: FlowAnalysis::default(),
-        }
-    }
-}
+use crate::conn::summary::{completeness, ConnSummary};
+use crate::conn::window::WindowScale;
+use crate::wire::seq::SeqNumber;
+use crate::wire::tcp::{self, TcpFlags};
 
 /// One TCP connection (one `tcp.stream`).
 #[derive(Debug, Clone)]
@@ -180,7 +141,7 @@ pub struct SegmentInput<'a> {
     /// Raw acknowledgment number.
     pub ack: u32,
     /// Flag bits.
-    pub flags: u16,
+    pub flags: TcpFlags,
     /// Raw window.
     pub window: u16,
     /// TCP payload length (from the IP header).
@@ -233,43 +194,8 @@ impl Tracker {
     /// Feeds one segment and returns its stream, relative numbers and analysis.
     pub fn on_segment(&mut self, seg: &SegmentInput<'_>) -> SegmentResult {
         let key = conversation_key(seg.src, seg.dst);
-        let pure_syn = seg.flags & (flags::SYN | flags::ACK) == flags::SYN;
-        let syn_ack = seg.flags & (flags::SYN | flags::ACK) == flags::SYN | flags::ACK;
-        let has_ack = seg.flags & flags::ACK != 0;
-        let mut reused = false;
-        let mut syn_retry = false;
-        if let Some(conn) = self.conns.get(&key) {
-            let fwd = if conn.first == seg.src {
-                &conn.forward
-            } else {
-                &conn.reverse
-            };
-            if pure_syn {
-                if let Some(base) = fwd.base_seq {
-                    // A SYN with a new ISN on known ports starts a new stream; the same
-                    // ISN again is a SYN retransmission.
-                    reused = base.0 != seg.seq;
-                    syn_retry = !reused;
-                }
-            }
-        }
-        let mut is_new = false;
-        let conn = match self.conns.entry(key) {
-            std::collections::hash_map::Entry::Occupied(entry) if !reused => entry.into_mut(),
-            entry => {
-                let conn = Box::new(Conn::new(self.next_stream, seg.src, seg.dst, seg, reused));
-                is_new = true;
-                self.next_stream += 1;
-                match entry {
-                    std::collections::hash_map::Entry::Occupied(mut e) => {
-                        let old = e.insert(conn);
-                        self.replaced.push(*old);
-                        e.into_mut()
-                    }
-                    std::collections::hash_map::Entry::Vacant(e) => e.insert(conn),
-                }
-            }
-        };
+        let (reused, syn_retry) = self.syn_on_known_ports(&key, seg);
+        let (conn, is_new) = self.conn_for(key, seg, reused);
         let from_first = conn.first == seg.src;
         let stream = conn.stream;
         let (fwd, rev) = if from_first {
@@ -281,43 +207,11 @@ impl Tracker {
         if reused {
             analysis_flags.insert(Flags::REUSED_PORTS);
         }
-        if syn_ack {
-            if let Some(base) = fwd.base_seq {
-                if base.0 != seg.seq {
-                    // A SYN-ACK with a new ISN: Wireshark rebases, keeping the stream.
-                    fwd.base_seq = Some(SeqNumber(seg.seq));
-                    analysis_flags.insert(Flags::REUSED_PORTS);
-                }
-            }
+        if rebase_on_new_syn_ack(fwd, seg) {
+            analysis_flags.insert(Flags::REUSED_PORTS);
         }
-
-        // Window scale: any WS option sets the sender's shift; a SYN then checks that
-        // both sides offered it (Wireshark's verify_tcp_window_scaling).
-        for option in tcp::Options::new(seg.options) {
-            if let tcp::TcpOption::WindowScale(s) = option {
-                fwd.win_scale = WindowScale::Shift(s.min(14));
-            }
-        }
-        if seg.flags & flags::SYN != 0 {
-            if fwd.win_scale == WindowScale::Unknown {
-                fwd.win_scale = WindowScale::NotUsed;
-                rev.win_scale = WindowScale::NotUsed;
-            } else if syn_ack && rev.win_scale == WindowScale::NotUsed {
-                fwd.win_scale = WindowScale::NotUsed;
-            }
-        }
-
-        if fwd.base_seq.is_none() {
-            let syn = seg.flags & flags::SYN != 0;
-            fwd.base_seq = Some(SeqNumber(if syn {
-                seg.seq
-            } else {
-                seg.seq.wrapping_sub(1)
-            }));
-        }
-        if has_ack && rev.base_seq.is_none() {
-            rev.base_seq = Some(SeqNumber(seg.ack.wrapping_sub(1)));
-        }
+        learn_window_scale(fwd, rev, seg);
+        learn_bases(fwd, rev, seg);
 
         let segment = Segment {
             seq: SeqNumber(seg.seq),
@@ -328,54 +222,33 @@ impl Tracker {
             time_ns: seg.time_ns,
             frame: seg.frame,
         };
-        let mut analysis = analysis::analyze(fwd, rev, &mut conn.timing, &segment, syn_retry);
+        let mut analysis = analysis::analyze(
+            &mut fwd.analysis,
+            &mut rev.analysis,
+            rev.win_scale,
+            &mut conn.timing,
+            &segment,
+            syn_retry,
+        );
         analysis.flags.insert(analysis_flags);
 
         let window = match fwd.win_scale {
-            WindowScale::Shift(s) if seg.flags & flags::SYN == 0 => u32::from(seg.window) << s,
+            WindowScale::Shift(s) if !seg.flags.contains(TcpFlags::SYN) => {
+                u32::from(seg.window) << s
+            }
             _ => u32::from(seg.window),
         };
         let fwd_base = fwd.base_seq.unwrap_or_default();
         let rev_base = rev.base_seq;
         let rel_seq = seg.seq.wrapping_sub(fwd_base.0);
         // Without the ACK flag tshark shows the raw acknowledgment field.
-        let rel_ack = match (has_ack, rev_base) {
+        let rel_ack = match (seg.flags.contains(TcpFlags::ACK), rev_base) {
             (true, Some(base)) => seg.ack.wrapping_sub(base.0),
             _ => seg.ack,
         };
         let from_client = from_first == conn.first_is_client;
-        let side = if from_client {
-            Side::Client
-        } else {
-            Side::Server
-        };
-        let transition = conn.lifecycle.on_segment(&SegmentEvent {
-            from: side,
-            flags: seg.flags,
-            seq: SeqNumber(seg.seq),
-            ack: SeqNumber(seg.ack),
-            len: seg.len,
-        });
-        let completeness_before = match (is_new, reused) {
-            (true, true) => completeness::SYN_SENT,
-            (true, false) => 0,
-            (false, _) => conn.summary.completeness,
-        };
-        conn.summary.completeness =
-            next_completeness(completeness_before, is_new && !reused, reused, seg);
-        conn.summary.on_segment(
-            side,
-            seg.flags,
-            seg.len,
-            seg.window,
-            analysis.flags,
-            seg.time_ns,
-        );
-        if transition.role == crate::lifecycle::Role::HandshakeAck
-            && conn.summary.ack_time.is_none()
-        {
-            conn.summary.ack_time = Some(seg.time_ns);
-        }
+        let (transition, completeness_before) =
+            conn.follow_segment(from_client, seg, is_new, reused, analysis.flags);
         SegmentResult {
             stream,
             seq: rel_seq,
@@ -389,6 +262,158 @@ impl Tracker {
             completeness_before,
         }
     }
+
+    /// For a pure SYN on a known conversation: `(reused, syn_retry)`. A SYN with a new ISN
+    /// on known ports starts a new stream (port reuse); the same ISN again is a SYN
+    /// retransmission. Both are false for any other segment.
+    #[inline]
+    fn syn_on_known_ports(
+        &self,
+        key: &(Endpoint, Endpoint),
+        seg: &SegmentInput<'_>,
+    ) -> (bool, bool) {
+        let pure_syn = seg.flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN;
+        if !pure_syn {
+            return (false, false);
+        }
+        let Some(conn) = self.conns.get(key) else {
+            return (false, false);
+        };
+        let fwd = if conn.first == seg.src {
+            &conn.forward
+        } else {
+            &conn.reverse
+        };
+        match fwd.base_seq {
+            Some(base) => {
+                let reused = base.0 != seg.seq;
+                (reused, !reused)
+            }
+            None => (false, false),
+        }
+    }
+
+    /// The connection `seg` belongs to, and whether it was just created: a new
+    /// conversation, or a new stream replacing a reused one (the old one waits in
+    /// `replaced` to be collected). One hash lookup either way.
+    #[inline]
+    fn conn_for(
+        &mut self,
+        key: (Endpoint, Endpoint),
+        seg: &SegmentInput<'_>,
+        reused: bool,
+    ) -> (&mut Conn, bool) {
+        match self.conns.entry(key) {
+            Entry::Occupied(entry) if !reused => (entry.into_mut(), false),
+            entry => {
+                let conn = Box::new(Conn::new(self.next_stream, seg.src, seg.dst, seg, reused));
+                self.next_stream += 1;
+                let conn = match entry {
+                    Entry::Occupied(mut e) => {
+                        let old = e.insert(conn);
+                        self.replaced.push(*old);
+                        e.into_mut()
+                    }
+                    Entry::Vacant(e) => e.insert(conn),
+                };
+                (conn, true)
+            }
+        }
+    }
+}
+
+/// A SYN-ACK with a new ISN: Wireshark rebases its side, keeping the stream, and flags
+/// the segment as reused ports. Returns whether it did.
+#[inline]
+fn rebase_on_new_syn_ack(fwd: &mut Flow, seg: &SegmentInput<'_>) -> bool {
+    if !seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK) {
+        return false;
+    }
+    match fwd.base_seq {
+        Some(base) if base.0 != seg.seq => {
+            fwd.base_seq = Some(SeqNumber(seg.seq));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Window scale: any WS option sets the sender's shift; a SYN then checks that both sides
+/// offered it (Wireshark's `verify_tcp_window_scaling`).
+#[inline]
+fn learn_window_scale(fwd: &mut Flow, rev: &mut Flow, seg: &SegmentInput<'_>) {
+    for option in tcp::Options::new(seg.options) {
+        if let tcp::TcpOption::WindowScale(s) = option {
+            fwd.win_scale = WindowScale::Shift(s.min(14));
+        }
+    }
+    if seg.flags.contains(TcpFlags::SYN) {
+        let syn_ack = seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK);
+        if fwd.win_scale == WindowScale::Unknown {
+            fwd.win_scale = WindowScale::NotUsed;
+            rev.win_scale = WindowScale::NotUsed;
+        } else if syn_ack && rev.win_scale == WindowScale::NotUsed {
+            fwd.win_scale = WindowScale::NotUsed;
+        }
+    }
+}
+
+/// Relative zero of each side: a SYN's sequence number, else the first one seen minus
+/// one; the first ACK also fixes the other side's base to `ack - 1` if it is unknown.
+#[inline]
+fn learn_bases(fwd: &mut Flow, rev: &mut Flow, seg: &SegmentInput<'_>) {
+    if fwd.base_seq.is_none() {
+        let syn = seg.flags.contains(TcpFlags::SYN);
+        fwd.base_seq = Some(SeqNumber(if syn {
+            seg.seq
+        } else {
+            seg.seq.wrapping_sub(1)
+        }));
+    }
+    if seg.flags.contains(TcpFlags::ACK) && rev.base_seq.is_none() {
+        rev.base_seq = Some(SeqNumber(seg.ack.wrapping_sub(1)));
+    }
+}
+
+impl Conn {
+    /// Feeds the segment to the lifecycle and the summary, after the analysis (whose
+    /// flags the summary counts). Returns the transition and `tcp.completeness` as it
+    /// was before this segment.
+    #[inline]
+    fn follow_segment(
+        &mut self,
+        from_client: bool,
+        seg: &SegmentInput<'_>,
+        is_new: bool,
+        reused: bool,
+        analysis: Flags,
+    ) -> (Transition, u8) {
+        let side = if from_client {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        let transition = self.lifecycle.on_segment(&SegmentEvent {
+            from: side,
+            flags: seg.flags,
+            seq: SeqNumber(seg.seq),
+            ack: SeqNumber(seg.ack),
+            len: seg.len,
+        });
+        let completeness_before = match (is_new, reused) {
+            (true, true) => completeness::SYN_SENT,
+            (true, false) => 0,
+            (false, _) => self.summary.completeness,
+        };
+        self.summary.completeness =
+            next_completeness(completeness_before, is_new && !reused, reused, seg);
+        self.summary
+            .on_segment(side, seg.flags, seg.len, seg.window, analysis, seg.time_ns);
+        if transition.role == Role::HandshakeAck && self.summary.ack_time.is_none() {
+            self.summary.ack_time = Some(seg.time_ns);
+        }
+        (transition, completeness_before)
+    }
 }
 
 /// Wireshark's `conversation_completeness` update for one segment.
@@ -398,7 +423,7 @@ pub(crate) fn next_completeness(
     reused: bool,
     seg: &SegmentInput<'_>,
 ) -> u8 {
-    let syn_ack = seg.flags & (flags::SYN | flags::ACK);
+    let syn_ack = seg.flags & (TcpFlags::SYN | TcpFlags::ACK);
     let mut c = if brand_new {
         0
     } else if reused {
@@ -407,7 +432,7 @@ pub(crate) fn next_completeness(
         before
     };
     if brand_new {
-        if syn_ack == flags::SYN {
+        if syn_ack == TcpFlags::SYN {
             c |= completeness::SYN_SENT;
             if seg.len > 0 {
                 c |= completeness::DATA;
@@ -415,20 +440,20 @@ pub(crate) fn next_completeness(
         }
         return c;
     }
-    if syn_ack == flags::SYN | flags::ACK {
+    if syn_ack == TcpFlags::SYN | TcpFlags::ACK {
         c |= completeness::SYN_ACK;
     }
-    if syn_ack == flags::ACK {
+    if syn_ack == TcpFlags::ACK {
         c |= if seg.len > 0 {
             completeness::DATA
         } else {
             completeness::ACK
         };
     }
-    if seg.flags & (flags::FIN | flags::ACK) == flags::FIN | flags::ACK {
+    if seg.flags.contains(TcpFlags::FIN | TcpFlags::ACK) {
         c |= completeness::FIN;
     }
-    if seg.flags & flags::RST != 0 {
+    if seg.flags.contains(TcpFlags::RST) {
         c |= completeness::RST;
     }
     c

@@ -1,0 +1,29 @@
+//! TCP connections: which segments belong together, and what they say about each other.
+//!
+//! * [`tracker`] numbers streams and makes sequence numbers relative, as Wireshark does.
+//! * [`analysis`] computes Wireshark's `tcp.analysis.*` flags for one direction.
+//! * [`lifecycle`] infers both endpoints' RFC 9293 states and each packet's role.
+//! * [`summary`] keeps the per-connection facts of the flows table.
+//! * [`flow`] holds the two endpoints and the per-direction state; [`window`] the window
+//!   scale of one side.
+//!
+//! Dependencies point one way, from the tracker down:
+//!
+//! ```text
+//! tracker ─┬─> flow ──> analysis ──> window
+//!          ├─> summary ─┬─> analysis
+//!          │            └─> lifecycle
+//!          └─> lifecycle, window
+//! ```
+//!
+//! The analysis works on a direction's [`analysis::FlowAnalysis`] and the peer's
+//! [`window::WindowScale`], not on a [`flow::Flow`], so it never needs the module that
+//! owns flows; the summary takes flag sets, not connections. Everything here uses only
+//! [`crate::wire`] below it.
+
+pub mod analysis;
+pub mod flow;
+pub mod lifecycle;
+pub mod summary;
+pub mod tracker;
+pub mod window;

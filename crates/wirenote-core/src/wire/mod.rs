@@ -1,0 +1,15 @@
+//! The wire: zero-copy views of what a frame carries below the application, one file per
+//! layer, and the sequence-number arithmetic TCP needs.
+//!
+//! * [`link`] finds the network-layer packet inside a frame (Ethernet, VLAN, SLL, NULL …).
+//! * [`ip`] reads IPv4/IPv6 and reassembles IPv4 fragments.
+//! * [`tcp`] views a TCP header, its flags and its options.
+//! * [`seq`] compares sequence numbers modulo 2^32.
+//!
+//! Nothing here knows about connections: this is the leaf every other layer builds on.
+//! The accessors never panic once a view has been checked.
+
+pub mod ip;
+pub mod link;
+pub mod seq;
+pub mod tcp;
