@@ -142,6 +142,16 @@ pub enum FormatArg {
     Jsonl,
 }
 
+impl FormatArg {
+    /// The table format this names.
+    pub fn table_format(self) -> wirenote_export::Format {
+        match self {
+            FormatArg::Csv => wirenote_export::Format::Csv,
+            FormatArg::Jsonl => wirenote_export::Format::JsonLines,
+        }
+    }
+}
+
 /// Language of `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LangArg {

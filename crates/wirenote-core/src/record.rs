@@ -2,12 +2,21 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::app::http::Kind;
 use crate::capture::Timestamp;
 use crate::conn::analysis::Analysis;
 use crate::conn::lifecycle::{Role, Side, TcpState};
 use crate::conn::summary::ConnState;
 use crate::conn::tracker::Conn;
+
+/// Request or response: what an HTTP message is (a record's fact, so that the HTTP
+/// dissector above depends on the records and not the other way round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A request line (`GET / HTTP/1.1`).
+    Request,
+    /// A status line (`HTTP/1.1 200 OK`).
+    Response,
+}
 
 /// The TCP part of a row. Field meanings follow tshark's `tcp.*` fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -19,7 +19,7 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use wirenote_core::app::http::Kind;
+use wirenote_core::record::Kind;
 use wirenote_core::record::{ConnRecord, ExchangeRecord, HttpRecord, PacketRecord};
 use wirenote_core::wire::tcp;
 

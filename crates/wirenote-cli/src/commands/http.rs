@@ -4,7 +4,6 @@ use wirenote_core::Dissector;
 use wirenote_export::TableWriter;
 
 use crate::args::OutputArgs;
-use crate::commands::format_of;
 use crate::exit::Exit;
 use crate::input::Capture;
 use crate::output::Output;
@@ -14,7 +13,7 @@ pub(crate) fn run(args: &OutputArgs) -> anyhow::Result<Exit> {
     let output = Output::create(args.output.as_deref())?;
     let mut dissector = Dissector::new();
     let damage = {
-        let mut table = TableWriter::exchanges(format_of(args.format), output.writer());
+        let mut table = TableWriter::exchanges(args.format.table_format(), output.writer());
         let damage = capture.for_each_frame(|frame| {
             dissector.dissect(frame);
             dissector.take_finished();

@@ -10,9 +10,7 @@ mod serve;
 
 use std::process::ExitCode;
 
-use wirenote_export::Format;
-
-use crate::args::{Cli, Command, FormatArg};
+use crate::args::{Cli, Command};
 use crate::exit::report;
 
 /// Runs the parsed command line and returns the process exit status.
@@ -27,11 +25,4 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Completions(args) => docs::completions(&args),
         Command::Man(args) => docs::man(&args),
     })
-}
-
-pub(crate) fn format_of(arg: FormatArg) -> Format {
-    match arg {
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Jsonl => Format::JsonLines,
-    }
 }

@@ -19,7 +19,8 @@
 
 use std::collections::VecDeque;
 
-use crate::app::http::{Kind, Message};
+use crate::app::http::Message;
+use crate::record::Kind;
 use crate::record::{ExchangeRecord, HttpRecord};
 
 /// Most unanswered requests queued per connection for the exchange table.

@@ -10,6 +10,8 @@
 //! so that the Info column (`GET / HTTP/1.1`, `[TCP segment of a reassembled PDU]`)
 //! agrees with tshark.
 
+use crate::record::Kind;
+
 /// How many more bytes a message needs (Wireshark's `desegment_len`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -19,15 +21,6 @@ pub enum Need {
     Bytes(u32),
     /// Everything until the sender's FIN (a response delimited by closing).
     UntilFin,
-}
-
-/// Request or response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A request line (`GET / HTTP/1.1`).
-    Request,
-    /// A status line (`HTTP/1.1 200 OK`).
-    Response,
 }
 
 /// What the HTTP side of a conversation remembers between messages (Wireshark's

@@ -7,13 +7,13 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::app::http::Kind;
 use crate::app::reassembly::{Columns, ConnApp, PayloadSegment};
 use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::flow::Endpoint;
 use crate::conn::lifecycle::TcpState;
 use crate::conn::tracker::{Conn, SegmentInput, SegmentResult, Tracker};
 use crate::pipeline::board::FactBoard;
+use crate::record::Kind;
 use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
 use crate::wire::ip::{self, Defragmented, Defragmenter, IpPacket};
 use crate::wire::link::{self, ethertype};
