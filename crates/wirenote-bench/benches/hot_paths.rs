@@ -4,10 +4,11 @@
 //! captures of both kinds.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::sync::Arc;
 use wirenote_bench::{generate, Kind};
 use wirenote_core::record::PacketRecord;
 use wirenote_core::CaptureReader;
-use wirenote_core::Dissector;
+use wirenote_core::{Dissector, Exchanges, FactBoard, Pass};
 use wirenote_export::{Format, TableWriter};
 
 fn captures() -> Vec<(&'static str, Vec<u8>)> {
@@ -61,12 +62,15 @@ fn dissect(c: &mut Criterion) {
 fn first_pass(c: &mut Criterion) {
     over_captures(c, "first_pass", 10, |bytes| {
         let mut reader = CaptureReader::from_slice(bytes).unwrap();
-        let mut dissector = Dissector::first_pass();
+        let board = Arc::new(FactBoard::new());
+        let mut dissector = Dissector::for_pass(Pass::First(Arc::clone(&board)), Exchanges::Framed);
+        let mut n = 0;
         while let Ok(Some(frame)) = reader.next_frame() {
             dissector.dissect(&frame);
-            dissector.take_finished();
+            n += dissector.take_finished().len() as u64;
         }
-        dissector.into_facts().completeness.len() as u64
+        dissector.finish();
+        n
     });
 }
 

@@ -1,18 +1,51 @@
-//! The passes `annotate` and `batch` share.
+//! One pass over a capture's frames into a sink, and two passes one after the other:
+//! what every command runs (`annotate` also runs two at once, see `commands::annotate`).
 
-use wirenote_core::{Dissector, PassOneFacts};
+use std::sync::Arc;
 
-use crate::input::Capture;
+use wirenote_core::{Discard, DriveError, Driver, FactBoard, Frame, Pass, Sink, Step};
 
-/// Pass 1: what only the end of the capture knows (each connection's final completeness,
-/// each request's response frame).
-pub(crate) fn first_pass(capture: &Capture) -> anyhow::Result<PassOneFacts> {
-    let mut dissector = Dissector::first_pass();
-    capture.for_each_frame(|frame| {
-        dissector.dissect(frame);
-        dissector.take_finished();
-        dissector.take_exchanges();
-        Ok(())
+use crate::input::StopReading;
+
+/// What a walk calls for each frame.
+pub(crate) type EachFrame<'e> = &'e mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>;
+
+/// A walk over a capture's frames (`Capture::for_each_frame`, or stdin's): calls the
+/// closure on each, and returns the damage warning if reading stopped on damage.
+pub(crate) type Walk<'w> = &'w mut dyn FnMut(
+    &mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<Option<String>>;
+
+/// Drives every frame `walk` yields through a dissector for `pass` into `sink`, then
+/// finishes the sink. Returns the damage warning, if any.
+pub(crate) fn drive(
+    walk: Walk<'_>,
+    pass: Pass,
+    sink: &mut dyn Sink,
+) -> anyhow::Result<Option<String>> {
+    let mut driver = Driver::new(pass, sink);
+    let damage = walk(&mut |frame| match driver.frame(frame, sink) {
+        Ok(Step::Continue) => Ok(()),
+        Ok(Step::Stop) => Err(StopReading.into()),
+        Err(err) => Err(drive_error(err)),
     })?;
-    Ok(dissector.into_facts())
+    driver.finish(sink)?;
+    Ok(damage)
+}
+
+/// A drive error for the CLI: a sink's I/O error as itself (so that a broken pipe is
+/// seen as one and its message is not repeated).
+fn drive_error(err: DriveError) -> anyhow::Error {
+    match err {
+        DriveError::Sink(io) => io.into(),
+        other => other.into(),
+    }
+}
+
+/// A first pass over the frames `walk` yields, then a second into `sink`, one after the
+/// other (as `batch` runs a capture; `annotate` runs them at once).
+pub(crate) fn two_passes(walk: Walk<'_>, sink: &mut dyn Sink) -> anyhow::Result<Option<String>> {
+    let board = Arc::new(FactBoard::new());
+    drive(walk, Pass::First(Arc::clone(&board)), &mut Discard)?;
+    drive(walk, Pass::Second(board), sink)
 }

@@ -2,10 +2,15 @@
 //!
 //! Formatting and writing a row costs about as much as dissecting its frame, so on a
 //! machine with a spare core `annotate` hands rows over in batches. Batches travel both
-//! ways: full ones to the writer, emptied ones back, so that each row's Info buffer is
-//! reused and no thread frees what the other allocated (an earlier writer thread that
-//! sent fresh rows gained nothing: the allocator's cross-thread frees ate the win).
-//! At most [`QUEUED`] full batches wait, which bounds the memory this adds.
+//! ways: full ones to the writer, emptied ones back, so that each row's buffers are
+//! reused (`clone_from` into a recycled row allocates nothing) and no thread frees what
+//! the other allocated (an earlier writer thread that sent fresh rows gained nothing: the
+//! allocator's cross-thread frees ate the win). At most [`QUEUED`] full batches wait,
+//! which bounds the memory this adds.
+//!
+//! The dissecting side is a [`Sink`] ([`RowPipe`]); the sink on the writer thread gets
+//! each row with its frame's facts (number, time, lengths) but not its bytes, so a sink
+//! that reads `frame.data` (the annotated pcapng copy) stays on the dissecting thread.
 //!
 //! A live capture ([`Delivery::Live`], say `tcpdump -U -w - | wirenote annotate
 //! --single-pass -`) cannot wait for a batch to fill: each frame's row is shipped at once,
@@ -16,23 +21,13 @@ use std::io;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 
 use anyhow::Context;
-use wirenote_core::record::PacketRecord;
-use wirenote_core::Conn;
-
-use crate::sink::RowSink;
+use wirenote_core::record::{ConnRecord, PacketRecord};
+use wirenote_core::{Frame, Sink, Wants};
 
 /// Rows per batch.
 const BATCH_ROWS: usize = 256;
 /// Full batches that may wait for the writer.
 const QUEUED: usize = 4;
-
-#[derive(Default)]
-struct Batch {
-    rows: Vec<PacketRecord>,
-    used: usize,
-    /// Connections that ended (only Lua metadata keeps them).
-    conns: Vec<Conn>,
-}
 
 /// When rows leave the dissecting thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,66 +38,87 @@ pub(crate) enum Delivery {
     Live,
 }
 
-/// The dissecting side: hands out row slots and ships them in batches.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<(Frame<'static>, PacketRecord)>,
+    used: usize,
+    /// Connections that ended after the rows of this batch (only when wanted).
+    conns: Vec<ConnRecord>,
+}
+
+/// A frame's facts without its bytes, to travel with its row.
+fn facts_of(frame: &Frame<'_>) -> Frame<'static> {
+    Frame {
+        data: &[],
+        options: &[],
+        ..*frame
+    }
+}
+
+/// The dissecting side: a sink that fills recycled rows and ships them in batches.
 pub(crate) struct RowPipe {
     filling: Batch,
     delivery: Delivery,
+    wants: Wants,
     /// Full batches; `None` says the rows are complete (the sink may finish).
     full: Option<SyncSender<Option<Batch>>>,
     empty: Receiver<Batch>,
-    keeps_connections: bool,
 }
 
 impl RowPipe {
-    /// The next row to fill (its old contents are to be overwritten).
-    pub(crate) fn slot(&mut self) -> anyhow::Result<&mut PacketRecord> {
-        if self.filling.used == BATCH_ROWS {
-            self.ship()?;
-        }
-        let batch = &mut self.filling;
-        if batch.used == batch.rows.len() {
-            batch.rows.push(PacketRecord::default());
-        }
-        batch.used += 1;
-        Ok(&mut batch.rows[batch.used - 1])
-    }
-
-    /// Says that the current frame's row is complete: a live pipe ships it now.
-    pub(crate) fn frame_done(&mut self) -> anyhow::Result<()> {
-        if self.delivery == Delivery::Live && self.filling.used > 0 {
-            self.ship()?;
-        }
-        Ok(())
-    }
-
-    /// Connections that ended, written after the rows handed out so far.
-    pub(crate) fn connections(&mut self, conns: Vec<Conn>) {
-        if self.keeps_connections {
-            self.filling.conns.extend(conns);
-        }
-    }
-
-    fn ship(&mut self) -> anyhow::Result<()> {
+    fn ship(&mut self) -> io::Result<()> {
         let next = self.empty.try_recv().unwrap_or_default();
         let full = std::mem::replace(&mut self.filling, next);
         self.full
             .as_ref()
             .and_then(|sender| sender.send(Some(full)).ok())
-            .ok_or_else(|| anyhow::anyhow!("the row writer stopped"))
+            .ok_or_else(|| io::Error::other("the row writer stopped"))
     }
 }
 
-/// Runs `produce` on this thread and writes the rows it fills, on another, into the sink
-/// `make_sink` opens, then finishes the sink.
+impl Sink for RowPipe {
+    fn wants(&self) -> Wants {
+        self.wants
+    }
+
+    #[inline]
+    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        if self.filling.used == BATCH_ROWS {
+            self.ship()?;
+        }
+        let batch = &mut self.filling;
+        if batch.used == batch.rows.len() {
+            batch.rows.push((facts_of(frame), row.clone()));
+        } else {
+            let slot = &mut batch.rows[batch.used];
+            slot.0 = facts_of(frame);
+            slot.1.clone_from(row);
+        }
+        batch.used += 1;
+        if self.delivery == Delivery::Live {
+            self.ship()?;
+        }
+        Ok(())
+    }
+
+    fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
+        if self.wants.connections {
+            self.filling.conns.extend_from_slice(conns);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `produce` on this thread, feeding the [`RowPipe`] it is given, and writes the
+/// rows on another into the sink `make_sink` opens, then finishes that sink.
 ///
 /// The sink is opened when the first batch arrives, so that a capture found unreadable
-/// before any row writes nothing at all (not even a header or a preamble).
-/// `keeps_connections` says whether the sink keeps ended connections (only Lua metadata
-/// does: [`RowSink::connections`]). A write error (say, a full disk) stops `produce` at its
-/// next batch and is the error returned.
+/// before any row writes nothing at all (not even a header or a preamble); `wants` says
+/// what it will want. A write error (say, a full disk) stops `produce` at its next batch
+/// and is the error returned.
 pub(crate) fn with_writer_thread<'s, T>(
-    make_sink: impl FnOnce() -> io::Result<RowSink<'s>> + Send,
-    keeps_connections: bool,
+    make_sink: impl FnOnce() -> io::Result<Box<dyn Sink + Send + 's>> + Send,
+    wants: Wants,
     delivery: Delivery,
     produce: impl FnOnce(&mut RowPipe) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
@@ -118,9 +134,9 @@ pub(crate) fn with_writer_thread<'s, T>(
         let mut pipe = RowPipe {
             filling: Batch::default(),
             delivery,
+            wants,
             full: Some(full_tx),
             empty: empty_rx,
-            keeps_connections,
         };
         let produced = produce(&mut pipe).and_then(|value| {
             if pipe.filling.used > 0 || !pipe.filling.conns.is_empty() {
@@ -148,7 +164,7 @@ pub(crate) fn with_writer_thread<'s, T>(
 }
 
 fn write_batches<'s>(
-    make_sink: impl FnOnce() -> io::Result<RowSink<'s>>,
+    make_sink: impl FnOnce() -> io::Result<Box<dyn Sink + Send + 's>>,
     delivery: Delivery,
     full: Receiver<Option<Batch>>,
     empty: mpsc::Sender<Batch>,
@@ -163,11 +179,13 @@ fn write_batches<'s>(
         let Some(mut batch) = message else {
             return sink.finish();
         };
-        for row in &batch.rows[..batch.used] {
-            sink.packet(row)?;
+        for (frame, row) in &batch.rows[..batch.used] {
+            sink.packet(frame, row)?;
         }
-        sink.connections(&batch.conns);
-        batch.conns.clear();
+        if !batch.conns.is_empty() {
+            sink.connections(&batch.conns)?;
+            batch.conns.clear();
+        }
         batch.used = 0;
         // The dissecting side may have finished already; then the batch is just dropped.
         let _ = empty.send(batch);

@@ -20,7 +20,8 @@
 //!
 //! One folder per layer; dependencies point one way, down this list:
 //!
-//! * [`pipeline`]: the per-frame [`Dissector`] and the [`FactBoard`] of the two passes.
+//! * [`pipeline`]: the per-frame [`Dissector`], the [`Pass`]es and their [`FactBoard`],
+//!   and the one drive loop ([`Driver`]) into a [`Sink`], which every output implements.
 //! * [`app`]: desegmentation, HTTP/1.x framing and request/response pairing.
 //! * [`conn`]: the TCP [`Tracker`], sequence analysis, lifecycle and summaries.
 //! * [`wire`]: link layers, IP with defragmentation, TCP header views, sequence numbers.
@@ -42,4 +43,6 @@ pub use capture::{CaptureError, CaptureReader, Format, Frame, FrameKind, Timesta
 pub use conn::flow::Endpoint;
 pub use conn::tracker::{Conn, Tracker};
 pub use pipeline::board::{CloseOnDrop, FactBoard};
-pub use pipeline::dissect::{Dissector, PassOneFacts};
+pub use pipeline::dissect::{Dissector, Exchanges};
+pub use pipeline::drive::{Discard, DriveError, Driver, Sink, Step, Wants};
+pub use pipeline::pass::Pass;

@@ -1,5 +1,5 @@
 //! A second pass that follows a first pass running on another thread
-//! ([`Dissector::second_pass_following`]) produces exactly the rows of a second pass run
+//! ([`Pass::Second`] following a first pass on another thread) produces exactly the rows of a second pass run
 //! after the first one has finished ([`Dissector::second_pass`]): on every readable
 //! corpus capture, on our fixtures, and on generated captures long enough for
 //! connections to be settled (evicted) while the first pass is still running.
@@ -11,8 +11,8 @@ use std::sync::Arc;
 use corpus::Corpus;
 use wirenote_core::record::PacketRecord;
 use wirenote_core::CaptureReader;
-use wirenote_core::Dissector;
 use wirenote_core::{CloseOnDrop, FactBoard};
+use wirenote_core::{Dissector, Exchanges, Pass};
 
 /// Every row `dissector` makes of `bytes`, taking ended connections as the CLI does.
 fn rows_of(dissector: &mut Dissector, bytes: &[u8]) -> Vec<PacketRecord> {
@@ -25,10 +25,21 @@ fn rows_of(dissector: &mut Dissector, bytes: &[u8]) -> Vec<PacketRecord> {
     rows
 }
 
+/// A second pass after its first pass has ended (as `batch` runs them).
 fn after_first_pass(bytes: &[u8]) -> Vec<PacketRecord> {
-    let mut first = Dissector::first_pass();
+    let board = Arc::new(FactBoard::new());
+    let mut first = Dissector::for_pass(Pass::First(Arc::clone(&board)), Exchanges::Full);
     rows_of(&mut first, bytes);
-    rows_of(&mut Dissector::second_pass(first.into_facts()), bytes)
+    first.finish();
+    rows_of(&mut second_pass(&board), bytes)
+}
+
+fn first_pass(board: &Arc<FactBoard>) -> Dissector {
+    Dissector::for_pass(Pass::First(Arc::clone(board)), Exchanges::Full)
+}
+
+fn second_pass(board: &Arc<FactBoard>) -> Dissector {
+    Dissector::for_pass(Pass::Second(Arc::clone(board)), Exchanges::Full)
 }
 
 fn following(bytes: &[u8]) -> Vec<PacketRecord> {
@@ -36,14 +47,11 @@ fn following(bytes: &[u8]) -> Vec<PacketRecord> {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let _close = CloseOnDrop(&board);
-            let mut first = Dissector::first_pass_publishing(Arc::clone(&board));
+            let mut first = first_pass(&board);
             rows_of(&mut first, bytes);
-            first.publish_end();
+            first.finish();
         });
-        rows_of(
-            &mut Dissector::second_pass_following(Arc::clone(&board)),
-            bytes,
-        )
+        rows_of(&mut second_pass(&board), bytes)
     })
 }
 
@@ -106,7 +114,7 @@ fn the_second_pass_runs_while_the_first_is_held() {
         let (board_ref, bytes_ref) = (&board, &bytes);
         scope.spawn(move || {
             let _close = CloseOnDrop(board_ref);
-            let mut first = Dissector::first_pass_publishing(Arc::clone(board_ref));
+            let mut first = first_pass(board_ref);
             let mut reader = CaptureReader::from_slice(bytes_ref).unwrap();
             while let Ok(Some(frame)) = reader.next_frame() {
                 if frame.number == hold_at {
@@ -116,10 +124,10 @@ fn the_second_pass_runs_while_the_first_is_held() {
                 first.dissect(&frame);
                 first.take_finished();
             }
-            first.publish_end();
+            first.finish();
         });
         scope.spawn(move || {
-            let mut second = Dissector::second_pass_following(Arc::clone(board_ref));
+            let mut second = second_pass(board_ref);
             let mut reader = CaptureReader::from_slice(bytes_ref).unwrap();
             while let Ok(Some(frame)) = reader.next_frame() {
                 row_tx.send(second.dissect(&frame)).unwrap();
@@ -177,17 +185,17 @@ fn a_failed_first_pass_is_noticed_not_papered_over() {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let _close = CloseOnDrop(&board);
-            let mut first = Dissector::first_pass_publishing(Arc::clone(&board));
+            let mut first = first_pass(&board);
             let mut reader = CaptureReader::from_slice(&bytes).unwrap();
             while let Ok(Some(frame)) = reader.next_frame() {
                 if frame.number == stop_at {
-                    return; // no publish_end: as if reading failed here
+                    return; // no finish: as if reading failed here
                 }
                 first.dissect(&frame);
                 first.take_finished();
             }
         });
-        let mut second = Dissector::second_pass_following(Arc::clone(&board));
+        let mut second = second_pass(&board);
         let mut reader = CaptureReader::from_slice(&bytes).unwrap();
         let mut lost_at = None;
         while let Ok(Some(frame)) = reader.next_frame() {

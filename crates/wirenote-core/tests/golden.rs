@@ -8,9 +8,10 @@
 mod corpus;
 
 use corpus::{Corpus, Reference};
+use std::sync::Arc;
 use wirenote_core::record::PacketRecord;
 use wirenote_core::CaptureReader;
-use wirenote_core::Dissector;
+use wirenote_core::{Dissector, Exchanges, FactBoard, Pass};
 
 /// Columns that must agree on every frame.
 const EXACT: &[&str] = &[
@@ -124,18 +125,19 @@ fn compare(corpus: &Corpus) -> Stats {
         let two_pass = Reference::load(corpus, &capture, "tshark-2pass");
         let extra = Reference::load_optional(corpus, &capture, "tshark-extra");
         // Pass 1: what only the end knows (final completeness, response frames), as `tshark -2`.
-        let facts = {
+        let board = Arc::new(FactBoard::new());
+        {
             let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
-            let mut first = Dissector::first_pass();
+            let mut first = Dissector::for_pass(Pass::First(Arc::clone(&board)), Exchanges::Full);
             while let Ok(Some(frame)) = reader.next_frame() {
                 first.dissect(&frame);
             }
-            first.into_facts()
-        };
+            first.finish();
+        }
         let mut single = Dissector::new();
         let mut single_reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
         let mut reader = CaptureReader::from_slice(&bytes).expect("readable capture opens");
-        let mut dissector = Dissector::second_pass(facts);
+        let mut dissector = Dissector::for_pass(Pass::Second(board), Exchanges::Full);
         let mut rows = 0usize;
         let (mut cap_tcp, mut cap_info) = (0usize, 0usize);
         while let Ok(Some(frame)) = reader.next_frame() {

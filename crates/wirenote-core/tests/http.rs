@@ -7,7 +7,7 @@ mod corpus;
 use corpus::Corpus;
 use wirenote_core::record::{ExchangeRecord, PacketRecord};
 use wirenote_core::CaptureReader;
-use wirenote_core::Dissector;
+use wirenote_core::{Dissector, Exchanges, Pass};
 
 fn run(bytes: &[u8]) -> (Vec<PacketRecord>, Vec<ExchangeRecord>) {
     let mut reader = CaptureReader::from_slice(bytes).expect("capture opens");
@@ -207,7 +207,7 @@ fn rows_only_makes_the_same_rows() {
     for (name, bytes) in Corpus::every_capture() {
         let (rows, exchanges) = run(&bytes);
         let mut reader = CaptureReader::from_slice(&bytes).unwrap();
-        let mut lean = Dissector::new().rows_only();
+        let mut lean = Dissector::for_pass(Pass::Single, Exchanges::Framed);
         let mut lean_exchanges = Vec::new();
         for want in &rows {
             let frame = reader.next_frame().unwrap().unwrap();

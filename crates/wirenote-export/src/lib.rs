@@ -27,12 +27,14 @@ mod explain;
 mod lua;
 mod packet_csv;
 mod pcapng;
+mod sinks;
 
 use packet_csv::PacketCsv;
 
 pub use explain::{explain_stream, Language};
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
 pub use pcapng::{annotation, AnnotatedPcapNg};
+pub use sinks::{AnnotatedCopy, ConnTable, ExchangeTable, LuaMetadata, PacketTable};
 
 /// Per-packet columns, in order.
 #[rustfmt::skip]

@@ -1,93 +1,122 @@
-//! `wirenote annotate`: one row per frame, in two passes (the first on its own thread)
-//! or one, with the rows written on another thread.
+//! `wirenote annotate`: one row per frame, in two passes at once (the first on its own
+//! thread, the second following it) or in one, with the rows written on a third thread.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use wirenote_core::Dissector;
-use wirenote_core::Frame;
-use wirenote_core::{CloseOnDrop, FactBoard};
-use wirenote_export::{annotation, AnnotatedPcapNg};
+use wirenote_core::{CloseOnDrop, Discard, FactBoard, Pass, Sink};
+use wirenote_export::AnnotatedCopy;
 
 use crate::args::{AnnotateArgs, AnnotateFormat};
 use crate::exit::Exit;
-use crate::input::{stdin_delivery, walk_frames, Capture, StopReading};
+use crate::input::{stdin_delivery, walk_frames, Capture};
 use crate::output::Output;
+use crate::passes::{drive, EachFrame, Walk};
 use crate::pipe::{with_writer_thread, Delivery};
-use crate::sink::RowSink;
+use crate::sink::packet_sink;
+
+/// An `annotate` run, checked before any work starts.
+struct Config {
+    input: PathBuf,
+    /// The capture's file name, which labels Lua metadata.
+    name: String,
+    format: AnnotateFormat,
+    output: Option<PathBuf>,
+    pcapng_out: Option<PathBuf>,
+    single_pass: bool,
+}
+
+impl Config {
+    fn from_args(args: &AnnotateArgs) -> Config {
+        let input = args.input.path().to_path_buf();
+        let name = input.file_name().map_or_else(
+            || input.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Config {
+            name,
+            input,
+            format: args.format,
+            output: args.output.clone(),
+            pcapng_out: args.pcapng_out.clone(),
+            single_pass: args.single_pass,
+        }
+    }
+
+    /// The rows' output and the annotated pcapng copy's, if asked for.
+    fn outputs(&self) -> anyhow::Result<(Output, Option<Output>)> {
+        let output = Output::create(self.output.as_deref())?;
+        let pcapng = self
+            .pcapng_out
+            .as_deref()
+            .map(|p| Output::create(Some(p)))
+            .transpose()?;
+        Ok((output, pcapng))
+    }
+}
 
 pub(crate) fn run(args: &AnnotateArgs) -> anyhow::Result<Exit> {
-    let name = args.input.path().file_name().map_or_else(
-        || args.input.path().display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    if args.single_pass && args.input.path() == Path::new("-") {
+    let config = Config::from_args(args);
+    if config.single_pass && config.input == Path::new("-") {
         // Nothing to read twice: stdin streams straight through, as from a live capture.
-        let (output, pcapng) = annotate_outputs(args)?;
+        let (output, pcapng) = config.outputs()?;
         let stdin = io::stdin();
-        let damage = annotate_frames(
-            args,
-            &name,
-            Dissector::new().rows_only(),
-            |each| walk_frames("<stdin>", stdin.lock(), each),
+        let mut walk = |each: EachFrame<'_>| walk_frames("<stdin>", stdin.lock(), each);
+        let damage = annotate(
+            &config,
+            &mut walk,
+            Pass::Single,
             &output,
             pcapng.as_ref(),
-            None,
             stdin_delivery(),
         )?;
-        return finish_annotate(output, pcapng, damage);
+        return finish(output, pcapng, damage);
     }
-    let capture = Capture::open(args.input.path())?;
-    let (output, pcapng) = annotate_outputs(args)?;
-    let walk =
-        |each: &mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>| capture.for_each_frame(each);
-    if args.single_pass {
-        let damage = annotate_frames(
-            args,
-            &name,
-            Dissector::new().rows_only(),
-            walk,
+    let capture = Capture::open(&config.input)?;
+    let (output, pcapng) = config.outputs()?;
+    let damage = if config.single_pass {
+        let mut walk = |each: EachFrame<'_>| capture.for_each_frame(each);
+        annotate(
+            &config,
+            &mut walk,
+            Pass::Single,
             &output,
             pcapng.as_ref(),
-            None,
             Delivery::Batched,
-        )?;
-        return finish_annotate(output, pcapng, damage);
-    }
-    // The first pass runs ahead on its own thread; the second follows it (see
-    // wirenote_core::board) while a third writes the rows.
+        )?
+    } else {
+        two_passes_at_once(&config, &capture, &output, pcapng.as_ref())?
+    };
+    finish(output, pcapng, damage)
+}
+
+/// The first pass runs ahead on its own thread; the second follows it (see
+/// `wirenote_core::pipeline::board`) while a third writes the rows.
+fn two_passes_at_once(
+    config: &Config,
+    capture: &Capture,
+    output: &Output,
+    pcapng: Option<&Output>,
+) -> anyhow::Result<Option<String>> {
     let board = Arc::new(FactBoard::new());
     let (first, second) = std::thread::scope(|scope| {
         let first = std::thread::Builder::new()
             .name("wirenote-pass1".into())
             .spawn_scoped(scope, || {
                 let _close = CloseOnDrop(&board);
-                let mut dissector = Dissector::first_pass_publishing(Arc::clone(&board));
-                let damage = capture.for_each_frame(|frame| {
-                    if board.is_abandoned() {
-                        // Nobody follows any more (the second pass failed): stop here.
-                        anyhow::bail!(StopReading);
-                    }
-                    dissector.dissect(frame);
-                    dissector.take_finished();
-                    dissector.take_exchanges();
-                    Ok(())
-                })?;
-                dissector.publish_end();
-                Ok(damage)
+                let mut walk = |each: EachFrame<'_>| capture.for_each_frame(each);
+                drive(&mut walk, Pass::First(Arc::clone(&board)), &mut Discard)
             })
             .context("cannot start the first pass")?;
-        let follower = Dissector::second_pass_following(Arc::clone(&board)).rows_only();
-        let second = annotate_frames(
-            args,
-            &name,
-            follower,
-            walk,
-            &output,
-            pcapng.as_ref(),
-            Some(&board),
+        let mut walk = |each: EachFrame<'_>| capture.for_each_frame(each);
+        let second = annotate(
+            config,
+            &mut walk,
+            Pass::Second(Arc::clone(&board)),
+            output,
+            pcapng,
             Delivery::Batched,
         );
         if second.is_err() {
@@ -103,74 +132,34 @@ pub(crate) fn run(args: &AnnotateArgs) -> anyhow::Result<Exit> {
     // first pass's error or damage is the one to report.
     let first_damage = first?;
     let second_damage = second?;
-    finish_annotate(output, pcapng, first_damage.or(second_damage))
+    Ok(first_damage.or(second_damage))
 }
 
-/// The rows' output and the annotated pcapng copy's, if asked for.
-fn annotate_outputs(args: &AnnotateArgs) -> anyhow::Result<(Output, Option<Output>)> {
-    let output = Output::create(args.output.as_deref())?;
-    let pcapng = args
-        .pcapng_out
-        .as_deref()
-        .map(|p| Output::create(Some(p)))
-        .transpose()?;
-    Ok((output, pcapng))
-}
-
-/// Dissects every frame `walk` yields into rows, written on a second thread. With a
-/// `board`, the dissector follows a first pass: it stops where the first pass stopped,
-/// and fails if the first pass failed before settling what a row needs.
-#[allow(clippy::too_many_arguments)]
-fn annotate_frames(
-    args: &AnnotateArgs,
-    name: &str,
-    mut dissector: Dissector,
-    walk: impl FnOnce(
-        &mut dyn FnMut(&Frame<'_>) -> anyhow::Result<()>,
-    ) -> anyhow::Result<Option<String>>,
+/// Drives every frame `walk` yields through a dissector for `pass`: the rows go to the
+/// format's sink on a writer thread, the annotated pcapng copy (which needs the frames'
+/// bytes) is written on this one.
+fn annotate(
+    config: &Config,
+    walk: Walk<'_>,
+    pass: Pass,
     output: &Output,
     pcapng: Option<&Output>,
-    board: Option<&FactBoard>,
     delivery: Delivery,
 ) -> anyhow::Result<Option<String>> {
-    let make_sink = || RowSink::new(args.format, output.writer(), name);
-    let mut copy = match pcapng {
-        Some(out) => Some(AnnotatedPcapNg::new(out.writer())?),
-        None => None,
-    };
-    let keeps_connections = args.format == AnnotateFormat::Lua;
-    let damage = with_writer_thread(make_sink, keeps_connections, delivery, |pipe| {
-        let damage = walk(&mut |frame| {
-            if board.is_some_and(|b| b.is_past_end(frame.number)) {
-                anyhow::bail!(StopReading);
-            }
-            let record = pipe.slot()?;
-            dissector.dissect_into(frame, record);
-            if dissector.lost_the_first_pass() {
-                // Its error is the one reported; no row with running values goes out.
-                anyhow::bail!("the first pass stopped early");
-            }
-            if let Some(copy) = copy.as_mut() {
-                copy.packet(frame, &annotation(record))?;
-            }
-            pipe.connections(dissector.take_finished());
-            dissector.take_exchanges();
-            pipe.frame_done()
-        })?;
-        pipe.connections(dissector.finish());
-        Ok(damage)
-    })?;
-    if let Some(copy) = copy {
-        copy.finish()?;
-    }
-    Ok(damage)
+    let make_sink = || packet_sink(config.format, output.writer(), &config.name);
+    let mut copy = pcapng
+        .map(|out| AnnotatedCopy::new(out.writer()))
+        .transpose()?;
+    with_writer_thread(make_sink, config.format.wants(), delivery, |pipe| {
+        let mut sinks: Vec<&mut dyn Sink> = vec![pipe];
+        if let Some(copy) = copy.as_mut() {
+            sinks.push(copy);
+        }
+        drive(walk, pass, &mut sinks)
+    })
 }
 
-fn finish_annotate(
-    output: Output,
-    pcapng: Option<Output>,
-    damage: Option<String>,
-) -> anyhow::Result<Exit> {
+fn finish(output: Output, pcapng: Option<Output>, damage: Option<String>) -> anyhow::Result<Exit> {
     output.commit()?;
     if let Some(out) = pcapng {
         out.commit()?;

@@ -3,34 +3,57 @@
 use std::io::{self, Write};
 
 use wirenote_core::record::{ConnRecord, PacketRecord};
-use wirenote_core::Conn;
-use wirenote_core::Dissector;
+use wirenote_core::{Frame, Pass, Sink, Wants};
 use wirenote_export::{explain_stream, Language};
 
 use crate::args::{ExplainArgs, LangArg};
 use crate::exit::Exit;
 use crate::input::Capture;
+use crate::passes::drive;
+
+/// Keeps the rows and the summary of one stream.
+struct OneStream {
+    stream: u64,
+    packets: Vec<PacketRecord>,
+    conn: Option<ConnRecord>,
+}
+
+impl Sink for OneStream {
+    fn wants(&self) -> Wants {
+        Wants {
+            connections: true,
+            exchanges: false,
+        }
+    }
+
+    fn packet(&mut self, _frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        if row.tcp.as_ref().is_some_and(|t| t.stream == self.stream) {
+            self.packets.push(row.clone());
+        }
+        Ok(())
+    }
+
+    fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
+        if let Some(found) = conns.iter().find(|c| c.stream == self.stream) {
+            self.conn = Some(found.clone());
+        }
+        Ok(())
+    }
+}
 
 pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
     let capture = Capture::open(args.input.path())?;
-    let mut dissector = Dissector::new();
-    let mut packets: Vec<PacketRecord> = Vec::new();
-    let mut conn = None;
-    let keep = |conns: Vec<Conn>, conn: &mut Option<ConnRecord>| {
-        if let Some(found) = conns.iter().find(|c| c.stream == args.stream) {
-            *conn = Some(ConnRecord::from_conn(found));
-        }
+    let mut story = OneStream {
+        stream: args.stream,
+        packets: Vec::new(),
+        conn: None,
     };
-    let damage = capture.for_each_frame(|frame| {
-        let record = dissector.dissect(frame);
-        if record.tcp.as_ref().is_some_and(|t| t.stream == args.stream) {
-            packets.push(record);
-        }
-        keep(dissector.take_finished(), &mut conn);
-        Ok(())
-    })?;
-    keep(dissector.finish(), &mut conn);
-    if packets.is_empty() {
+    let damage = drive(
+        &mut |each| capture.for_each_frame(each),
+        Pass::Single,
+        &mut story,
+    )?;
+    if story.packets.is_empty() {
         anyhow::bail!("{}: no TCP stream {}", capture.name, args.stream);
     }
     let lang = match args.lang {
@@ -39,7 +62,7 @@ pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    explain_stream(&packets, conn.as_ref(), lang, &mut out)?;
+    explain_stream(&story.packets, story.conn.as_ref(), lang, &mut out)?;
     out.flush()?;
     Ok(Exit::from_damage(damage))
 }

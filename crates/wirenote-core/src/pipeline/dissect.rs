@@ -5,14 +5,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::app::reassembly::{Columns, ConnApp, PayloadSegment};
 use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::flow::Endpoint;
 use crate::conn::lifecycle::TcpState;
 use crate::conn::tracker::{Conn, SegmentInput, SegmentResult, Tracker};
-use crate::pipeline::board::FactBoard;
+use crate::pipeline::pass::{Pass, Passing};
 use crate::record::Kind;
 use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
 use crate::wire::ip::{self, Defragmented, Defragmenter, IpPacket};
@@ -27,26 +26,12 @@ pub struct Dissector {
     tracker: Tracker,
     defrag: Defragmenter,
     apps: HashMap<u64, ConnApp, ahash::RandomState>,
-    /// Skip what only rows need (Info text): a first pass gathering facts.
-    lean: bool,
-    /// Rows only: HTTP exchanges ([`Dissector::take_exchanges`]) carry frames and flags
-    /// but no text.
-    rows_only: bool,
-    /// What a first pass learned, when this is a second pass.
-    future: Future,
-    /// What this pass learns for a second one.
-    learned: PassOneFacts,
-    /// Where this first pass publishes as it goes, for a second pass that follows it.
-    board: Option<Arc<FactBoard>>,
-    /// Settled connections not yet published.
-    unpublished: Vec<(u64, u8)>,
-    /// Request/response pairs not yet published.
-    unpublished_pairs: Vec<(u64, u64)>,
+    /// Which pass this is, and what it has told or fetched from the other.
+    passing: Passing,
+    /// Whether HTTP exchanges ([`Dissector::take_exchanges`]) carry their text.
+    exchanges_kept: Exchanges,
     /// The last frame dissected.
     last_frame: u64,
-    /// A followed first pass ended without settling a connection this pass met (it
-    /// failed): that row shows running values, not final ones.
-    future_lost: bool,
     /// Connections finished since the last [`Dissector::take_finished`].
     finished: Vec<Conn>,
     /// HTTP exchanges whose outcome is known, not yet taken.
@@ -58,60 +43,15 @@ pub struct Dissector {
     frames_since_sweep: u32,
 }
 
-/// Where a second pass finds the future.
-#[derive(Debug, Default)]
-enum Future {
-    /// Not a second pass.
+/// What the HTTP exchanges a dissector hands out ([`Dissector::take_exchanges`]) carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Exchanges {
+    /// Frames, status and flags, and their text (method, host, URI…): the `http` table.
     #[default]
-    Unknown,
-    /// The first pass is over.
-    Known(PassOneFacts),
-    /// The first pass runs ahead on another thread; `shown` holds each connection's
-    /// value once fetched ([`NOT_FETCHED`] before).
-    Following {
-        board: Arc<FactBoard>,
-        shown: Vec<u8>,
-    },
-}
-
-/// A connection whose final completeness has not been fetched from the board yet.
-const NOT_FETCHED: u8 = 0xff;
-
-/// Facts only the end of a capture knows, gathered by a first pass so that a second pass
-/// can print them on earlier frames as `tshark -2` does. Compact: one byte per connection
-/// and two frame numbers per answered HTTP request.
-#[derive(Debug, Clone, Default)]
-pub struct PassOneFacts {
-    /// Final `tcp.completeness`, indexed by stream.
-    pub completeness: Vec<u8>,
-    /// `(request frame, response frame)` in request-frame order.
-    pub response_in: Vec<(u64, u64)>,
-    cursor: usize,
-}
-
-impl PassOneFacts {
-    fn record_completeness(&mut self, stream: u64, value: u8) {
-        let i = stream as usize;
-        if self.completeness.len() <= i {
-            self.completeness.resize(i + 1, 0);
-        }
-        self.completeness[i] = value;
-    }
-
-    /// The response frame of a request completed in `frame` (frames are asked in order).
-    fn response_for(&mut self, frame: u64) -> Option<u64> {
-        while self
-            .response_in
-            .get(self.cursor)
-            .is_some_and(|(req, _)| *req < frame)
-        {
-            self.cursor += 1;
-        }
-        self.response_in
-            .get(self.cursor)
-            .filter(|(req, _)| *req == frame)
-            .map(|(_, res)| *res)
-    }
+    Full,
+    /// Frames, status and flags only: enough for the rows, and no strings copied for
+    /// every message.
+    Framed,
 }
 
 /// A closed connection lingers this long (capture time) before it is forgotten.
@@ -121,110 +61,31 @@ pub const IDLE_TIMEOUT_NS: i128 = 3600 * 1_000_000_000;
 const SWEEP_EVERY_FRAMES: u32 = 8192;
 
 impl Dissector {
-    /// A dissector with no state.
+    /// A single-pass dissector with no state whose exchanges carry their text.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A second-pass dissector: every frame shows what the first pass learned (final
-    /// completeness, `response_in`), as `tshark -2` does.
-    pub fn second_pass(facts: PassOneFacts) -> Self {
+    /// A dissector for `pass` (see [`Pass`]) whose exchanges carry what `exchanges`
+    /// says. A first pass keeps no text whatever `exchanges` says: nobody reads it.
+    pub fn for_pass(pass: Pass, exchanges: Exchanges) -> Self {
         Dissector {
-            future: Future::Known(facts),
+            passing: Passing::new(pass),
+            exchanges_kept: exchanges,
             ..Self::default()
         }
     }
 
-    /// A second pass that follows a first pass running on another thread (see
-    /// [`crate::pipeline::board`]): it shows the same values as [`Dissector::second_pass`], waiting
-    /// on each connection's first frame until the first pass has settled it.
-    pub fn second_pass_following(board: Arc<FactBoard>) -> Self {
-        Dissector {
-            future: Future::Following {
-                board,
-                shown: Vec::new(),
-            },
-            ..Self::default()
-        }
-    }
-
-    /// For callers that want rows but not the HTTP exchange table: exchanges then carry
-    /// no text (method, URI, host…), which saves copying strings for every message. The
-    /// rows are the same.
-    pub fn rows_only(mut self) -> Self {
-        self.rows_only = true;
-        self
-    }
-
-    /// A first pass that publishes what it learns to `board` as it goes, for a
-    /// [`Dissector::second_pass_following`] on another thread. End it with
-    /// [`Dissector::publish_end`]; close the board if it stops early.
-    pub fn first_pass_publishing(board: Arc<FactBoard>) -> Self {
-        Dissector {
-            lean: true,
-            board: Some(board),
-            ..Self::default()
-        }
-    }
-
-    /// Ends a publishing first pass: every remaining connection is settled, and the board
-    /// is closed.
-    pub fn publish_end(mut self) {
-        self.settle_all();
-        self.publish();
-        if let Some(board) = &self.board {
-            board.finish_at(self.last_frame);
-            board.close();
-        }
+    /// Whether the pass should stop before `frame`: a second pass at the end its first
+    /// pass reached, or a first pass nobody follows any more.
+    pub fn should_stop_before(&self, frame: u64) -> bool {
+        self.passing.should_stop_before(frame)
     }
 
     /// Whether the first pass this one follows ended without settling a connection met
     /// here: it failed, and rows from this frame on lack their final values.
     pub fn lost_the_first_pass(&self) -> bool {
-        self.future_lost
-    }
-
-    // Only a first pass learns for a later one; anything else would keep facts nobody
-    // reads, growing with the capture.
-    fn learn_completeness(&mut self, stream: u64, value: u8) {
-        if self.board.is_some() {
-            self.unpublished.push((stream, value));
-        } else if self.lean {
-            self.learned.record_completeness(stream, value);
-        }
-    }
-
-    fn learn_pairs(&mut self, pairs: Vec<(u64, u64)>) {
-        if self.board.is_some() {
-            self.unpublished_pairs.extend(pairs);
-        } else if self.lean {
-            self.learned.response_in.extend(pairs);
-        }
-    }
-
-    fn publish(&mut self) {
-        if let Some(board) = &self.board {
-            board.publish(&self.unpublished, &self.unpublished_pairs);
-            self.unpublished.clear();
-            self.unpublished_pairs.clear();
-        }
-    }
-
-    /// A first-pass dissector: it tracks everything a second pass needs to know about
-    /// the future, but does not format the TCP Info text of rows nobody will read.
-    pub fn first_pass() -> Self {
-        Dissector {
-            lean: true,
-            ..Self::default()
-        }
-    }
-
-    /// Ends a first pass ([`Dissector::first_pass`]) and returns what it learned (other
-    /// dissectors learn nothing, so that their memory does not grow with the capture).
-    pub fn into_facts(mut self) -> PassOneFacts {
-        self.settle_all();
-        self.learned.response_in.sort_unstable();
-        self.learned
+        self.passing.lost_the_first_pass()
     }
 
     /// Records the final completeness of every connection still known (end of a first
@@ -239,7 +100,7 @@ impl Dissector {
             .drain_each(|conn| settled.push((conn.stream, conn.summary.completeness)));
         self.apps.clear();
         for (stream, value) in settled {
-            self.learn_completeness(stream, value);
+            self.passing.learn_completeness(stream, value);
         }
     }
 
@@ -254,13 +115,10 @@ impl Dissector {
         let mut out = std::mem::take(&mut self.finished);
         out.sort_by_key(|c| c.stream);
         for conn in &out {
-            self.learn_completeness(conn.stream, conn.summary.completeness);
+            self.passing
+                .learn_completeness(conn.stream, conn.summary.completeness);
         }
-        // Publish with each sweep's settled connections (their pairs are all learned by
-        // now), or when many pairs wait.
-        if !self.unpublished.is_empty() || self.unpublished_pairs.len() >= 4096 {
-            self.publish();
-        }
+        self.passing.publish_if_due();
         out
     }
 
@@ -270,8 +128,14 @@ impl Dissector {
     }
 
     /// Ends the capture: every remaining connection, in stream order (their HTTP exchanges
-    /// become final too).
+    /// become final too). A first pass instead settles them one at a time, publishes the
+    /// last facts and closes its board, and returns none.
     pub fn finish(&mut self) -> Vec<Conn> {
+        if self.passing.is_first() {
+            self.settle_all();
+            self.passing.end(self.last_frame);
+            return Vec::new();
+        }
         let mut out = std::mem::take(&mut self.finished);
         out.extend(self.tracker.drain());
         out.sort_by_key(|c| c.stream);
@@ -291,44 +155,6 @@ impl Dissector {
             let closed = conn.is_closed();
             self.exchanges
                 .extend(app.exchanges.finish(conn.stream, closed));
-        }
-    }
-
-    /// The completeness `tshark -2` shows: its second pass starts each conversation from
-    /// the first pass's final value and keeps adding bits (never treating the first
-    /// packet as new), showing the value before each frame.
-    fn two_pass_completeness(&mut self, stream: u64, input: &SegmentInput<'_>) -> Option<u8> {
-        let i = stream as usize;
-        let value = match &mut self.future {
-            Future::Unknown => return None,
-            Future::Known(facts) => facts.completeness.get_mut(i)?,
-            Future::Following { board, shown } => {
-                if shown.len() <= i {
-                    shown.resize(i + 1, NOT_FETCHED);
-                }
-                if shown[i] == NOT_FETCHED {
-                    match board.completeness(stream) {
-                        Some(value) => shown[i] = value,
-                        None => {
-                            self.future_lost = true;
-                            return None;
-                        }
-                    }
-                }
-                &mut shown[i]
-            }
-        };
-        let before = *value;
-        *value = crate::conn::tracker::next_completeness(before, false, false, input);
-        Some(before)
-    }
-
-    /// The response frame of a request completed in `frame`, from the first pass.
-    fn response_for(&mut self, frame: u64) -> Option<u64> {
-        match &mut self.future {
-            Future::Unknown => None,
-            Future::Known(facts) => facts.response_for(frame),
-            Future::Following { board, .. } => board.take_response(frame),
         }
     }
 
@@ -475,7 +301,7 @@ impl Dissector {
         };
         let (result, tcp) = self.track(&input);
         let mut info = std::mem::take(&mut record.info);
-        if !self.lean {
+        if !self.passing.is_first() {
             write_tcp_info(&mut info, &tcp, &header, result.ack_base);
         }
         let mut columns = Columns::new(info);
@@ -544,7 +370,8 @@ impl Dissector {
             client_state: Some(result.transition.client),
             server_state: Some(result.transition.server),
             completeness: self
-                .two_pass_completeness(result.stream, input)
+                .passing
+                .completeness_before(result.stream, input)
                 .unwrap_or(result.completeness_before),
         };
         (result, tcp)
@@ -561,7 +388,8 @@ impl Dissector {
         columns: &mut Columns,
         record: &mut PacketRecord,
     ) {
-        let (lean, rows_only) = (self.lean, self.rows_only);
+        let lean = self.passing.is_first();
+        let rows_only = self.exchanges_kept == Exchanges::Framed;
         let app = self
             .apps
             .entry(stream)
@@ -570,18 +398,18 @@ impl Dissector {
         if seen.is_empty() {
             return;
         }
-        if self.lean {
+        if lean {
             app.exchanges.pair_only(&seen);
             let paired = app.exchanges.take_paired();
-            self.learn_pairs(paired);
+            self.passing.learn_pairs(paired);
             return;
         }
         record.http = app.exchanges.on_frame(stream, &seen);
         let paired = app.exchanges.take_paired();
         self.exchanges.extend(app.exchanges.take_done());
-        self.learn_pairs(paired);
-        if !matches!(self.future, Future::Unknown) {
-            let future = self.response_for(segment.frame);
+        self.passing.learn_pairs(paired);
+        if self.passing.is_second() {
+            let future = self.passing.response_for(segment.frame);
             for http in record.http.iter_mut() {
                 if http.kind == Kind::Request && http.response_in.is_none() {
                     http.response_in = future;

@@ -1,0 +1,259 @@
+//! The drive loop every command shares, and the [`Sink`] every output implements.
+//!
+//! For each frame a [`Driver`] dissects the row, hands it to the sink, then hands over
+//! what the frame settled: connections that ended (as [`ConnRecord`]s, in stream order
+//! within a frame) and HTTP exchanges whose outcome is known. At the end of the capture
+//! it hands over the rest and finishes the sink. A sink says what it [`Wants`], so that a
+//! pass does only that work (an `annotate` CSV wants no connection records, a `flows`
+//! table no rows of text).
+
+use std::fmt;
+use std::io;
+
+use crate::capture::Frame;
+use crate::pipeline::dissect::{Dissector, Exchanges};
+use crate::pipeline::pass::Pass;
+use crate::record::{ConnRecord, ExchangeRecord, PacketRecord};
+
+/// What a sink needs besides the rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wants {
+    /// Connection records as connections end.
+    pub connections: bool,
+    /// HTTP exchanges with their text (method, host, URI…).
+    pub exchanges: bool,
+}
+
+impl Wants {
+    /// What either of two sinks wants.
+    pub fn union(self, other: Wants) -> Wants {
+        Wants {
+            connections: self.connections || other.connections,
+            exchanges: self.exchanges || other.exchanges,
+        }
+    }
+}
+
+/// Where rows go: a table, Lua metadata, an annotated capture, a workbook… Every method
+/// but [`Sink::packet`] has a default that ignores what it is given.
+pub trait Sink {
+    /// What this sink needs besides the rows.
+    fn wants(&self) -> Wants {
+        Wants::default()
+    }
+
+    /// The row of `frame` (frames come in order).
+    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()>;
+
+    /// Connections that ended since the last call, in stream order (only when
+    /// [`Wants::connections`]).
+    fn connections(&mut self, _conns: &[ConnRecord]) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// HTTP exchanges whose outcome became known (only when [`Wants::exchanges`]).
+    fn exchanges(&mut self, _exchanges: &[ExchangeRecord]) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Hands what was written so far to the output (a live capture's rows must not wait
+    /// in a buffer for the next packet).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The capture is complete: write what waits (a header for an empty table, a
+    /// trailer) and flush.
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for &mut S {
+    fn wants(&self) -> Wants {
+        (**self).wants()
+    }
+    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        (**self).packet(frame, row)
+    }
+    fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
+        (**self).connections(conns)
+    }
+    fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
+        (**self).exchanges(exchanges)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        (**self).finish()
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn wants(&self) -> Wants {
+        (**self).wants()
+    }
+    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        (**self).packet(frame, row)
+    }
+    fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
+        (**self).connections(conns)
+    }
+    fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
+        (**self).exchanges(exchanges)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        (**self).finish()
+    }
+}
+
+/// Several sinks fed the same rows, in order (say, a table and an annotated pcapng).
+impl<S: Sink> Sink for Vec<S> {
+    fn wants(&self) -> Wants {
+        self.iter()
+            .fold(Wants::default(), |w, s| w.union(s.wants()))
+    }
+    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        self.iter_mut().try_for_each(|s| s.packet(frame, row))
+    }
+    fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
+        self.iter_mut()
+            .filter(|s| s.wants().connections)
+            .try_for_each(|s| s.connections(conns))
+    }
+    fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
+        self.iter_mut()
+            .filter(|s| s.wants().exchanges)
+            .try_for_each(|s| s.exchanges(exchanges))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.iter_mut().try_for_each(|s| s.flush())
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        self.iter_mut().try_for_each(|s| s.finish())
+    }
+}
+
+/// A sink that keeps nothing: a first pass's rows, which nobody reads.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Discard;
+
+impl Sink for Discard {
+    fn packet(&mut self, _frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether the walk over frames goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Read the next frame.
+    Continue,
+    /// Stop here, as if the capture ended: a second pass reached the end its first pass
+    /// reached, or a first pass nobody follows any more.
+    Stop,
+}
+
+/// Why a drive failed.
+#[derive(Debug)]
+pub enum DriveError {
+    /// The sink could not write.
+    Sink(io::Error),
+    /// A second pass met a connection its first pass never settled: the first pass
+    /// failed (its error is the one to report), and no row with running values goes out.
+    FirstPassLost,
+}
+
+impl fmt::Display for DriveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DriveError::Sink(err) => err.fmt(f),
+            DriveError::FirstPassLost => f.write_str("the first pass stopped early"),
+        }
+    }
+}
+
+impl std::error::Error for DriveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DriveError::Sink(err) => Some(err),
+            DriveError::FirstPassLost => None,
+        }
+    }
+}
+
+impl From<io::Error> for DriveError {
+    fn from(err: io::Error) -> Self {
+        DriveError::Sink(err)
+    }
+}
+
+/// Drives frames through one pass's dissector into a sink.
+#[derive(Debug)]
+pub struct Driver {
+    dissector: Dissector,
+    wants: Wants,
+    /// The row every frame is dissected into (its Info buffer is reused).
+    row: PacketRecord,
+}
+
+impl Driver {
+    /// A driver for `pass` feeding `sink`; the dissector does what the sink wants.
+    pub fn new(pass: Pass, sink: &dyn Sink) -> Driver {
+        let wants = sink.wants();
+        let exchanges = if wants.exchanges {
+            Exchanges::Full
+        } else {
+            Exchanges::Framed
+        };
+        Driver {
+            dissector: Dissector::for_pass(pass, exchanges),
+            wants,
+            row: PacketRecord::default(),
+        }
+    }
+
+    /// One frame: its row, then what it settled, to the sink.
+    #[inline]
+    pub fn frame(&mut self, frame: &Frame<'_>, sink: &mut dyn Sink) -> Result<Step, DriveError> {
+        if self.dissector.should_stop_before(frame.number) {
+            return Ok(Step::Stop);
+        }
+        self.dissector.dissect_into(frame, &mut self.row);
+        if self.dissector.lost_the_first_pass() {
+            return Err(DriveError::FirstPassLost);
+        }
+        sink.packet(frame, &self.row)?;
+        let ended = self.dissector.take_finished();
+        if self.wants.connections && !ended.is_empty() {
+            let records: Vec<ConnRecord> = ended.iter().map(ConnRecord::from_conn).collect();
+            sink.connections(&records)?;
+        }
+        self.hand_over_exchanges(sink)?;
+        Ok(Step::Continue)
+    }
+
+    fn hand_over_exchanges(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        let exchanges = self.dissector.take_exchanges();
+        if self.wants.exchanges && !exchanges.is_empty() {
+            sink.exchanges(&exchanges)?;
+        }
+        Ok(())
+    }
+
+    /// The end of the capture: the remaining connections and exchanges to the sink, which
+    /// then finishes. A first pass publishes its last facts and closes its board.
+    pub fn finish(mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        let rest = self.dissector.finish();
+        if self.wants.connections && !rest.is_empty() {
+            let records: Vec<ConnRecord> = rest.iter().map(ConnRecord::from_conn).collect();
+            sink.connections(&records)?;
+        }
+        self.hand_over_exchanges(sink)?;
+        sink.finish()
+    }
+}
