@@ -3,7 +3,7 @@
 //! Formatting and writing a row costs about as much as dissecting its frame, so on a
 //! machine with a spare core `annotate` hands rows over in batches. Batches travel both
 //! ways: full ones to the writer, emptied ones back, so that each row's buffers are
-//! reused (`clone_from` into a recycled row allocates nothing) and no thread frees what
+//! reused (the driver's row is swapped with a recycled one: nothing is copied) and no thread frees what
 //! the other allocated (an earlier writer thread that sent fresh rows gained nothing: the
 //! allocator's cross-thread frees ate the win). At most [`QUEUED`] full batches wait,
 //! which bounds the memory this adds.
@@ -81,18 +81,24 @@ impl Sink for RowPipe {
         self.wants
     }
 
-    #[inline]
     fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        self.take_row(frame, &mut row.clone())
+    }
+
+    /// Keeps the row in the batch, handing back the slot's old row (recycled: its
+    /// buffers are reused for the next frame).
+    #[inline]
+    fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
         if self.filling.used == BATCH_ROWS {
             self.ship()?;
         }
         let batch = &mut self.filling;
         if batch.used == batch.rows.len() {
-            batch.rows.push((facts_of(frame), row.clone()));
+            batch.rows.push((facts_of(frame), std::mem::take(row)));
         } else {
             let slot = &mut batch.rows[batch.used];
             slot.0 = facts_of(frame);
-            slot.1.clone_from(row);
+            std::mem::swap(&mut slot.1, row);
         }
         batch.used += 1;
         if self.delivery == Delivery::Live {

@@ -151,10 +151,12 @@ fn annotate(
         .map(|out| AnnotatedCopy::new(out.writer()))
         .transpose()?;
     with_writer_thread(make_sink, config.format.wants(), delivery, |pipe| {
-        let mut sinks: Vec<&mut dyn Sink> = vec![pipe];
+        // The pipe last: it takes the rows (see `Sink::take_row`).
+        let mut sinks: Vec<&mut dyn Sink> = Vec::with_capacity(2);
         if let Some(copy) = copy.as_mut() {
             sinks.push(copy);
         }
+        sinks.push(pipe);
         drive(walk, pass, &mut sinks)
     })
 }

@@ -45,6 +45,14 @@ pub trait Sink {
     /// The row of `frame` (frames come in order).
     fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()>;
 
+    /// Like [`Sink::packet`], but the sink may keep the row itself and leave a spare one
+    /// (a row it is done with) in its place: the driver dissects the next frame into
+    /// whatever it gets back, overwriting every field. A sink that ships rows to another
+    /// thread saves copying them this way.
+    fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
+        self.packet(frame, row)
+    }
+
     /// Connections that ended since the last call, in stream order (only when
     /// [`Wants::connections`]).
     fn connections(&mut self, _conns: &[ConnRecord]) -> io::Result<()> {
@@ -76,6 +84,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
         (**self).packet(frame, row)
     }
+    fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
+        (**self).take_row(frame, row)
+    }
     fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
         (**self).connections(conns)
     }
@@ -97,6 +108,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
         (**self).packet(frame, row)
     }
+    fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
+        (**self).take_row(frame, row)
+    }
     fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
         (**self).connections(conns)
     }
@@ -111,7 +125,8 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
 }
 
-/// Several sinks fed the same rows, in order (say, a table and an annotated pcapng).
+/// Several sinks fed the same rows, in order (say, an annotated pcapng and a table);
+/// only the last may take the row ([`Sink::take_row`]).
 impl<S: Sink> Sink for Vec<S> {
     fn wants(&self) -> Wants {
         self.iter()
@@ -119,6 +134,13 @@ impl<S: Sink> Sink for Vec<S> {
     }
     fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
         self.iter_mut().try_for_each(|s| s.packet(frame, row))
+    }
+    fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
+        let Some((last, others)) = self.split_last_mut() else {
+            return Ok(());
+        };
+        others.iter_mut().try_for_each(|s| s.packet(frame, row))?;
+        last.take_row(frame, row)
     }
     fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
         self.iter_mut()
@@ -227,7 +249,7 @@ impl Driver {
         if self.dissector.lost_the_first_pass() {
             return Err(DriveError::FirstPassLost);
         }
-        sink.packet(frame, &self.row)?;
+        sink.take_row(frame, &mut self.row)?;
         let ended = self.dissector.take_finished();
         if self.wants.connections && !ended.is_empty() {
             let records: Vec<ConnRecord> = ended.iter().map(ConnRecord::from_conn).collect();
@@ -237,6 +259,7 @@ impl Driver {
         Ok(Step::Continue)
     }
 
+    #[inline]
     fn hand_over_exchanges(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
         let exchanges = self.dissector.take_exchanges();
         if self.wants.exchanges && !exchanges.is_empty() {
