@@ -1,0 +1,379 @@
+//! The column schema: every column of every table defined once — its name, type, a
+//! one-line description, the tshark or Zeek field it mirrors, and how to take its value
+//! from a record — so that every writer (CSV, JSON Lines, Lua metadata, pcapng comments)
+//! and the README's column tables take their columns from the same place.
+//!
+//! A table is an enum of its columns ([`PacketColumn`], [`ConnColumn`],
+//! [`ExchangeColumn`]) implementing [`Table`]: [`Table::ALL`] is the default order,
+//! [`Table::spec`] the column's documentation and [`Table::cell`] its typed value for one
+//! record. A writer loops over a slice of columns (the default order, or any selection
+//! and order, found by [`Table::from_name`]) and encodes each [`Cell`] its own way; the
+//! `match` inside `cell` is the only dispatch, and a cell borrows from the record or from
+//! one reusable scratch string, so the per-packet path allocates nothing.
+//!
+//! ```
+//! use wirenote_export::schema::{Cell, PacketColumn, Table};
+//! use wirenote_core::record::PacketRecord;
+//!
+//! let record = PacketRecord { frame: 7, protocol: "ARP", ..PacketRecord::default() };
+//! let mut scratch = String::new();
+//! let column = PacketColumn::from_name("frame").unwrap();
+//! assert_eq!(column.cell(&record, &mut scratch), Cell::UInt(7));
+//! assert_eq!(PacketColumn::Sport.cell(&record, &mut scratch), Cell::Null);
+//! ```
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use wirenote_core::capture::Timestamp;
+
+mod conn;
+mod exchange;
+mod packet;
+
+pub use conn::ConnColumn;
+pub use exchange::ExchangeColumn;
+pub use packet::PacketColumn;
+
+/// What a column holds: what a typed writer (a spreadsheet, Parquet) declares it as. Every
+/// cell of a column is [`Cell::Null`] or the one cell variant of its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    /// A non-negative whole number ([`Cell::UInt`]).
+    Integer,
+    /// A duration in seconds ([`Cell::Seconds`]).
+    Seconds,
+    /// A point in time, epoch seconds ([`Cell::Time`]).
+    Time,
+    /// An IP address or `address:port` ([`Cell::Ip`], [`Cell::Endpoint`]).
+    Address,
+    /// `true` or `false` ([`Cell::Bool`]).
+    Boolean,
+    /// Text ([`Cell::Text`]).
+    Text,
+}
+
+impl Type {
+    /// The name the README's tables use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Type::Integer => "integer",
+            Type::Seconds => "seconds",
+            Type::Time => "time",
+            Type::Address => "address",
+            Type::Boolean => "boolean",
+            Type::Text => "text",
+        }
+    }
+
+    /// Whether `cell` may appear in a column of this type.
+    pub fn admits(self, cell: &Cell<'_>) -> bool {
+        matches!(
+            (self, cell),
+            (_, Cell::Null)
+                | (Type::Integer, Cell::UInt(_))
+                | (Type::Seconds, Cell::Seconds(_))
+                | (Type::Time, Cell::Time(_))
+                | (Type::Address, Cell::Ip(_) | Cell::Endpoint(_))
+                | (Type::Boolean, Cell::Bool(_))
+                | (Type::Text, Cell::Text(_))
+        )
+    }
+}
+
+/// The field of another tool that a column mirrors, so that a reader can compare them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mirror {
+    /// wirenote's own: no tool prints it.
+    None,
+    /// tshark fields (`-e`); several where the column covers IPv4 and IPv6 or requests
+    /// and responses.
+    Tshark(&'static [&'static str]),
+    /// Fields of a Zeek log (`conn.log`, `http.log`).
+    Zeek(&'static str, &'static [&'static str]),
+}
+
+impl fmt::Display for Mirror {
+    /// Markdown, as the README's tables show it: `` `ip.src`/`ipv6.src` ``,
+    /// ``conn.log `history` ``, `—`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields = match self {
+            Mirror::None => return f.write_str("—"),
+            Mirror::Tshark(fields) => fields,
+            Mirror::Zeek(log, fields) => {
+                write!(f, "{log} ")?;
+                fields
+            }
+        };
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            write!(f, "`{field}`")?;
+        }
+        Ok(())
+    }
+}
+
+/// A column's documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    /// The header and JSON key.
+    pub name: &'static str,
+    /// What its cells hold.
+    pub ty: Type,
+    /// One line for the README (Markdown).
+    pub about: &'static str,
+    /// The tshark or Zeek field it mirrors.
+    pub mirror: Mirror,
+}
+
+/// One value of one column, typed, borrowed from the record (or from the scratch string
+/// [`Table::cell`] is given). Writers decide the spelling: CSV writes [`Cell::Null`] as an
+/// empty cell and JSON as `null`; JSON writes integers and booleans bare and every other
+/// cell as a string (so seconds keep their 9 decimals exactly).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// No value (empty in CSV, `null` in JSON).
+    Null,
+    /// A whole number.
+    UInt(u64),
+    /// A boolean, spelled `true`/`false`.
+    Bool(bool),
+    /// A duration, spelled with 9 decimals (`0.000643000`).
+    Seconds(f64),
+    /// A capture time, spelled as tshark's `frame.time_epoch` (`1700000000.000000005`).
+    Time(Timestamp),
+    /// An IP address.
+    Ip(IpAddr),
+    /// An address and port (`127.0.0.1:5000`, `[::1]:80`).
+    Endpoint(SocketAddr),
+    /// Text.
+    Text(&'a str),
+}
+
+impl fmt::Display for Cell<'_> {
+    /// The cell's text, as CSV holds it before quoting (empty for [`Cell::Null`]). The
+    /// CSV writer formats faster by hand; its tests hold it to this.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cell::Null => Ok(()),
+            Cell::UInt(v) => write!(f, "{v}"),
+            Cell::Bool(v) => write!(f, "{v}"),
+            Cell::Seconds(v) => write!(f, "{v:.9}"),
+            Cell::Time(v) => write!(f, "{v}"),
+            Cell::Ip(v) => write!(f, "{v}"),
+            Cell::Endpoint(v) => write!(f, "{v}"),
+            Cell::Text(v) => f.write_str(v),
+        }
+    }
+}
+
+impl serde::Serialize for Cell<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => serializer.serialize_none(),
+            Cell::UInt(v) => serializer.serialize_u64(*v),
+            Cell::Bool(v) => serializer.serialize_bool(*v),
+            Cell::Text(v) => serializer.serialize_str(v),
+            other => serializer.collect_str(other),
+        }
+    }
+}
+
+macro_rules! from_uint {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Cell<'_> {
+            fn from(v: $t) -> Self {
+                Cell::UInt(u64::from(v))
+            }
+        }
+    )*};
+}
+from_uint!(u8, u16, u32, u64);
+
+impl From<bool> for Cell<'_> {
+    fn from(v: bool) -> Self {
+        Cell::Bool(v)
+    }
+}
+
+impl<'a> From<&'a str> for Cell<'a> {
+    fn from(v: &'a str) -> Self {
+        Cell::Text(v)
+    }
+}
+
+impl From<Timestamp> for Cell<'_> {
+    fn from(v: Timestamp) -> Self {
+        Cell::Time(v)
+    }
+}
+
+impl From<IpAddr> for Cell<'_> {
+    fn from(v: IpAddr) -> Self {
+        Cell::Ip(v)
+    }
+}
+
+impl From<SocketAddr> for Cell<'_> {
+    fn from(v: SocketAddr) -> Self {
+        Cell::Endpoint(v)
+    }
+}
+
+impl<'a, T: Into<Cell<'a>>> From<Option<T>> for Cell<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Cell::Null, Into::into)
+    }
+}
+
+/// A table: an enum of its columns.
+pub trait Table: Copy + Eq + fmt::Debug + 'static {
+    /// The record one row is made of.
+    type Record;
+
+    /// Every column, in the default order (the documented output).
+    const ALL: &'static [Self];
+
+    /// The column's documentation.
+    fn spec(self) -> &'static Spec;
+
+    /// The column's value in `record`. Text that is not in the record as such (joined
+    /// lists, flag names) is written into `scratch`, which the cell then borrows.
+    fn cell<'a>(self, record: &'a Self::Record, scratch: &'a mut String) -> Cell<'a>;
+
+    /// The header and JSON key.
+    fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The column called `name` (for a choice of columns, as tshark's `-e`).
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+/// The Markdown table documenting `T`'s columns, as the README shows it (a test checks
+/// the README against it; `WIRENOTE_BLESS=1` rewrites it).
+pub fn markdown<T: Table>() -> String {
+    let mut out = String::from("| column | type | meaning | mirrors |\n|---|---|---|---|\n");
+    for column in T::ALL {
+        let spec = column.spec();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            spec.name,
+            spec.ty.as_str(),
+            spec.about,
+            spec.mirror
+        ));
+    }
+    out
+}
+
+/// Defines a table's column enum, its [`Table`] impl and each column's documentation from
+/// one entry per column:
+///
+/// `Variant = "name", Type, mirror, "description", |record, scratch| cell;`
+macro_rules! table {
+    (
+        $(#[$meta:meta])*
+        pub enum $table:ident for $record:ty {
+            $(
+                $variant:ident = $name:literal, $ty:ident, $mirror:expr, $about:literal,
+                |$r:ident, $scratch:ident| $cell:expr;
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $table {
+            $(
+                #[doc = concat!("`", $name, "`: ", $about)]
+                $variant,
+            )*
+        }
+
+        impl $table {
+            const SPECS: &'static [$crate::schema::Spec] = &[$(
+                $crate::schema::Spec {
+                    name: $name,
+                    ty: $crate::schema::Type::$ty,
+                    about: $about,
+                    mirror: $mirror,
+                },
+            )*];
+        }
+
+        impl $crate::schema::Table for $table {
+            type Record = $record;
+
+            const ALL: &'static [Self] = &[$($table::$variant),*];
+
+            fn spec(self) -> &'static $crate::schema::Spec {
+                &Self::SPECS[self as usize]
+            }
+
+            #[inline]
+            #[allow(unused_variables)]
+            fn cell<'a>(
+                self,
+                record: &'a $record,
+                scratch: &'a mut String,
+            ) -> $crate::schema::Cell<'a> {
+                match self {
+                    $($table::$variant => {
+                        let $r = record;
+                        let $scratch = scratch;
+                        $crate::schema::Cell::from($cell)
+                    })*
+                }
+            }
+        }
+    };
+}
+use table;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn check_table<T: Table>(records: &[T::Record]) {
+        for (i, column) in T::ALL.iter().enumerate() {
+            assert_eq!(T::from_name(column.name()), Some(*column));
+            assert!(
+                T::ALL[..i].iter().all(|c| c.name() != column.name()),
+                "{column:?}: name used twice"
+            );
+            for record in records {
+                let mut scratch = String::new();
+                let cell = column.cell(record, &mut scratch);
+                assert!(
+                    column.spec().ty.admits(&cell),
+                    "{column:?} is {:?} but gave {cell:?}",
+                    column.spec().ty
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_cell_has_its_columns_type() {
+        check_table::<PacketColumn>(&crate::tests::packet_records());
+        check_table::<ConnColumn>(&[crate::tests::conn_record()]);
+        check_table::<ExchangeColumn>(&crate::tests::exchange_records());
+    }
+
+    #[test]
+    fn mirrors_spell_as_markdown() {
+        assert_eq!(
+            Mirror::Tshark(&["ip.src", "ipv6.src"]).to_string(),
+            "`ip.src`/`ipv6.src`"
+        );
+        assert_eq!(
+            Mirror::Zeek("conn.log", &["history"]).to_string(),
+            "conn.log `history`"
+        );
+        assert_eq!(Mirror::None.to_string(), "—");
+    }
+}
