@@ -257,7 +257,9 @@ pub trait Table: Copy + Eq + fmt::Debug + 'static {
 /// The Markdown table documenting `T`'s columns, as the README shows it (a test checks
 /// the README against it; `WIRENOTE_BLESS=1` rewrites it).
 pub fn markdown<T: Table>() -> String {
-    let mut out = String::from("| column | type | meaning | mirrors |\n|---|---|---|---|\n");
+    let mut out = String::from(
+        "| column | type | meaning | tshark field (or Zeek log and field) |\n|---|---|---|---|\n",
+    );
     for column in T::ALL {
         let spec = column.spec();
         out.push_str(&format!(
