@@ -14,7 +14,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use crate::schema::{Cell, Table};
+use crate::schema::{Cell, CellSink, Selection, Table};
 
 const FLUSH_AT: usize = 64 * 1024;
 
@@ -49,6 +49,7 @@ fn push_text(buf: &mut Vec<u8>, field: &[u8]) {
 }
 
 /// Appends a field known to hold no byte that needs quoting (numbers, addresses).
+#[inline]
 fn push_plain(buf: &mut Vec<u8>, field: &[u8]) {
     debug_assert!(!needs_quotes(field));
     buf.extend_from_slice(field);
@@ -66,7 +67,7 @@ fn push_display(buf: &mut Vec<u8>, cell: &Cell<'_>) {
 
 /// Appends one cell and its trailing delimiter: the same text as the cell's `Display`,
 /// formatted by hand where it is on the per-packet path.
-#[inline]
+#[inline(always)]
 fn push_cell(buf: &mut Vec<u8>, cell: Cell<'_>) {
     match cell {
         Cell::Null => buf.push(b','),
@@ -94,6 +95,16 @@ fn push_cell(buf: &mut Vec<u8>, cell: Cell<'_>) {
             buf.push(b',');
         }
         other => push_display(buf, &other),
+    }
+}
+
+/// The row being built, as the schema's cell sink.
+struct Cells<'b>(&'b mut Vec<u8>);
+
+impl CellSink for Cells<'_> {
+    #[inline(always)]
+    fn cell(&mut self, cell: Cell<'_>) {
+        push_cell(self.0, cell);
     }
 }
 
@@ -128,10 +139,12 @@ impl<W: Write> CsvWriter<W> {
 
     /// Writes one row of `record`'s cells for `columns`.
     #[inline]
-    pub(crate) fn row<T: Table>(&mut self, columns: &[T], record: &T::Record) -> io::Result<()> {
-        for column in columns {
-            push_cell(&mut self.buf, column.cell(record, &mut self.scratch));
-        }
+    pub(crate) fn row<T: Table>(
+        &mut self,
+        columns: &Selection<T>,
+        record: &T::Record,
+    ) -> io::Result<()> {
+        columns.each_cell(record, &mut self.scratch, &mut Cells(&mut self.buf));
         self.end_row()
     }
 

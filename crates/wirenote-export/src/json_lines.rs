@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::schema::Table;
+use crate::schema::{Selection, Table};
 
 /// Writes rows as JSON Lines.
 pub(crate) struct JsonLines<W: Write> {
@@ -38,7 +38,12 @@ impl<W: Write> JsonLines<W> {
     }
 
     /// Writes one row of `record`'s cells for `columns`.
-    pub(crate) fn row<T: Table>(&mut self, columns: &[T], record: &T::Record) -> io::Result<()> {
+    pub(crate) fn row<T: Table>(
+        &mut self,
+        columns: &Selection<T>,
+        record: &T::Record,
+    ) -> io::Result<()> {
+        let columns = columns.columns();
         serde_json::to_writer(&mut self.out, &Row { columns, record })?;
         self.out.write_all(b"\n")
     }

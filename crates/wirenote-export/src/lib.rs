@@ -33,7 +33,7 @@ pub mod schema;
 
 use csv_writer::CsvWriter;
 use json_lines::JsonLines;
-use schema::{ConnColumn, ExchangeColumn, PacketColumn, Table};
+use schema::{ConnColumn, ExchangeColumn, PacketColumn, Selection, Table};
 
 pub use explain::{explain_stream, Language};
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
@@ -54,15 +54,15 @@ enum Encoder<W: Write> {
 }
 
 impl<W: Write> Encoder<W> {
-    fn header<T: Table>(&mut self, columns: &[T]) -> io::Result<()> {
+    fn header<T: Table>(&mut self, columns: &Selection<T>) -> io::Result<()> {
         match self {
-            Encoder::Csv(writer) => writer.header(columns),
+            Encoder::Csv(writer) => writer.header(columns.columns()),
             Encoder::Json(_) => Ok(()),
         }
     }
 
     #[inline]
-    fn row<T: Table>(&mut self, columns: &[T], record: &T::Record) -> io::Result<()> {
+    fn row<T: Table>(&mut self, columns: &Selection<T>, record: &T::Record) -> io::Result<()> {
         match self {
             Encoder::Csv(writer) => writer.row(columns, record),
             Encoder::Json(writer) => writer.row(columns, record),
@@ -79,9 +79,9 @@ impl<W: Write> Encoder<W> {
 
 /// Which table a writer writes, with its columns in order.
 enum Columns {
-    Packets(&'static [PacketColumn]),
-    Exchanges(&'static [ExchangeColumn]),
-    Connections(&'static [ConnColumn]),
+    Packets(Selection<PacketColumn>),
+    Exchanges(Selection<ExchangeColumn>),
+    Connections(Selection<ConnColumn>),
 }
 
 /// Writes rows of one table (packets, exchanges or connections) as CSV or JSON Lines.
@@ -111,17 +111,17 @@ impl<W: Write> TableWriter<W> {
 
     /// A writer for per-packet rows.
     pub fn packets(format: Format, out: W) -> Self {
-        Self::new(format, Columns::Packets(PacketColumn::ALL), out)
+        Self::new(format, Columns::Packets(Selection::All), out)
     }
 
     /// A writer for per-exchange rows.
     pub fn exchanges(format: Format, out: W) -> Self {
-        Self::new(format, Columns::Exchanges(ExchangeColumn::ALL), out)
+        Self::new(format, Columns::Exchanges(Selection::All), out)
     }
 
     /// A writer for per-connection rows.
     pub fn connections(format: Format, out: W) -> Self {
-        Self::new(format, Columns::Connections(ConnColumn::ALL), out)
+        Self::new(format, Columns::Connections(Selection::All), out)
     }
 
     /// Writes the header first (ours, not the encoder's, so that an empty table still has
@@ -129,7 +129,7 @@ impl<W: Write> TableWriter<W> {
     fn ensure_header(&mut self) -> io::Result<()> {
         if !self.header_written {
             self.header_written = true;
-            match self.columns {
+            match &self.columns {
                 Columns::Packets(columns) => self.encoder.header(columns)?,
                 Columns::Exchanges(columns) => self.encoder.header(columns)?,
                 Columns::Connections(columns) => self.encoder.header(columns)?,
@@ -142,7 +142,7 @@ impl<W: Write> TableWriter<W> {
     #[inline]
     pub fn packet(&mut self, record: &PacketRecord) -> io::Result<()> {
         self.ensure_header()?;
-        match self.columns {
+        match &self.columns {
             Columns::Packets(columns) => self.encoder.row(columns, record),
             _ => Err(wrong_table("packets")),
         }
@@ -151,7 +151,7 @@ impl<W: Write> TableWriter<W> {
     /// Writes one exchange row.
     pub fn exchange(&mut self, record: &ExchangeRecord) -> io::Result<()> {
         self.ensure_header()?;
-        match self.columns {
+        match &self.columns {
             Columns::Exchanges(columns) => self.encoder.row(columns, record),
             _ => Err(wrong_table("HTTP exchanges")),
         }
@@ -160,7 +160,7 @@ impl<W: Write> TableWriter<W> {
     /// Writes one connection row.
     pub fn connection(&mut self, record: &ConnRecord) -> io::Result<()> {
         self.ensure_header()?;
-        match self.columns {
+        match &self.columns {
             Columns::Connections(columns) => self.encoder.row(columns, record),
             _ => Err(wrong_table("connections")),
         }
