@@ -6,8 +6,11 @@ use std::path::PathBuf;
 
 use wirenote_export::schema::{markdown, ConnColumn, ExchangeColumn, PacketColumn};
 
+/// Generates one table's Markdown.
+type Generate = fn() -> String;
+
 /// Each table's marker name in the README, and its generated text.
-const TABLES: [(&str, fn() -> String); 3] = [
+const TABLES: [(&str, Generate); 3] = [
     ("packets", markdown::<PacketColumn>),
     ("http", markdown::<ExchangeColumn>),
     ("flows", markdown::<ConnColumn>),
