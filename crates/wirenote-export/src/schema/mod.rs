@@ -6,10 +6,12 @@
 //! A table is an enum of its columns ([`PacketColumn`], [`ConnColumn`],
 //! [`ExchangeColumn`]) implementing [`Table`]: [`Table::ALL`] is the default order,
 //! [`Table::spec`] the column's documentation and [`Table::cell`] its typed value for one
-//! record. A writer loops over a slice of columns (the default order, or any selection
-//! and order, found by [`Table::from_name`]) and encodes each [`Cell`] its own way; the
-//! `match` inside `cell` is the only dispatch, and a cell borrows from the record or from
-//! one reusable scratch string, so the per-packet path allocates nothing.
+//! record. A writer takes a [`Selection`] (every column in the default order, or a choice
+//! in any order, found by [`Table::from_name`], as tshark's `-e`) and encodes each
+//! [`Cell`] its own way, either looping over the columns or handing a [`CellSink`] to
+//! [`Selection::each_cell`], which writes the default order out column by column so that
+//! the compiler specialises every cell (the per-packet CSV path). A cell borrows from the
+//! record or from one reusable scratch string, so that path allocates nothing.
 //!
 //! ```
 //! use wirenote_export::schema::{Cell, PacketColumn, Table};
