@@ -56,6 +56,43 @@ pub struct TcpRecord {
     pub completeness: u8,
 }
 
+impl TcpRecord {
+    /// Which side sent the segment.
+    pub fn direction(&self) -> Direction {
+        if self.from_client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+}
+
+/// Which side sent a segment. Its export spelling (`c2s`, `s2c`) is written here only, so
+/// every output (tables, Lua metadata, pcapng comments) spells it the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Client → server (`c2s`); the client is the side that sent the first SYN.
+    ClientToServer,
+    /// Server → client (`s2c`).
+    ServerToClient,
+}
+
+impl Direction {
+    /// The export spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::ClientToServer => "c2s",
+            Direction::ServerToClient => "s2c",
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One row per frame.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PacketRecord {

@@ -6,6 +6,10 @@
 //! with quotes, `]]`, newlines, NULs) can end a string early or inject code. The plugin
 //! loads it with an empty environment.
 //!
+//! The fields are the schema's columns ([`crate::schema`]), spelled as the tables spell
+//! them (an empty cell as `""`, integers bare), plus `http`: the frame's HTTP messages as
+//! their first lines read, which no table has.
+//!
 //! Layout (version 1):
 //!
 //! ```lua
@@ -23,8 +27,94 @@ use std::io::{self, Write};
 
 use wirenote_core::record::{ConnRecord, PacketRecord};
 
+use crate::schema::{Cell, ConnColumn, PacketColumn, Table};
+
 /// Metadata format version.
 pub const LUA_FORMAT_VERSION: u32 = 1;
+
+/// A field of a frame's entry.
+#[derive(Clone, Copy)]
+enum FrameField {
+    /// A per-packet column.
+    Column(PacketColumn),
+    /// The frame's HTTP messages as their first lines read (`GET /`, `200 OK`), `, `-joined.
+    HttpFirstLines,
+}
+
+/// The fields of a frame's entry, in order (the plugin reads them by position).
+const FRAME_FIELDS: [FrameField; 9] = [
+    FrameField::Column(PacketColumn::Stream),
+    FrameField::Column(PacketColumn::Dir),
+    FrameField::Column(PacketColumn::Role),
+    FrameField::Column(PacketColumn::ClientState),
+    FrameField::Column(PacketColumn::ServerState),
+    FrameField::Column(PacketColumn::Analysis),
+    FrameField::Column(PacketColumn::Completeness),
+    FrameField::Column(PacketColumn::HttpNote),
+    FrameField::HttpFirstLines,
+];
+
+/// The fields of a connection's entry, in order.
+const STREAM_FIELDS: [ConnColumn; 7] = [
+    ConnColumn::ConnState,
+    ConnColumn::ClosedBy,
+    ConnColumn::History,
+    ConnColumn::Client,
+    ConnColumn::Server,
+    ConnColumn::ClientFinal,
+    ConnColumn::ServerFinal,
+];
+
+impl FrameField {
+    fn name(self) -> &'static str {
+        match self {
+            FrameField::Column(column) => column.name(),
+            FrameField::HttpFirstLines => "http",
+        }
+    }
+}
+
+/// Writes `names` as a Lua list of strings: `{"a","b"}`.
+fn lua_names(out: &mut impl Write, names: impl Iterator<Item = &'static str>) -> io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        lua_string(out, name)?;
+    }
+    out.write_all(b"}")
+}
+
+/// Writes one cell as a Lua value: integers and booleans bare, every other cell (an empty
+/// one too) as a string.
+fn lua_cell(out: &mut impl Write, cell: Cell<'_>, text: &mut String) -> io::Result<()> {
+    match cell {
+        Cell::UInt(v) => write!(out, "{v}"),
+        Cell::Bool(v) => write!(out, "{v}"),
+        Cell::Text(v) => lua_string(out, v),
+        other => {
+            use std::fmt::Write as _;
+            text.clear();
+            let _ = write!(text, "{other}");
+            lua_string(out, text)
+        }
+    }
+}
+
+/// The frame's HTTP messages as their first lines would read.
+fn http_first_lines(record: &PacketRecord) -> String {
+    let lines: Vec<String> = record
+        .http
+        .iter()
+        .map(|h| match (&h.method, &h.uri, h.status) {
+            (Some(method), Some(uri), _) => format!("{method} {uri}"),
+            (_, _, Some(status)) => format!("{status} {}", h.reason.as_deref().unwrap_or("")),
+            _ => String::new(),
+        })
+        .collect();
+    lines.join(", ")
+}
 
 /// Writes `s` as a Lua string literal that is safe whatever the bytes.
 fn lua_string(out: &mut impl Write, s: &str) -> io::Result<()> {
@@ -44,6 +134,10 @@ fn lua_string(out: &mut impl Write, s: &str) -> io::Result<()> {
 pub struct LuaWriter<W: Write> {
     out: io::BufWriter<W>,
     next_frame: u64,
+    /// The cells' scratch string (see [`Table::cell`]).
+    scratch: String,
+    /// Where a cell that is not text is spelled before it is quoted.
+    text: String,
 }
 
 impl<W: Write> LuaWriter<W> {
@@ -59,12 +153,16 @@ impl<W: Write> LuaWriter<W> {
         out.write_all(b"capture = ")?;
         lua_string(&mut out, capture)?;
         writeln!(out, ",")?;
-        writeln!(
-            out,
-            "fields = {{\"stream\",\"dir\",\"role\",\"client_state\",\"server_state\",\"analysis\",\"completeness\",\"http_note\",\"http\"}},"
-        )?;
+        out.write_all(b"fields = ")?;
+        lua_names(&mut out, FRAME_FIELDS.iter().map(|f| f.name()))?;
+        writeln!(out, ",")?;
         writeln!(out, "frames = {{")?;
-        Ok(LuaWriter { out, next_frame: 1 })
+        Ok(LuaWriter {
+            out,
+            next_frame: 1,
+            scratch: String::new(),
+            text: String::new(),
+        })
     }
 
     /// Hands what was written so far to the output.
@@ -80,46 +178,31 @@ impl<W: Write> LuaWriter<W> {
             self.next_frame += 1;
         }
         self.next_frame = record.frame + 1;
-        let Some(t) = &record.tcp else {
+        if record.tcp.is_none() {
             return self.out.write_all(b"false,\n");
-        };
-        write!(self.out, "{{{},", t.stream)?;
-        let note: Vec<&str> = record.http.iter().map(|h| h.note.as_str()).collect();
-        let strings = [
-            if t.from_client { "c2s" } else { "s2c" },
-            t.role.map_or("", |r| r.as_str()),
-            t.client_state.map_or("", |s| s.as_str()),
-            t.server_state.map_or("", |s| s.as_str()),
-        ];
-        for s in strings {
-            lua_string(&mut self.out, s)?;
-            self.out.write_all(b",")?;
         }
-        lua_string(&mut self.out, &t.analysis.names())?;
-        write!(self.out, ",{},", t.completeness)?;
-        lua_string(&mut self.out, &note.join(","))?;
-        self.out.write_all(b",")?;
-        // The HTTP messages of the frame, as their first lines would read.
-        let http: Vec<String> = record
-            .http
-            .iter()
-            .map(|h| match (&h.method, &h.uri, h.status) {
-                (Some(method), Some(uri), _) => format!("{method} {uri}"),
-                (_, _, Some(status)) => format!("{status} {}", h.reason.as_deref().unwrap_or("")),
-                _ => String::new(),
-            })
-            .collect();
-        lua_string(&mut self.out, &http.join(", "))?;
+        self.out.write_all(b"{")?;
+        for (i, field) in FRAME_FIELDS.iter().enumerate() {
+            if i > 0 {
+                self.out.write_all(b",")?;
+            }
+            match *field {
+                FrameField::Column(column) => {
+                    let cell = column.cell(record, &mut self.scratch);
+                    lua_cell(&mut self.out, cell, &mut self.text)?;
+                }
+                FrameField::HttpFirstLines => lua_string(&mut self.out, &http_first_lines(record))?,
+            }
+        }
         self.out.write_all(b"},\n")
     }
 
     /// Ends the frames and writes the connection summaries (in stream order).
     pub fn finish(mut self, conns: &mut [ConnRecord]) -> io::Result<()> {
         writeln!(self.out, "}},")?;
-        writeln!(
-            self.out,
-            "stream_fields = {{\"conn_state\",\"closed_by\",\"history\",\"client\",\"server\",\"client_final\",\"server_final\"}},"
-        )?;
+        self.out.write_all(b"stream_fields = ")?;
+        lua_names(&mut self.out, STREAM_FIELDS.iter().map(|c| c.name()))?;
+        writeln!(self.out, ",")?;
         writeln!(self.out, "streams = {{")?;
         conns.sort_by_key(|c| c.stream);
         let mut next = 0;
@@ -130,16 +213,9 @@ impl<W: Write> LuaWriter<W> {
             }
             next = c.stream + 1;
             self.out.write_all(b"{")?;
-            for s in [
-                c.conn_state.as_str(),
-                c.closed_by,
-                &c.history,
-                &c.client.to_string(),
-                &c.server.to_string(),
-                c.client_final.as_str(),
-                c.server_final.as_str(),
-            ] {
-                lua_string(&mut self.out, s)?;
+            for column in STREAM_FIELDS {
+                let cell = column.cell(c, &mut self.scratch);
+                lua_cell(&mut self.out, cell, &mut self.text)?;
                 self.out.write_all(b",")?;
             }
             self.out.write_all(b"},\n")?;

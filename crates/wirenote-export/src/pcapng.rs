@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, PcapError};
 use wirenote_core::record::PacketRecord;
 use wirenote_core::{Frame, FrameKind};
+
+use crate::schema::{Cell, PacketColumn, Table};
 
 /// Writes the annotated copy, one frame at a time.
 pub struct AnnotatedPcapNg<W: std::io::Write> {
@@ -40,23 +43,31 @@ fn io_error(e: PcapError) -> std::io::Error {
     }
 }
 
-/// The comment wirenote puts on a packet.
+/// The labelled columns a TCP packet's comment starts with (`stream=3 dir=c2s …`).
+const COMMENT_FIELDS: [(&str, PacketColumn); 5] = [
+    ("stream", PacketColumn::Stream),
+    ("dir", PacketColumn::Dir),
+    ("role", PacketColumn::Role),
+    ("client", PacketColumn::ClientState),
+    ("server", PacketColumn::ServerState),
+];
+
+/// The comment wirenote puts on a packet: the columns above, then the analysis flags and
+/// each HTTP message's note where there are any.
 pub fn annotation(record: &PacketRecord) -> String {
-    let Some(t) = &record.tcp else {
+    if record.tcp.is_none() {
         return format!("wirenote: {} (not TCP)", record.protocol);
-    };
-    let mut text = format!(
-        "wirenote: stream={} dir={} role={} client={} server={}",
-        t.stream,
-        if t.from_client { "c2s" } else { "s2c" },
-        t.role.map_or("", |r| r.as_str()),
-        t.client_state.map_or("", |s| s.as_str()),
-        t.server_state.map_or("", |s| s.as_str()),
-    );
-    let analysis = t.analysis.names();
-    if !analysis.is_empty() {
-        text.push_str(" analysis=");
-        text.push_str(&analysis);
+    }
+    let mut scratch = String::new();
+    let mut text = String::from("wirenote:");
+    for (label, column) in COMMENT_FIELDS {
+        let _ = write!(text, " {label}={}", column.cell(record, &mut scratch));
+    }
+    if let Cell::Text(analysis) = PacketColumn::Analysis.cell(record, &mut scratch) {
+        if !analysis.is_empty() {
+            text.push_str(" analysis=");
+            text.push_str(analysis);
+        }
     }
     for http in &record.http {
         if !http.note.is_empty() {
