@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 
 use crate::app::exchange::{Exchanges, SeenMessage};
-use crate::app::http::{self, HttpConv, Message, Need};
+use crate::app::http::{self, HeadHint, HttpConv, Message, Need};
 use crate::conn::analysis::Flags;
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::TcpFlags;
@@ -59,6 +59,8 @@ struct Msp {
     complete: bool,
     /// Time of the first segment of this PDU.
     first_time: i128,
+    /// How far the subdissector got through this PDU's head on earlier calls.
+    hint: HeadHint,
 }
 
 impl Msp {
@@ -73,6 +75,7 @@ impl Msp {
             seen_last: false,
             complete: false,
             first_time: 0,
+            hint: HeadHint::default(),
         }
     }
 
@@ -316,6 +319,7 @@ impl ConnApp {
         &mut self,
         seg: &PayloadSegment<'_>,
         bytes: &[u8],
+        hint: &mut HeadHint,
         can_desegment: bool,
         first_time: i128,
         columns: &mut Columns,
@@ -325,7 +329,8 @@ impl ConnApp {
             return None;
         }
         let end_of_stream = seg.flags.contains(TcpFlags::FIN);
-        let result = http::dissect_stream(bytes, &mut self.conv, can_desegment, end_of_stream);
+        let result =
+            http::dissect_stream(bytes, &mut self.conv, can_desegment, end_of_stream, hint);
         if !result.info.is_empty() {
             columns.set_info(&result.info);
         }
@@ -372,6 +377,7 @@ impl ConnApp {
                 self.call_subdissector(
                     seg,
                     seg.payload,
+                    &mut HeadHint::default(),
                     false,
                     seg.time_ns,
                     columns,
@@ -413,7 +419,15 @@ impl ConnApp {
         let Some(data) = complete else {
             return false;
         };
-        self.call_subdissector(seg, &data, false, first_time, columns, messages);
+        self.call_subdissector(
+            seg,
+            &data,
+            &mut HeadHint::default(),
+            false,
+            first_time,
+            columns,
+            messages,
+        );
         true
     }
 
@@ -455,8 +469,15 @@ impl ConnApp {
                 let mut need = None;
                 if !seg.analysis.withholds_payload() {
                     let payload = &seg.payload[walk.offset..];
-                    need =
-                        self.call_subdissector(seg, payload, true, seg.time_ns, columns, messages);
+                    need = self.call_subdissector(
+                        seg,
+                        payload,
+                        &mut HeadHint::default(),
+                        true,
+                        seg.time_ns,
+                        columns,
+                        messages,
+                    );
                     if let Some((doff, n)) = need {
                         self.start_msp(seg, &mut walk, doff, n);
                     }
@@ -583,12 +604,21 @@ impl ConnApp {
         }
         msp.complete = true;
         let mut data = std::mem::take(&mut msp.data);
+        let mut hint = std::mem::take(&mut msp.hint);
         let head = MspHead {
             seq: msp.seq,
             next_pdu: msp.next_pdu,
             first_time: msp.first_time,
         };
-        let need = self.call_subdissector(seg, &data, true, head.first_time, columns, messages);
+        let need = self.call_subdissector(
+            seg,
+            &data,
+            &mut hint,
+            true,
+            head.first_time,
+            columns,
+            messages,
+        );
         let state = &mut self.directions[seg.direction];
         if need.is_none_or(|(doff, _)| doff > 0) {
             state.remember(DoneMsp {
@@ -605,6 +635,10 @@ impl ConnApp {
         };
         walk.msp_touched = true;
         let mut pending = head.pending_after(&mut data, doff, seq, seg.time_ns);
+        if doff == 0 {
+            // The same bytes, waiting for more: the head's scan resumes where it stopped.
+            pending.hint = hint;
+        }
         let until_fin = pending.extend_for(n, seq, payload.len(), len);
         state.until_fin |= until_fin;
         state.msp = Some(pending);
