@@ -10,16 +10,26 @@
 //! them (an empty cell as `""`, integers bare), plus `http`: the frame's HTTP messages as
 //! their first lines read, which no table has.
 //!
-//! Layout (version 1):
+//! The metadata is bound to its capture by `identity`: the total frame count and, for the
+//! first [`IDENTITY_FRAMES`] frames that have a timestamp, the frame number, the time
+//! (seconds and nanoseconds, exactly as tshark reads them) and both lengths. The plugin
+//! compares these with each of those frames as it dissects them, starting with the first,
+//! so single-pass tshark refuses metadata made for another capture before it labels
+//! anything; a capture with more frames than `identity.frames` is refused on the frame
+//! past the count.
+//!
+//! Layout (version 2; version 1 had no `identity`):
 //!
 //! ```lua
 //! return {
-//!   wirenote = 1,
+//!   wirenote = 2,
 //!   capture = "lab-5000.pcap",
 //!   fields = {"stream","dir","role","client_state","server_state","analysis","completeness","http_note","http"},
 //!   frames = { {0,"c2s","handshake-syn","SYN_SENT","LISTEN","",31,"",""}, false, ... },  -- index = frame number
 //!   stream_fields = {"conn_state","closed_by","history","client","server","client_final","server_final"},
 //!   streams = { {"SF","client","ShADadFf","127.0.0.1:50176","127.0.0.1:5000","TIME_WAIT","CLOSED"}, ... },  -- index = stream + 1
+//!   identity_fields = {"frame","secs","nsecs","len","cap_len"},
+//!   identity = { frames = 39, first = { {1,1795605018,278445000,74,74}, ... } },
 //! }
 //! ```
 
@@ -30,7 +40,14 @@ use wirenote_core::record::{ConnRecord, PacketRecord};
 use crate::schema::{Cell, ConnColumn, PacketColumn, Table};
 
 /// Metadata format version.
-pub const LUA_FORMAT_VERSION: u32 = 1;
+pub const LUA_FORMAT_VERSION: u32 = 2;
+
+/// How many frames (the first ones with a timestamp) the metadata's `identity` describes.
+pub const IDENTITY_FRAMES: usize = 8;
+
+/// What `identity` records of one frame: number, seconds, nanoseconds, `frame.len`,
+/// `frame.cap_len`.
+type IdentityFrame = (u64, i64, u32, u32, u32);
 
 /// A field of a frame's entry.
 #[derive(Clone, Copy)]
@@ -103,7 +120,7 @@ fn lua_cell(out: &mut impl Write, cell: Cell<'_>, text: &mut String) -> io::Resu
 }
 
 /// The frame's HTTP messages as their first lines would read.
-fn http_first_lines(record: &PacketRecord) -> String {
+pub(crate) fn http_first_lines(record: &PacketRecord) -> String {
     let lines: Vec<String> = record
         .http
         .iter()
@@ -134,6 +151,8 @@ fn lua_string(out: &mut impl Write, s: &str) -> io::Result<()> {
 pub struct LuaWriter<W: Write> {
     out: io::BufWriter<W>,
     next_frame: u64,
+    /// The first frames, as `identity` records them.
+    identity: Vec<IdentityFrame>,
     /// The cells' scratch string (see [`Table::cell`]).
     scratch: String,
     /// Where a cell that is not text is spelled before it is quoted.
@@ -160,6 +179,7 @@ impl<W: Write> LuaWriter<W> {
         Ok(LuaWriter {
             out,
             next_frame: 1,
+            identity: Vec::with_capacity(IDENTITY_FRAMES),
             scratch: String::new(),
             text: String::new(),
         })
@@ -178,6 +198,17 @@ impl<W: Write> LuaWriter<W> {
             self.next_frame += 1;
         }
         self.next_frame = record.frame + 1;
+        if let Some(time) = record.time {
+            if self.identity.len() < IDENTITY_FRAMES {
+                self.identity.push((
+                    record.frame,
+                    time.secs,
+                    time.nanos,
+                    record.frame_len,
+                    record.cap_len,
+                ));
+            }
+        }
         if record.tcp.is_none() {
             return self.out.write_all(b"false,\n");
         }
@@ -221,6 +252,19 @@ impl<W: Write> LuaWriter<W> {
             self.out.write_all(b"},\n")?;
         }
         writeln!(self.out, "}},")?;
+        writeln!(
+            self.out,
+            "identity_fields = {{\"frame\",\"secs\",\"nsecs\",\"len\",\"cap_len\"}},"
+        )?;
+        write!(
+            self.out,
+            "identity = {{ frames = {}, first = {{ ",
+            self.next_frame - 1
+        )?;
+        for (frame, secs, nanos, len, cap_len) in &self.identity {
+            write!(self.out, "{{{frame},{secs},{nanos},{len},{cap_len}}},")?;
+        }
+        writeln!(self.out, " }} }},")?;
         writeln!(self.out, "}}")?;
         self.out.flush()
     }

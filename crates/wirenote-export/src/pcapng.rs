@@ -1,7 +1,8 @@
 //! An annotated copy of a capture as pcapng: every packet's bytes unchanged, with a
 //! packet comment (`opt_comment`) carrying wirenote's annotation, so that plain Wireshark
-//! shows it as `frame.comment` without any plugin. Comments already in the input are
-//! kept, before ours.
+//! shows it as `frame.comment` and the plugin (`plugins/wirenote.lua`) turns it into its
+//! `wirenote.*` fields with no metadata file. Comments already in the input are kept,
+//! before ours (an earlier wirenote annotation is replaced).
 //!
 //! Read, at least: the pcapng draft (draft-ietf-opsawg-pcapng), §4.2 (IDB: `if_tsresol`,
 //! `if_tsoffset`) and §4.3 (EPB, `opt_comment`). Blocks are written by `pcap-file`.
@@ -27,7 +28,8 @@ use pcap_file::{DataLink, PcapError};
 use wirenote_core::record::PacketRecord;
 use wirenote_core::{Frame, FrameKind};
 
-use crate::schema::{Cell, PacketColumn, Table};
+use crate::lua::http_first_lines;
+use crate::schema::{PacketColumn, Table};
 
 /// Writes the annotated copy, one frame at a time.
 pub struct AnnotatedPcapNg<W: std::io::Write> {
@@ -43,37 +45,84 @@ fn io_error(e: PcapError) -> std::io::Error {
     }
 }
 
-/// The labelled columns a TCP packet's comment starts with (`stream=3 dir=c2s …`).
-const COMMENT_FIELDS: [(&str, PacketColumn); 5] = [
-    ("stream", PacketColumn::Stream),
-    ("dir", PacketColumn::Dir),
-    ("role", PacketColumn::Role),
-    ("client", PacketColumn::ClientState),
-    ("server", PacketColumn::ServerState),
+/// The comment's version tag: a comment is wirenote's when it starts with this.
+pub const COMMENT_TAG: &str = "wirenote/";
+
+/// The comment grammar's version (the number after [`COMMENT_TAG`]).
+pub const COMMENT_VERSION: u32 = 1;
+
+/// The per-packet columns a TCP packet's comment carries, keyed by their schema names
+/// (which are the plugin's field names without `wirenote.`); empty cells are left out.
+const COMMENT_COLUMNS: [PacketColumn; 8] = [
+    PacketColumn::Stream,
+    PacketColumn::Dir,
+    PacketColumn::Role,
+    PacketColumn::ClientState,
+    PacketColumn::ServerState,
+    PacketColumn::Analysis,
+    PacketColumn::Completeness,
+    PacketColumn::HttpNote,
 ];
 
-/// The comment wirenote puts on a packet: the columns above, then the analysis flags and
-/// each HTTP message's note where there are any.
+/// Appends ` key=value`, the value bare when it has no space, quote, backslash or control
+/// character, quoted otherwise (`"` and `\` escaped as `\"` and `\\`, control
+/// characters as `\xHH`; other UTF-8 kept as it is, so a person can read it).
+fn push_pair(text: &mut String, key: &str, value: &str) {
+    text.push(' ');
+    text.push_str(key);
+    text.push('=');
+    let bare = !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c == ' ' || c == '"' || c == '\\' || c.is_control());
+    if bare {
+        text.push_str(value);
+        return;
+    }
+    text.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => text.push_str("\\\""),
+            '\\' => text.push_str("\\\\"),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(text, "\\x{b:02x}");
+                }
+            }
+            c => text.push(c),
+        }
+    }
+    text.push('"');
+}
+
+/// The comment wirenote puts on a packet, in the grammar the plugin reads (README,
+/// "Wireshark"): `wirenote/1` and then `key=value` pairs separated by one space —
+/// `wirenote/1 stream=0 dir=c2s role=handshake-syn client_state=SYN_SENT
+/// server_state=LISTEN completeness=31`, with `analysis`, `http_note` and `http` (the
+/// frame's HTTP messages as their first lines read) where not empty. A frame that is not
+/// TCP carries only `protocol` (and `malformed`, why it could not be dissected).
 pub fn annotation(record: &PacketRecord) -> String {
-    if record.tcp.is_none() {
-        return format!("wirenote: {} (not TCP)", record.protocol);
-    }
     let mut scratch = String::new();
-    let mut text = String::from("wirenote:");
-    for (label, column) in COMMENT_FIELDS {
-        let _ = write!(text, " {label}={}", column.cell(record, &mut scratch));
+    let mut cell_text = String::new();
+    let mut text = format!("{COMMENT_TAG}{COMMENT_VERSION}");
+    if record.tcp.is_none() {
+        push_pair(&mut text, "protocol", record.protocol);
+        if let Some(why) = &record.malformed {
+            push_pair(&mut text, "malformed", why);
+        }
+        return text;
     }
-    if let Cell::Text(analysis) = PacketColumn::Analysis.cell(record, &mut scratch) {
-        if !analysis.is_empty() {
-            text.push_str(" analysis=");
-            text.push_str(analysis);
+    for column in COMMENT_COLUMNS {
+        cell_text.clear();
+        let _ = write!(cell_text, "{}", column.cell(record, &mut scratch));
+        if !cell_text.is_empty() {
+            push_pair(&mut text, column.name(), &cell_text);
         }
     }
-    for http in &record.http {
-        if !http.note.is_empty() {
-            text.push_str(" http=");
-            text.push_str(&http.note);
-        }
+    let http = http_first_lines(record);
+    if !http.is_empty() {
+        push_pair(&mut text, "http", &http);
     }
     text
 }
@@ -116,8 +165,11 @@ impl<W: Write> AnnotatedPcapNg<W> {
                 next
             }
         };
+        // The input's own comments are kept, except an earlier wirenote annotation (the
+        // input is itself an annotated copy): this one replaces it.
         let mut options: Vec<EnhancedPacketOption<'_>> = frame
             .comments()
+            .filter(|c| !c.starts_with(COMMENT_TAG))
             .map(EnhancedPacketOption::Comment)
             .collect();
         options.push(EnhancedPacketOption::Comment(Cow::Borrowed(comment)));
@@ -139,5 +191,47 @@ impl<W: Write> AnnotatedPcapNg<W> {
     pub fn finish(self) -> std::io::Result<()> {
         let mut inner = self.writer.into_inner();
         inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(value: &str) -> String {
+        let mut text = String::new();
+        push_pair(&mut text, "k", value);
+        text
+    }
+
+    #[test]
+    fn plain_values_are_bare() {
+        assert_eq!(pair("handshake-syn"), " k=handshake-syn");
+        assert_eq!(pair("conditional;keep-alive"), " k=conditional;keep-alive");
+        assert_eq!(pair("a=b"), " k=a=b");
+    }
+
+    #[test]
+    fn other_values_are_quoted_and_escaped() {
+        assert_eq!(pair(""), " k=\"\"");
+        assert_eq!(pair("GET /"), " k=\"GET /\"");
+        assert_eq!(pair("a\"b\\c"), " k=\"a\\\"b\\\\c\"");
+        assert_eq!(pair("\n\u{1}\u{85}"), " k=\"\\x0a\\x01\\xc2\\x85\"");
+        // Other UTF-8 stays readable.
+        assert_eq!(pair("/张三"), " k=/张三");
+    }
+
+    #[test]
+    fn a_frame_that_is_not_tcp_names_its_protocol() {
+        let record = PacketRecord {
+            frame: 1,
+            protocol: "malformed",
+            malformed: Some("IPv4 header truncated".into()),
+            ..PacketRecord::default()
+        };
+        assert_eq!(
+            annotation(&record),
+            "wirenote/1 protocol=malformed malformed=\"IPv4 header truncated\""
+        );
     }
 }
