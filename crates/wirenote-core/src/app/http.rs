@@ -283,6 +283,19 @@ pub struct HeadHint {
 }
 
 impl HeadHint {
+    /// The end of the first line of the message `rest`, looked for from where the last
+    /// call stopped.
+    #[inline]
+    fn first_line_end(&mut self, rest: &[u8]) -> Option<(usize, usize)> {
+        if self.first_line.is_none() {
+            self.first_line = find_line_end_from(rest, self.line_free);
+            if self.first_line.is_none() {
+                self.line_free = line_free_len(rest);
+            }
+        }
+        self.first_line
+    }
+
     fn for_message(&mut self, start: usize) -> &mut HeadHint {
         if self.start != start {
             *self = HeadHint {
@@ -605,11 +618,7 @@ fn dissect_message(
     result: &mut StreamResult,
     hint: &mut HeadHint,
 ) -> Option<usize> {
-    let Walking {
-        start,
-        can_desegment,
-        end_of_stream,
-    } = at;
+    let (start, can_desegment, end_of_stream) = (at.start, at.can_desegment, at.end_of_stream);
     let mut offset = start;
     if buf.len() - offset > 3 && buf[offset..].starts_with(b"\r\n") {
         offset += 2;
@@ -625,14 +634,9 @@ fn dissect_message(
     }
     let rest = &buf[offset..];
     let hint = hint.for_message(offset);
-    let found = hint
-        .first_line
-        .or_else(|| find_line_end_from(rest, hint.line_free));
-    hint.first_line = found;
-    let (first_len, first_next) = match found {
+    let (first_len, first_next) = match hint.first_line_end(rest) {
         Some(found) => found,
         None => {
-            hint.line_free = line_free_len(rest);
             if can_desegment {
                 result.need = Some((offset, Need::OneMoreSegment));
                 return None;
