@@ -5,15 +5,85 @@
 //! name the user gave. Every error names that name (or "standard output"), never the
 //! hidden temporary file, and a new file gets the permissions a shell redirection would
 //! give it (0666 less the umask).
+//!
+//! Nothing is left behind either: the temporary files a run has open are removed when it
+//! is interrupted (SIGINT, SIGTERM, SIGHUP: [`remove_temporaries_on_signal`]), and one
+//! killed outright (`kill -9`) leaves a file named `.wirenote-NAME.PID.XXXXXX.tmp`, which
+//! the next run writing NAME removes once process PID is gone.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// Temporary files are named `.wirenote-XXXXXX.tmp` beside their target.
+/// Temporary files are named `.wirenote-NAME.PID.XXXXXX.tmp` beside their target NAME.
 pub(crate) const TEMP_PREFIX: &str = ".wirenote-";
+
+/// The temporary files this process has open, for the signal handler to remove.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: removes every temporary file still open and exits with
+/// 130, as a shell reports an interrupted command. (`batch` installs its own handler,
+/// which stops the workers; their temporary files go as they unwind.)
+pub(crate) fn remove_temporaries_on_signal() {
+    let _ = ctrlc::set_handler(|| {
+        for path in live().drain(..) {
+            let _ = std::fs::remove_file(path);
+        }
+        std::process::exit(130);
+    });
+}
+
+/// A temporary file's place in [`LIVE`], given up when it is renamed or dropped.
+pub(crate) struct Registered(PathBuf);
+
+impl Registered {
+    fn new(path: &Path) -> Registered {
+        live().push(path.to_path_buf());
+        Registered(path.to_path_buf())
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        live().retain(|p| p != &self.0);
+    }
+}
+
+/// The prefix of `target`'s temporary files: `.wirenote-NAME.`.
+fn temp_prefix(target: &Path) -> String {
+    let name = target
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    format!("{TEMP_PREFIX}{name}.")
+}
+
+/// Removes `target`'s temporary files whose process is gone (a run killed with
+/// `kill -9`). Where a process's liveness cannot be told (no `/proc`), files stay.
+fn remove_stale(dir: &Path, target: &Path) {
+    let prefix = temp_prefix(target);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        let gone = pid.is_some_and(|pid| {
+            Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if gone && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
 
 /// stdout, or a temporary file beside the target that is renamed over it on success.
 pub(crate) enum Output {
@@ -23,6 +93,8 @@ pub(crate) enum Output {
         target: PathBuf,
         /// The target as the user wrote it, for messages.
         shown: Arc<str>,
+        /// Until renamed, the signal handler removes it.
+        _registered: Registered,
     },
 }
 
@@ -70,10 +142,13 @@ impl Output {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let temp = temp_builder()
+        remove_stale(dir, target);
+        let prefix = format!("{}{}.", temp_prefix(target), std::process::id());
+        let temp = temp_builder(&prefix)
             .tempfile_in(dir)
             .map_err(|err| output_error(&shown, without_temp_path(err)))?;
         Ok(Output::File {
+            _registered: Registered::new(temp.path()),
             temp,
             target: target.to_path_buf(),
             shown,
@@ -103,6 +178,7 @@ impl Output {
                 temp,
                 target,
                 shown,
+                ..
             } => {
                 sync(temp.as_file()).map_err(|err| output_error(&shown, err))?;
                 temp.persist(&target)
@@ -141,9 +217,9 @@ fn sync(file: &File) -> io::Result<()> {
 
 /// A temporary-file builder whose file gets what `open(2)` gives a new file: 0666, less
 /// the umask (tempfile's default, 0600, would hide outputs in a shared lab folder).
-fn temp_builder<'a>() -> tempfile::Builder<'a, 'a> {
+fn temp_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(TEMP_PREFIX).suffix(".tmp");
+    builder.prefix(prefix).suffix(".tmp");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -19,6 +19,7 @@ pub(crate) type Walk<'w> = &'w mut dyn FnMut(
 /// Drives every frame `walk` yields through a dissector for `pass` into `sink`, then
 /// finishes the sink. Returns the damage warning, if any.
 pub(crate) fn drive(
+    name: &str,
     walk: Walk<'_>,
     pass: Pass,
     sink: &mut dyn Sink,
@@ -30,7 +31,8 @@ pub(crate) fn drive(
         Err(err) => Err(drive_error(err)),
     })?;
     driver.finish(sink)?;
-    Ok(damage)
+    // Giving up on a run of malformed frames is damage too: every row so far is written.
+    Ok(damage.or_else(|| driver.gave_up().map(|why| format!("{name}: {why}"))))
 }
 
 /// A drive error for the CLI: a sink's I/O error as itself (so that a broken pipe is
@@ -44,8 +46,12 @@ fn drive_error(err: DriveError) -> anyhow::Error {
 
 /// A first pass over the frames `walk` yields, then a second into `sink`, one after the
 /// other (as `batch` runs a capture; `annotate` runs them at once).
-pub(crate) fn two_passes(walk: Walk<'_>, sink: &mut dyn Sink) -> anyhow::Result<Option<String>> {
+pub(crate) fn two_passes(
+    name: &str,
+    walk: Walk<'_>,
+    sink: &mut dyn Sink,
+) -> anyhow::Result<Option<String>> {
     let board = Arc::new(FactBoard::new());
-    drive(walk, Pass::First(Arc::clone(&board)), &mut Discard)?;
-    drive(walk, Pass::Second(board), sink)
+    drive(name, walk, Pass::First(Arc::clone(&board)), &mut Discard)?;
+    drive(name, walk, Pass::Second(board), sink)
 }

@@ -723,3 +723,110 @@ fn install_is_documented_and_the_release_binary_lean() {
         "```sh\ncargo run --release -p wirenote-cli -- annotate fixtures/lab-5000.pcap\ncargo test --workspace\n```"
     ));
 }
+
+/// The temporary files beside `target` (`.wirenote-NAME.*.tmp`).
+fn temporaries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".wirenote-") && n.ends_with(".tmp"))
+        .collect()
+}
+
+/// Interrupted by SIGINT, SIGTERM or SIGHUP, a run removes its temporary files; killed
+/// with SIGKILL it cannot, and the next run writing the same output removes what it left.
+#[cfg(unix)]
+#[test]
+fn no_temporary_file_outlives_an_interrupted_run() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let (header, records) = pcap_records(&workspace().join("fixtures/lab-5000.pcap"));
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("live.csv");
+    for signal in ["INT", "TERM", "HUP", "KILL"] {
+        // Reading a pipe that stays open, the run holds its temporary file until the
+        // signal comes.
+        let mut child = wirenote()
+            .args([
+                "annotate",
+                "--single-pass",
+                "-",
+                "-o",
+                target.to_str().unwrap(),
+            ])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&header).unwrap();
+        stdin.write_all(&records[0]).unwrap();
+        stdin.flush().unwrap();
+        let started = Instant::now();
+        while temporaries(dir.path()).is_empty() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            temporaries(dir.path()).len(),
+            1,
+            "SIG{signal}: no temporary file yet"
+        );
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        drop(stdin);
+        if signal == "KILL" {
+            assert_eq!(temporaries(dir.path()).len(), 1, "SIGKILL leaves its file");
+            // The next run writing live.csv removes it.
+            let fixture = workspace().join("fixtures/lab-5000.pcap");
+            let out = run(&[
+                "annotate",
+                fixture.to_str().unwrap(),
+                "-o",
+                target.to_str().unwrap(),
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert!(target.is_file());
+        } else {
+            assert_eq!(status.code(), Some(130), "SIG{signal}");
+            assert!(!target.exists(), "SIG{signal}: no partial output");
+        }
+        assert_eq!(temporaries(dir.path()), Vec::<String>::new(), "SIG{signal}");
+    }
+}
+
+/// A pcap header followed by zeros is a "frame" of nothing every 16 bytes: past
+/// `MALFORMED_RUN_LIMIT` malformed frames in a row wirenote stops with one warning and
+/// exit 1, every row so far written, instead of writing gigabytes of rows saying so.
+#[test]
+fn a_long_run_of_malformed_frames_stops_with_one_warning() {
+    let limit = wirenote_core::MALFORMED_RUN_LIMIT as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = dir.path().join("zeros.pcap");
+    let mut bytes = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    bytes.extend_from_slice(&[0xff, 0xff, 0, 0, 1, 0, 0, 0]);
+    bytes.resize(bytes.len() + 16 * (limit + 5000), 0);
+    std::fs::write(&zeros, &bytes).unwrap();
+    for args in [
+        vec!["annotate"],
+        vec!["annotate", "--single-pass"],
+        vec!["flows"],
+    ] {
+        let mut args = args.clone();
+        args.push(zeros.to_str().unwrap());
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let warning = stderr(&out);
+        assert_eq!(warning.lines().count(), 1, "{warning}");
+        assert!(
+            warning.contains(&format!("{limit} malformed frames in a row from frame 1")),
+            "{warning}"
+        );
+        if args[0] == "annotate" {
+            assert_eq!(csv_rows(&out).len(), limit, "{args:?}");
+        }
+    }
+}

@@ -44,5 +44,5 @@ pub use conn::flow::Endpoint;
 pub use conn::tracker::{Conn, Tracker};
 pub use pipeline::board::{CloseOnDrop, FactBoard};
 pub use pipeline::dissect::{Dissector, Exchanges};
-pub use pipeline::drive::{Discard, DriveError, Driver, Sink, Step, Wants};
+pub use pipeline::drive::{Discard, DriveError, Driver, Sink, Step, Wants, MALFORMED_RUN_LIMIT};
 pub use pipeline::pass::Pass;

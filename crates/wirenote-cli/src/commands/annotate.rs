@@ -66,6 +66,7 @@ pub(crate) fn run(args: &AnnotateArgs) -> anyhow::Result<Exit> {
         let mut walk = |each: EachFrame<'_>| walk_frames("<stdin>", stdin.lock(), each);
         let damage = annotate(
             &config,
+            "<stdin>",
             &mut walk,
             Pass::Single,
             &output,
@@ -80,6 +81,7 @@ pub(crate) fn run(args: &AnnotateArgs) -> anyhow::Result<Exit> {
         let mut walk = |each: EachFrame<'_>| capture.for_each_frame(each);
         annotate(
             &config,
+            &capture.name,
             &mut walk,
             Pass::Single,
             &output,
@@ -107,12 +109,18 @@ fn two_passes_at_once(
             .spawn_scoped(scope, || {
                 let _close = CloseOnDrop(&board);
                 let mut walk = |each: EachFrame<'_>| capture.for_each_frame(each);
-                drive(&mut walk, Pass::First(Arc::clone(&board)), &mut Discard)
+                drive(
+                    &capture.name,
+                    &mut walk,
+                    Pass::First(Arc::clone(&board)),
+                    &mut Discard,
+                )
             })
             .context("cannot start the first pass")?;
         let mut walk = |each: EachFrame<'_>| capture.for_each_frame(each);
         let second = annotate(
             config,
+            &capture.name,
             &mut walk,
             Pass::Second(Arc::clone(&board)),
             output,
@@ -135,11 +143,13 @@ fn two_passes_at_once(
     Ok(first_damage.or(second_damage))
 }
 
-/// Drives every frame `walk` yields through a dissector for `pass`: the rows go to the
+/// Drives every frame `walk` yields (from `source`, which messages name) through a
+/// dissector for `pass`: the rows go to the
 /// format's sink on a writer thread, the annotated pcapng copy (which needs the frames'
 /// bytes) is written on this one.
 fn annotate(
     config: &Config,
+    source: &str,
     walk: Walk<'_>,
     pass: Pass,
     output: &Output,
@@ -157,7 +167,7 @@ fn annotate(
             sinks.push(copy);
         }
         sinks.push(pipe);
-        drive(walk, pass, &mut sinks)
+        drive(source, walk, pass, &mut sinks)
     })
 }
 

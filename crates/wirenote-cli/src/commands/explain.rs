@@ -49,6 +49,7 @@ pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
         conn: None,
     };
     let damage = drive(
+        &capture.name,
         &mut |each| capture.for_each_frame(each),
         Pass::Single,
         &mut story,

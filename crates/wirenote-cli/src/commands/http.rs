@@ -14,6 +14,7 @@ pub(crate) fn run(args: &OutputArgs) -> anyhow::Result<Exit> {
     let output = Output::create(args.output.as_deref())?;
     let mut table = ExchangeTable::new(args.format.table_format(), output.writer());
     let damage = drive(
+        &capture.name,
         &mut |each| capture.for_each_frame(each),
         Pass::Single,
         &mut table,

@@ -15,6 +15,9 @@ use crate::exit::report;
 
 /// Runs the parsed command line and returns the process exit status.
 pub(crate) fn run(cli: Cli) -> ExitCode {
+    if !matches!(cli.command, Command::Batch(_) | Command::Serve(_)) {
+        crate::output::remove_temporaries_on_signal();
+    }
     report(match cli.command {
         Command::Annotate(args) => annotate::run(&args),
         Command::Flows(args) => flows::run(&args),

@@ -214,6 +214,11 @@ impl From<io::Error> for DriveError {
     }
 }
 
+/// Consecutive malformed frames after which a drive gives up: past this, the input is
+/// not a capture of packets (a file of zeros after a pcap header yields a 16-byte
+/// "frame" per 16 bytes, and gigabytes of rows saying so).
+pub const MALFORMED_RUN_LIMIT: u64 = 100_000;
+
 /// Drives frames through one pass's dissector into a sink.
 #[derive(Debug)]
 pub struct Driver {
@@ -221,6 +226,9 @@ pub struct Driver {
     wants: Wants,
     /// The row every frame is dissected into (its Info buffer is reused).
     row: PacketRecord,
+    /// Malformed frames in a row so far, and where the run began (frame, byte offset).
+    malformed_run: (u64, u64, u64),
+    gave_up: Option<String>,
 }
 
 impl Driver {
@@ -236,7 +244,38 @@ impl Driver {
             dissector: Dissector::for_pass(pass, exchanges),
             wants,
             row: PacketRecord::default(),
+            malformed_run: (0, 0, 0),
+            gave_up: None,
         }
+    }
+
+    /// Why the drive stopped before the end of the input, if it gave up on it (see
+    /// [`MALFORMED_RUN_LIMIT`]): the rows so far were all written.
+    pub fn gave_up(&self) -> Option<&str> {
+        self.gave_up.as_deref()
+    }
+
+    /// Counts malformed frames in a row; true once there are too many.
+    #[inline]
+    fn too_many_malformed(&mut self, frame: &Frame<'_>) -> bool {
+        if self.row.malformed.is_none() {
+            self.malformed_run.0 = 0;
+            return false;
+        }
+        if self.malformed_run.0 == 0 {
+            self.malformed_run = (0, frame.number, frame.offset);
+        }
+        self.malformed_run.0 += 1;
+        if self.malformed_run.0 < MALFORMED_RUN_LIMIT {
+            return false;
+        }
+        let (count, first, offset) = self.malformed_run;
+        self.gave_up = Some(format!(
+            "{count} malformed frames in a row from frame {first} (record at byte offset \
+             {offset}): stopped after frame {}, this is no capture of packets from there on",
+            frame.number
+        ));
+        true
     }
 
     /// One frame: its row, then what it settled, to the sink.
@@ -249,6 +288,8 @@ impl Driver {
         if self.dissector.lost_the_first_pass() {
             return Err(DriveError::FirstPassLost);
         }
+        // Before the sink may take the row (see `Sink::take_row`).
+        let give_up = self.too_many_malformed(frame);
         sink.take_row(frame, &mut self.row)?;
         let ended = self.dissector.take_finished();
         if self.wants.connections && !ended.is_empty() {
@@ -256,6 +297,9 @@ impl Driver {
             sink.connections(&records)?;
         }
         self.hand_over_exchanges(sink)?;
+        if give_up {
+            return Ok(Step::Stop);
+        }
         Ok(Step::Continue)
     }
 
@@ -270,7 +314,7 @@ impl Driver {
 
     /// The end of the capture: the remaining connections and exchanges to the sink, which
     /// then finishes. A first pass publishes its last facts and closes its board.
-    pub fn finish(mut self, sink: &mut dyn Sink) -> io::Result<()> {
+    pub fn finish(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
         let rest = self.dissector.finish();
         if self.wants.connections && !rest.is_empty() {
             let records: Vec<ConnRecord> = rest.iter().map(ConnRecord::from_conn).collect();

@@ -78,7 +78,7 @@ pub(super) fn process(
     };
     let damage = {
         let mut sinks: Vec<&mut dyn Sink> = vec![&mut *packets, &mut flows, &mut http, &mut rows];
-        two_passes(&mut walk, &mut sinks)?
+        two_passes(&capture.name, &mut walk, &mut sinks)?
     };
     let counts = Counts {
         packets: rows.0,
