@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// `--version`: the crate's version and, when built from a git checkout, the commit
 /// (set by `build.rs`).
-const VERSION: &str = env!("WIRENOTE_VERSION");
+pub const VERSION: &str = env!("WIRENOTE_VERSION");
 
 /// Turn packet captures into annotated, explainable records of TCP connections.
 #[derive(Debug, Parser)]
@@ -57,6 +57,9 @@ const ANNOTATE_EXAMPLES: &str = "Examples:
   wirenote annotate fixtures/lab-5000.pcap                 rows as CSV on stdout
   wirenote annotate -r lab.pcapng -o lab.csv               tshark's -r works too
   wirenote annotate lab.pcap -f lua -o lab.pcap.wirenote.lua   metadata for the Wireshark plugin
+  wirenote annotate lab.pcap -o lab.xlsx                   a workbook: packets, connections, HTTP
+  wirenote annotate lab.pcap --excel -o lab.csv            a CSV Excel opens right by double-click
+  wirenote annotate lab.pcap -e frame,time_rel,info --stream 0,2   chosen columns and connections
   wirenote annotate lab.pcap --pcapng-out lab.annotated.pcapng -o lab.csv
   sudo tcpdump -U -i lo -w - port 5000 | wirenote annotate --single-pass -   live rows";
 
@@ -66,7 +69,8 @@ const FLOWS_EXAMPLES: &str = "Examples:
 
 const HTTP_EXAMPLES: &str = "Examples:
   wirenote http fixtures/lab-5000.pcap                     one row per request/response
-  wirenote http -r web.pcapng -o http.csv";
+  wirenote http -r web.pcapng -o http.csv
+  wirenote http web.pcap -o http.xlsx -e time,host,uri,status";
 
 const EXPLAIN_EXAMPLES: &str = "Examples:
   wirenote explain fixtures/lab-5000.pcap --stream 0       the first connection's story
@@ -133,23 +137,43 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// Output format.
+/// Output format of `flows` and `http`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     /// Comma-separated values with a header row.
     Csv,
     /// One JSON object per line, same keys as the CSV header.
     Jsonl,
+    /// An Excel workbook: the table's sheet and an About sheet.
+    Xlsx,
 }
 
-impl FormatArg {
-    /// The table format this names.
-    pub fn table_format(self) -> wirenote_export::Format {
-        match self {
-            FormatArg::Csv => wirenote_export::Format::Csv,
-            FormatArg::Jsonl => wirenote_export::Format::JsonLines,
-        }
-    }
+/// How the tables of a command are written: their columns, their rows, the CSV style.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TableFlags {
+    /// Columns to write, in this order, as tshark's `-e` (repeatable; a comma list works
+    /// too). Where an output has several tables, a bare name applies to each table that
+    /// has it and `TABLE.COLUMN` (`packets.stream`, `flows.stream`, `http.uri`) to one; a
+    /// table none of the names applies to keeps all its columns.
+    #[arg(
+        short = 'e',
+        long = "columns",
+        value_name = "COLUMN",
+        value_delimiter = ','
+    )]
+    pub columns: Vec<String>,
+    /// Keep only the rows of these connections (`tcp.stream`, comma-separated or
+    /// repeated); frame numbers and `time_rel` keep their values.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub stream: Vec<u64>,
+    /// CSV for Excel opened by double-click: UTF-8 with a byte-order mark, CRLF line ends.
+    #[arg(long)]
+    pub excel: bool,
+    /// CSV: write text that looks like a formula (`=…`, `+…`, `-…`, `@…`) as the capture
+    /// has it, without the leading `'` that keeps a spreadsheet from running it (for
+    /// tools that compare with tshark's text; never for a file a person opens).
+    #[arg(long)]
+    pub verbatim: bool,
 }
 
 /// Language of `explain`.
@@ -167,11 +191,14 @@ pub struct OutputArgs {
     #[command(flatten)]
     pub input: CaptureArg,
     /// Write here instead of stdout (atomically: a temporary file renamed when complete).
+    /// The extension names the format (`.csv`, `.jsonl`, `.xlsx`).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Csv)]
-    pub format: FormatArg,
+    /// Output format (default: from `-o`'s extension, else csv).
+    #[arg(short, long, value_enum)]
+    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub tables: TableFlags,
 }
 
 /// `wirenote annotate`.
@@ -180,11 +207,16 @@ pub struct AnnotateArgs {
     #[command(flatten)]
     pub input: CaptureArg,
     /// Write here instead of stdout (atomically: a temporary file renamed when complete).
+    /// The extension names the format (`.csv`, `.jsonl`, `.lua`, `.xlsx`).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Output format: a table (`csv`, `jsonl`) or metadata for the Wireshark plugin (`lua`).
-    #[arg(short, long, value_enum, default_value_t = AnnotateFormat::Csv)]
-    pub format: AnnotateFormat,
+    /// Output format: a table (`csv`, `jsonl`), metadata for the Wireshark plugin (`lua`),
+    /// or a workbook of packets, connections and HTTP exchanges (`xlsx`). Default: from
+    /// `-o`'s extension, else csv.
+    #[arg(short, long, value_enum)]
+    pub format: Option<AnnotateFormat>,
+    #[command(flatten)]
+    pub tables: TableFlags,
     /// Also write a pcapng copy of the capture with every packet's annotation as its
     /// comment (`frame.comment` in Wireshark).
     #[arg(long, value_name = "OUT.pcapng")]
@@ -205,6 +237,8 @@ pub enum AnnotateFormat {
     Jsonl,
     /// A Lua table for plugins/wirenote.lua (name it CAPTURE.wirenote.lua).
     Lua,
+    /// An Excel workbook: packets, connections, HTTP exchanges and an About sheet.
+    Xlsx,
 }
 
 /// `wirenote explain`.
@@ -237,9 +271,12 @@ pub struct BatchArgs {
     #[arg(short, long)]
     pub jobs: Option<usize>,
     /// Format: tables as `csv` or `jsonl`; with `lua`, the per-packet output is the
-    /// Wireshark plugin's metadata (`<path>.wirenote.lua`) and the other tables are CSV.
+    /// Wireshark plugin's metadata (`<path>.wirenote.lua`) and the other tables are CSV;
+    /// with `xlsx`, one workbook per capture (`<path>.xlsx`) holds all three tables.
     #[arg(short, long, value_enum, default_value_t = AnnotateFormat::Csv)]
     pub format: AnnotateFormat,
+    #[command(flatten)]
+    pub tables: TableFlags,
     /// Redo inputs whose outputs are newer than the input (skipped otherwise).
     #[arg(long)]
     pub force: bool,

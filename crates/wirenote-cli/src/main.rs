@@ -2,7 +2,7 @@
 //! Exit statuses are documented in `exit.rs` (also in `--help` and the README).
 //!
 //! Modules point one way: `commands` (one per command) use `input`, `output`, `sink`,
-//! `pipe`, `passes` and `exit`, which use only the library crates and `args`.
+//! `pipe`, `passes`, `tables` and `exit`, which use only the library crates and `args`.
 
 mod args;
 mod commands;
@@ -12,6 +12,7 @@ mod output;
 mod passes;
 mod pipe;
 mod sink;
+mod tables;
 
 use std::process::ExitCode;
 

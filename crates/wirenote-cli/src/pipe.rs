@@ -21,7 +21,7 @@ use std::io;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 
 use anyhow::Context;
-use wirenote_core::record::{ConnRecord, PacketRecord};
+use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
 use wirenote_core::{Frame, Sink, Wants};
 
 /// Rows per batch.
@@ -44,6 +44,8 @@ struct Batch {
     used: usize,
     /// Connections that ended after the rows of this batch (only when wanted).
     conns: Vec<ConnRecord>,
+    /// HTTP exchanges settled after the rows of this batch (only when wanted).
+    exchanges: Vec<ExchangeRecord>,
 }
 
 /// A frame's facts without its bytes, to travel with its row.
@@ -113,6 +115,13 @@ impl Sink for RowPipe {
         }
         Ok(())
     }
+
+    fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
+        if self.wants.exchanges {
+            self.filling.exchanges.extend_from_slice(exchanges);
+        }
+        Ok(())
+    }
 }
 
 /// Runs `produce` on this thread, feeding the [`RowPipe`] it is given, and writes the
@@ -145,7 +154,10 @@ pub(crate) fn with_writer_thread<'s, T>(
             empty: empty_rx,
         };
         let produced = produce(&mut pipe).and_then(|value| {
-            if pipe.filling.used > 0 || !pipe.filling.conns.is_empty() {
+            if pipe.filling.used > 0
+                || !pipe.filling.conns.is_empty()
+                || !pipe.filling.exchanges.is_empty()
+            {
                 pipe.ship()?;
             }
             if let Some(sender) = &pipe.full {
@@ -191,6 +203,10 @@ fn write_batches<'s>(
         if !batch.conns.is_empty() {
             sink.connections(&batch.conns)?;
             batch.conns.clear();
+        }
+        if !batch.exchanges.is_empty() {
+            sink.exchanges(&batch.exchanges)?;
+            batch.exchanges.clear();
         }
         batch.used = 0;
         // The dissecting side may have finished already; then the batch is just dropped.

@@ -1,32 +1,47 @@
-//! The per-packet sink a format names: a table, or Lua metadata for the Wireshark plugin.
+//! The per-packet sink a format names: a table, Lua metadata for the Wireshark plugin, or
+//! a workbook of every table.
 
 use std::io::{self, Write};
 
 use wirenote_core::{Sink, Wants};
-use wirenote_export::{Format, LuaMetadata, PacketTable};
+use wirenote_export::{
+    Format, LuaMetadata, PacketTable, Sheets, TableOptions, Workbook, WorkbookInfo,
+};
 
 use crate::args::AnnotateFormat;
 
+/// Every table: what an `annotate` workbook holds.
+pub(crate) const ALL_SHEETS: Sheets = Sheets {
+    packets: true,
+    connections: true,
+    exchanges: true,
+};
+
 impl AnnotateFormat {
     /// What the per-packet sink of this format wants besides rows (Lua metadata also
-    /// describes the connections).
+    /// describes the connections; a workbook holds every table).
     pub(crate) fn wants(self) -> Wants {
         Wants {
-            connections: self == AnnotateFormat::Lua,
-            exchanges: false,
+            connections: matches!(self, AnnotateFormat::Lua | AnnotateFormat::Xlsx),
+            exchanges: self == AnnotateFormat::Xlsx,
         }
     }
 }
 
-/// The per-packet sink for `format` on `out`; `capture_name` labels Lua metadata.
+/// The per-packet sink for `format` on `out`; `capture_name` labels Lua metadata and the
+/// workbook's About sheet.
 pub(crate) fn packet_sink<'a>(
     format: AnnotateFormat,
+    options: &TableOptions,
     out: Box<dyn Write + Send + 'a>,
-    capture_name: &str,
+    info: &WorkbookInfo,
 ) -> io::Result<Box<dyn Sink + Send + 'a>> {
     Ok(match format {
-        AnnotateFormat::Csv => Box::new(PacketTable::new(Format::Csv, out)),
-        AnnotateFormat::Jsonl => Box::new(PacketTable::new(Format::JsonLines, out)),
-        AnnotateFormat::Lua => Box::new(LuaMetadata::new(out, capture_name)?),
+        AnnotateFormat::Csv => Box::new(PacketTable::with_options(Format::Csv, options, out)),
+        AnnotateFormat::Jsonl => {
+            Box::new(PacketTable::with_options(Format::JsonLines, options, out))
+        }
+        AnnotateFormat::Lua => Box::new(LuaMetadata::new(out, &info.capture)?),
+        AnnotateFormat::Xlsx => Box::new(Workbook::new(out, ALL_SHEETS, options, info.clone())?),
     })
 }

@@ -38,10 +38,10 @@ fn lab_fixture_annotates_cleanly() {
         .unwrap()
         .clone();
     assert_eq!(&header[0], "frame");
-    assert_eq!(&header[16], "info");
+    assert_eq!(&header[17], "info");
     // The handshake opens the capture.
-    assert_eq!(&rows[0][7], "SYN");
-    assert_eq!(&rows[1][7], "SYN, ACK");
+    assert_eq!(&rows[0][8], "SYN");
+    assert_eq!(&rows[1][8], "SYN, ACK");
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn heapoverflow_capture_is_a_row_not_a_panic() {
     assert_eq!(out.status.code(), Some(0));
     let rows = csv_rows(&out);
     assert_eq!(rows.len(), 1);
-    assert_eq!(&rows[0][7], "ACK, URG, AE, Reserved");
+    assert_eq!(&rows[0][8], "ACK, URG, AE, Reserved");
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn output_file_is_written_atomically() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
     let text = std::fs::read_to_string(&target).unwrap();
-    assert!(text.starts_with("frame,time,src,dst,sport,dport,stream,flags,"));
+    assert!(text.starts_with("frame,time,time_rel,src,dst,sport,dport,stream,flags,"));
     // No temporary files left behind.
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -667,7 +667,7 @@ fn output_errors_name_the_path_given() {
         common::skipped("the full-disk-with--o test", "cannot mount a tmpfs here");
         return;
     }
-    let target = dir.path().join("full.csv");
+    let target = dir.path().join("full.jsonl");
     let chromium = workspace().join("fixtures/lab-chromium.pcap");
     let out = run(&[
         "annotate",

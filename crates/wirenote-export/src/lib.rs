@@ -20,8 +20,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
+use wirenote_core::capture::Timestamp;
 use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
 
 mod csv_writer;
@@ -31,6 +33,7 @@ mod lua;
 mod pcapng;
 pub mod schema;
 mod sinks;
+mod xlsx;
 
 use csv_writer::CsvWriter;
 use json_lines::JsonLines;
@@ -40,6 +43,68 @@ pub use explain::{explain_stream, Language};
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
 pub use pcapng::{annotation, AnnotatedPcapNg};
 pub use sinks::{AnnotatedCopy, ConnTable, ExchangeTable, LuaMetadata, PacketTable};
+pub use xlsx::{Sheets, Workbook, WorkbookInfo, EXCEL_MAX_ROWS};
+
+/// How a CSV is written (see the CSV writer's documentation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CsvStyle {
+    /// Write text cells that look like formulas as they are, without the leading `'`
+    /// (for tools that compare with tshark's text; never for a file a person opens).
+    pub verbatim: bool,
+    /// For Excel opened by double-click: a UTF-8 byte-order mark and CRLF line ends.
+    pub excel: bool,
+}
+
+/// Which rows the tables keep: all, or those of some connections (`--stream`). Frame
+/// numbers and `time_rel` keep their values: the rows left out are only not written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streams(Option<BTreeSet<u64>>);
+
+impl Streams {
+    /// Every row.
+    pub fn all() -> Streams {
+        Streams(None)
+    }
+
+    /// The rows of these connections (`tcp.stream`); packet rows that are not TCP go.
+    pub fn only(streams: impl IntoIterator<Item = u64>) -> Streams {
+        Streams(Some(streams.into_iter().collect()))
+    }
+
+    /// Whether a row of connection `stream` (`None`: not TCP) is written.
+    #[inline]
+    pub fn keeps(&self, stream: Option<u64>) -> bool {
+        match &self.0 {
+            None => true,
+            Some(set) => stream.is_some_and(|s| set.contains(&s)),
+        }
+    }
+}
+
+/// What the tables of one output are made of: their columns, their rows, the CSV style.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableOptions {
+    /// The per-packet table's columns.
+    pub packets: Selection<PacketColumn>,
+    /// The per-connection table's columns.
+    pub connections: Selection<ConnColumn>,
+    /// The per-exchange table's columns.
+    pub exchanges: Selection<ExchangeColumn>,
+    /// The rows kept.
+    pub streams: Streams,
+    /// How a CSV is written.
+    pub csv: CsvStyle,
+}
+
+/// `text` as a CSV cell a spreadsheet will not run: with a leading `'` when it looks like
+/// a formula (see [`CsvStyle::verbatim`]), as it is otherwise.
+pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
+    if csv_writer::looks_like_formula(text.as_bytes()) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +142,13 @@ impl<W: Write> Encoder<W> {
             Encoder::Json(writer) => writer.flush(),
         }
     }
+
+    fn set_origin(&mut self, origin: Timestamp) {
+        match self {
+            Encoder::Csv(writer) => writer.set_origin(origin),
+            Encoder::Json(writer) => writer.set_origin(origin),
+        }
+    }
 }
 
 /// Which table a writer writes, with its columns in order.
@@ -92,6 +164,7 @@ pub struct TableWriter<W: Write> {
     encoder: Encoder<W>,
     columns: Columns,
     header_written: bool,
+    origin_set: bool,
 }
 
 fn wrong_table(expected: &str) -> io::Error {
@@ -108,22 +181,58 @@ impl<W: Write> TableWriter<W> {
             encoder,
             columns,
             header_written: false,
+            origin_set: false,
+        }
+    }
+
+    /// How a CSV is written (no effect on JSON Lines).
+    pub fn with_csv_style(mut self, style: CsvStyle) -> Self {
+        if let Encoder::Csv(writer) = &mut self.encoder {
+            writer.set_style(style);
+        }
+        self
+    }
+
+    /// The first frame's time, which `time_rel` counts from: the first call sets it,
+    /// later ones change nothing (a sink calls it with every frame's time).
+    #[inline]
+    pub fn origin(&mut self, time: Option<Timestamp>) {
+        if !self.origin_set {
+            if let Some(time) = time {
+                self.origin_set = true;
+                self.encoder.set_origin(time);
+            }
         }
     }
 
     /// A writer for per-packet rows.
     pub fn packets(format: Format, out: W) -> Self {
-        Self::new(format, Columns::Packets(Selection::All), out)
+        Self::packets_of(format, Selection::All, out)
     }
 
     /// A writer for per-exchange rows.
     pub fn exchanges(format: Format, out: W) -> Self {
-        Self::new(format, Columns::Exchanges(Selection::All), out)
+        Self::exchanges_of(format, Selection::All, out)
     }
 
     /// A writer for per-connection rows.
     pub fn connections(format: Format, out: W) -> Self {
-        Self::new(format, Columns::Connections(Selection::All), out)
+        Self::connections_of(format, Selection::All, out)
+    }
+
+    /// A writer for these columns of per-packet rows.
+    pub fn packets_of(format: Format, columns: Selection<PacketColumn>, out: W) -> Self {
+        Self::new(format, Columns::Packets(columns), out)
+    }
+
+    /// A writer for these columns of per-exchange rows.
+    pub fn exchanges_of(format: Format, columns: Selection<ExchangeColumn>, out: W) -> Self {
+        Self::new(format, Columns::Exchanges(columns), out)
+    }
+
+    /// A writer for these columns of per-connection rows.
+    pub fn connections_of(format: Format, columns: Selection<ConnColumn>, out: W) -> Self {
+        Self::new(format, Columns::Connections(columns), out)
     }
 
     /// Writes the header first (ours, not the encoder's, so that an empty table still has
@@ -184,7 +293,7 @@ impl<W: Write> TableWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wirenote_core::capture::Timestamp;
+    use schema::Cell;
     use wirenote_core::conn::lifecycle::{Role, TcpState};
     use wirenote_core::conn::summary::ConnState;
     use wirenote_core::record::Kind;
@@ -201,12 +310,26 @@ mod tests {
             let mut scratch = String::new();
             let cells: Vec<String> = T::ALL
                 .iter()
-                .map(|c| c.cell(record, &mut scratch).to_string())
+                .map(|c| match c.cell(record, &mut scratch) {
+                    Cell::Since(t) => {
+                        let mut text = String::new();
+                        schema::write_elapsed(&mut text, Cell::since_nanos(t, Some(ORIGIN)))
+                            .unwrap();
+                        text
+                    }
+                    other => other.to_string(),
+                })
                 .collect();
             csv.write_record(&cells).unwrap();
         }
         String::from_utf8(csv.into_inner().unwrap()).unwrap()
     }
+
+    /// The first frame's time in these tests.
+    const ORIGIN: Timestamp = Timestamp {
+        secs: 1700000000,
+        nanos: 0,
+    };
 
     /// An output the test keeps a handle on.
     #[derive(Clone, Default)]
@@ -230,6 +353,8 @@ mod tests {
     ) -> String {
         let out = Shared::default();
         let mut table = new(format, out.clone());
+        table.origin(Some(ORIGIN));
+        table.origin(Some(Timestamp::default()));
         for record in records {
             write(&mut table, record).unwrap();
         }
@@ -412,6 +537,10 @@ mod tests {
     pub(crate) fn exchange_records() -> Vec<ExchangeRecord> {
         let revalidated = ExchangeRecord {
             stream: 1,
+            time: Timestamp {
+                secs: 1700000000,
+                nanos: 123_456_789,
+            },
             trans_depth: 2,
             request_frame: Some(21),
             response_frame: Some(23),
@@ -457,7 +586,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), header.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "1,1700000000.000000005,127.0.0.1,127.0.0.1,18508,5000,0,SYN,0,0,77,0,0,65535,74,TCP,18508 → 5000 [SYN] Seq=0 Win=65535 Len=0,74,,c2s,handshake-syn,SYN_SENT,LISTEN,,0,,,,,,,,,,,"
+            "1,1700000000.000000005,0.000000005,127.0.0.1,127.0.0.1,18508,5000,0,SYN,0,0,77,0,0,65535,74,TCP,18508 → 5000 [SYN] Seq=0 Win=65535 Len=0,74,,c2s,handshake-syn,SYN_SENT,LISTEN,,0,,,,,,,,,,,"
         );
     }
 
@@ -469,12 +598,13 @@ mod tests {
         assert_eq!(
             packets_text(Format::JsonLines, &[with_http]),
             concat!(
-                r#"{"frame":1,"time":"1700000000.000000005","src":"127.0.0.1","dst":"127.0.0.1","#,
+                r#"{"frame":1,"time":"1700000000.000000005","time_rel":5e-9,"#,
+                r#""src":"127.0.0.1","dst":"127.0.0.1","#,
                 r#""sport":18508,"dport":5000,"stream":0,"flags":"SYN","seq":0,"ack":0,"seq_raw":77,"#,
                 r#""ack_raw":0,"len":0,"win":65535,"frame_len":74,"protocol":"TCP","#,
                 r#""info":"18508 → 5000 [SYN] Seq=0 Win=65535 Len=0","cap_len":74,"malformed":null,"#,
                 r#""dir":"c2s","role":"handshake-syn","client_state":"SYN_SENT","#,
-                r#""server_state":"LISTEN","analysis":"","completeness":0,"http":"response","#,
+                r#""server_state":"LISTEN","analysis":null,"completeness":0,"http":"response","#,
                 r#""method":null,"uri":null,"version":"HTTP/1.1","status":"304","#,
                 r#""reason":"Not Modified","content_type":null,"request_in":"21","response_in":null,"#,
                 r#""http_time":"0.000643000","http_note":"revalidated;persistent"}"#,
@@ -491,8 +621,9 @@ mod tests {
             ),
             concat!(
                 r#"{"stream":3,"client":"127.0.0.1:50176","server":"[2001:db8::1]:5000","#,
-                r#""first_time":"1700000000.000000005","last_time":"1700000001.000000000","#,
-                r#""duration":"0.999999995","irtt":"0.000125000","syn_to_synack":"0.000100000","#,
+                r#""first_time":"1700000000.000000005","time_rel":5e-9,"#,
+                r#""last_time":"1700000001.000000000","#,
+                r#""duration":0.999999995,"irtt":0.000125,"syn_to_synack":0.0001,"#,
                 r#""synack_to_ack":null,"packets_c2s":10,"packets_s2c":8,"bytes_c2s":420,"#,
                 r#""bytes_s2c":9000,"conn_state":"SF","history":"ShADadFf","closed_by":"server","#,
                 r#""client_final":"CLOSED","server_final":"TIME_WAIT","completeness":31,"#,

@@ -7,24 +7,37 @@ use std::io::{self, Write};
 use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
 use wirenote_core::{Frame, Sink, Wants};
 
-use crate::{annotation, AnnotatedPcapNg, Format, LuaWriter, TableWriter};
+use crate::{annotation, AnnotatedPcapNg, Format, LuaWriter, Streams, TableOptions, TableWriter};
 
 /// One row per packet, as CSV or JSON Lines.
 pub struct PacketTable<W: Write> {
     table: TableWriter<W>,
+    streams: Streams,
 }
 
 impl<W: Write> PacketTable<W> {
     /// A packet table in `format` on `out`.
     pub fn new(format: Format, out: W) -> Self {
+        Self::with_options(format, &TableOptions::default(), out)
+    }
+
+    /// A packet table in `format` on `out`, with these columns, rows and CSV style.
+    pub fn with_options(format: Format, options: &TableOptions, out: W) -> Self {
         PacketTable {
-            table: TableWriter::packets(format, out),
+            table: TableWriter::packets_of(format, options.packets.clone(), out)
+                .with_csv_style(options.csv),
+            streams: options.streams.clone(),
         }
     }
 }
 
 impl<W: Write> Sink for PacketTable<W> {
-    fn packet(&mut self, _frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+    #[inline]
+    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        self.table.origin(frame.timestamp);
+        if !self.streams.keeps(row.tcp.as_ref().map(|t| t.stream)) {
+            return Ok(());
+        }
         self.table.packet(row)
     }
 
@@ -122,23 +135,57 @@ impl<W: Write> Sink for AnnotatedCopy<W> {
 /// row waits until every lower stream has been written.
 pub struct ConnTable<W: Write> {
     table: TableWriter<W>,
+    streams: Streams,
+    order: StreamOrder,
+    written: u64,
+}
+
+/// Puts connections, which end in any order, back in stream order: a connection waits
+/// until every lower stream has gone out.
+#[derive(Debug, Default)]
+pub(crate) struct StreamOrder {
     next: u64,
     waiting: BTreeMap<u64, ConnRecord>,
+}
+
+impl StreamOrder {
+    /// Takes `conns` and hands every connection now in order to `write`.
+    pub(crate) fn push(
+        &mut self,
+        conns: &[ConnRecord],
+        mut write: impl FnMut(&ConnRecord) -> io::Result<()>,
+    ) -> io::Result<()> {
+        for conn in conns {
+            self.waiting.insert(conn.stream, conn.clone());
+        }
+        while let Some(record) = self.waiting.remove(&self.next) {
+            write(&record)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> ConnTable<W> {
     /// A connection table in `format` on `out`.
     pub fn new(format: Format, out: W) -> Self {
+        Self::with_options(format, &TableOptions::default(), out)
+    }
+
+    /// A connection table in `format` on `out`, with these columns, rows and CSV style.
+    pub fn with_options(format: Format, options: &TableOptions, out: W) -> Self {
         ConnTable {
-            table: TableWriter::connections(format, out),
-            next: 0,
-            waiting: BTreeMap::new(),
+            table: TableWriter::connections_of(format, options.connections.clone(), out)
+                .with_csv_style(options.csv),
+            streams: options.streams.clone(),
+            order: StreamOrder::default(),
+            written: 0,
         }
     }
 
     /// Rows written so far.
     pub fn written(&self) -> u64 {
-        self.next
+        self.written
     }
 }
 
@@ -150,19 +197,20 @@ impl<W: Write> Sink for ConnTable<W> {
         }
     }
 
-    fn packet(&mut self, _frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+    fn packet(&mut self, frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+        self.table.origin(frame.timestamp);
         Ok(())
     }
 
     fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
-        for conn in conns {
-            self.waiting.insert(conn.stream, conn.clone());
-        }
-        while let Some(record) = self.waiting.remove(&self.next) {
-            self.table.connection(&record)?;
-            self.next += 1;
-        }
-        Ok(())
+        let (table, streams, written) = (&mut self.table, &self.streams, &mut self.written);
+        self.order.push(conns, |record| {
+            if streams.keeps(Some(record.stream)) {
+                table.connection(record)?;
+                *written += 1;
+            }
+            Ok(())
+        })
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -173,14 +221,22 @@ impl<W: Write> Sink for ConnTable<W> {
 /// One row per HTTP exchange.
 pub struct ExchangeTable<W: Write> {
     table: TableWriter<W>,
+    streams: Streams,
     written: u64,
 }
 
 impl<W: Write> ExchangeTable<W> {
     /// An exchange table in `format` on `out`.
     pub fn new(format: Format, out: W) -> Self {
+        Self::with_options(format, &TableOptions::default(), out)
+    }
+
+    /// An exchange table in `format` on `out`, with these columns, rows and CSV style.
+    pub fn with_options(format: Format, options: &TableOptions, out: W) -> Self {
         ExchangeTable {
-            table: TableWriter::exchanges(format, out),
+            table: TableWriter::exchanges_of(format, options.exchanges.clone(), out)
+                .with_csv_style(options.csv),
+            streams: options.streams.clone(),
             written: 0,
         }
     }
@@ -199,14 +255,17 @@ impl<W: Write> Sink for ExchangeTable<W> {
         }
     }
 
-    fn packet(&mut self, _frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+    fn packet(&mut self, frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+        self.table.origin(frame.timestamp);
         Ok(())
     }
 
     fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
         for exchange in exchanges {
-            self.table.exchange(exchange)?;
-            self.written += 1;
+            if self.streams.keeps(Some(exchange.stream)) {
+                self.table.exchange(exchange)?;
+                self.written += 1;
+            }
         }
         Ok(())
     }

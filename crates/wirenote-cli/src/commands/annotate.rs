@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use wirenote_core::{CloseOnDrop, Discard, FactBoard, Pass, Sink};
-use wirenote_export::AnnotatedCopy;
+use wirenote_export::{AnnotatedCopy, TableOptions, WorkbookInfo};
 
 use crate::args::{AnnotateArgs, AnnotateFormat};
 use crate::exit::Exit;
@@ -16,33 +16,45 @@ use crate::output::Output;
 use crate::passes::{drive, EachFrame, Walk};
 use crate::pipe::{with_writer_thread, Delivery};
 use crate::sink::packet_sink;
+use crate::tables::{check_lua, resolve_format, table_options, workbook_info, TableName};
 
 /// An `annotate` run, checked before any work starts.
 struct Config {
     input: PathBuf,
-    /// The capture's file name, which labels Lua metadata.
-    name: String,
     format: AnnotateFormat,
+    options: TableOptions,
+    info: WorkbookInfo,
     output: Option<PathBuf>,
     pcapng_out: Option<PathBuf>,
     single_pass: bool,
 }
 
 impl Config {
-    fn from_args(args: &AnnotateArgs) -> Config {
+    fn from_args(args: &AnnotateArgs) -> anyhow::Result<Config> {
         let input = args.input.path().to_path_buf();
         let name = input.file_name().map_or_else(
             || input.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        Config {
-            name,
+        let format = resolve_format(args.format, args.output.as_deref(), AnnotateFormat::Csv)?;
+        let tables: &[TableName] = match format {
+            AnnotateFormat::Xlsx => &[TableName::Packets, TableName::Flows, TableName::Http],
+            _ => &[TableName::Packets],
+        };
+        if format == AnnotateFormat::Lua {
+            check_lua(&args.tables)?;
+        }
+        let options = table_options(&args.tables, tables, format == AnnotateFormat::Csv)?;
+        Ok(Config {
+            // The capture's file name labels Lua metadata and the About sheet.
+            info: workbook_info(&name)?,
             input,
-            format: args.format,
+            format,
+            options,
             output: args.output.clone(),
             pcapng_out: args.pcapng_out.clone(),
             single_pass: args.single_pass,
-        }
+        })
     }
 
     /// The rows' output and the annotated pcapng copy's, if asked for.
@@ -58,7 +70,7 @@ impl Config {
 }
 
 pub(crate) fn run(args: &AnnotateArgs) -> anyhow::Result<Exit> {
-    let config = Config::from_args(args);
+    let config = Config::from_args(args)?;
     if config.single_pass && config.input == Path::new("-") {
         // Nothing to read twice: stdin streams straight through, as from a live capture.
         let (output, pcapng) = config.outputs()?;
@@ -156,7 +168,14 @@ fn annotate(
     pcapng: Option<&Output>,
     delivery: Delivery,
 ) -> anyhow::Result<Option<String>> {
-    let make_sink = || packet_sink(config.format, output.writer(), &config.name);
+    let make_sink = || {
+        packet_sink(
+            config.format,
+            &config.options,
+            output.writer(),
+            &config.info,
+        )
+    };
     let mut copy = pcapng
         .map(|out| AnnotatedCopy::new(out.writer()))
         .transpose()?;

@@ -1,23 +1,53 @@
 //! `wirenote flows`: one row per TCP connection, in stream order.
 
 use wirenote_core::Pass;
-use wirenote_export::ConnTable;
+use wirenote_core::Sink;
+use wirenote_export::{ConnTable, Format, Sheets, Workbook};
 
-use crate::args::OutputArgs;
+use crate::args::{FormatArg, OutputArgs};
 use crate::exit::Exit;
 use crate::input::Capture;
 use crate::output::Output;
 use crate::passes::drive;
+use crate::tables::{resolve_format, table_options, workbook_info, TableName};
 
 pub(crate) fn run(args: &OutputArgs) -> anyhow::Result<Exit> {
-    let capture = Capture::open(args.input.path())?;
+    let format = resolve_format(args.format, args.output.as_deref(), FormatArg::Csv)?;
+    let options = table_options(&args.tables, &[TableName::Flows], format == FormatArg::Csv)?;
+    let path = args.input.path();
+    let info = workbook_info(&path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    ))?;
+    let capture = Capture::open(path)?;
     let output = Output::create(args.output.as_deref())?;
-    let mut table = ConnTable::new(args.format.table_format(), output.writer());
+    let mut table: Box<dyn Sink + '_> = match format {
+        FormatArg::Csv => Box::new(ConnTable::with_options(
+            Format::Csv,
+            &options,
+            output.writer(),
+        )),
+        FormatArg::Jsonl => Box::new(ConnTable::with_options(
+            Format::JsonLines,
+            &options,
+            output.writer(),
+        )),
+        FormatArg::Xlsx => Box::new(Workbook::new(
+            output.writer(),
+            Sheets {
+                packets: false,
+                connections: true,
+                exchanges: false,
+            },
+            &options,
+            info,
+        )?),
+    };
     let damage = drive(
         &capture.name,
         &mut |each| capture.for_each_frame(each),
         Pass::Single,
-        &mut table,
+        &mut *table,
     )?;
     drop(table);
     output.commit()?;

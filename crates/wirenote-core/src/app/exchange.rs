@@ -20,6 +20,7 @@
 use std::collections::VecDeque;
 
 use crate::app::http::Message;
+use crate::capture::Timestamp;
 use crate::record::Kind;
 use crate::record::{ExchangeRecord, HttpRecord};
 
@@ -270,6 +271,7 @@ fn record_request_only(stream: u64, p: &Pending) -> ExchangeRecord {
     let m = p.message.as_ref();
     ExchangeRecord {
         stream,
+        time: Timestamp::from_nanos(p.time),
         trans_depth: p.depth,
         request_frame: Some(p.frame),
         response_frame: None,
@@ -302,6 +304,7 @@ fn record(
         Some(p) => record_request_only(stream, p),
         None => ExchangeRecord {
             stream,
+            time: Timestamp::from_nanos(response.map_or(0, |r| r.time)),
             trans_depth: 0,
             request_frame: None,
             response_frame: None,

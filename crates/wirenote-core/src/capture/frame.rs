@@ -33,6 +33,15 @@ impl Timestamp {
         i128::from(self.secs) * 1_000_000_000 + i128::from(self.nanos)
     }
 
+    /// The timestamp `nanos` nanoseconds after the epoch (the inverse of
+    /// [`Timestamp::as_nanos`] for an in-range fraction).
+    pub fn from_nanos(nanos: i128) -> Timestamp {
+        Timestamp {
+            secs: nanos.div_euclid(1_000_000_000) as i64,
+            nanos: nanos.rem_euclid(1_000_000_000) as u32,
+        }
+    }
+
     /// `self - earlier` in seconds.
     pub fn seconds_since(self, earlier: Timestamp) -> f64 {
         // In i128 nanoseconds: pcapng seconds may span the whole i64 range.

@@ -13,7 +13,8 @@ use wirenote_core::capture::Timestamp;
 pub enum Type {
     /// A non-negative whole number ([`Cell::UInt`]).
     Integer,
-    /// A duration in seconds ([`Cell::Seconds`]).
+    /// A duration in seconds ([`Cell::Seconds`]), or a time as seconds since the first
+    /// frame of the capture ([`Cell::Since`]).
     Seconds,
     /// A point in time, epoch seconds ([`Cell::Time`]).
     Time,
@@ -44,7 +45,7 @@ impl Type {
             (self, cell),
             (_, Cell::Null)
                 | (Type::Integer, Cell::UInt(_))
-                | (Type::Seconds, Cell::Seconds(_))
+                | (Type::Seconds, Cell::Seconds(_) | Cell::Since(_))
                 | (Type::Time, Cell::Time(_))
                 | (Type::Address, Cell::Ip(_) | Cell::Endpoint(_))
                 | (Type::Boolean, Cell::Bool(_))
@@ -102,8 +103,14 @@ pub struct Spec {
 
 /// One value of one column, typed, borrowed from the record (or from the scratch string
 /// [`Table::cell`] is given). Writers decide the spelling: CSV writes [`Cell::Null`] as an
-/// empty cell and JSON as `null`; JSON writes integers and booleans bare and every other
-/// cell as a string (so seconds keep their 9 decimals exactly).
+/// empty cell and JSON as `null` (an empty text too); JSON writes integers, seconds and
+/// booleans bare and every other cell as a string (so an epoch time keeps its 9 decimals
+/// exactly).
+///
+/// [`Cell::Since`] is the one cell a writer completes: it holds a capture time, and the
+/// writer shows it as seconds since its origin, the first frame's time (a writer-side
+/// state: the table's sink sees every frame, so it knows the first; see
+/// [`Cell::since_nanos`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell<'a> {
     /// No value (empty in CSV, `null` in JSON).
@@ -116,6 +123,10 @@ pub enum Cell<'a> {
     Seconds(f64),
     /// A capture time, spelled as tshark's `frame.time_epoch` (`1700000000.000000005`).
     Time(Timestamp),
+    /// A capture time to be shown as seconds since the capture's first frame (`time_rel`,
+    /// as Wireshark's default Time column, `frame.time_relative`), with 9 decimals
+    /// exactly. Its `Display`, which knows no origin, spells the time itself.
+    Since(Timestamp),
     /// An IP address.
     Ip(IpAddr),
     /// An address and port (`127.0.0.1:5000`, `[::1]:80`).
@@ -133,7 +144,7 @@ impl fmt::Display for Cell<'_> {
             Cell::UInt(v) => write!(f, "{v}"),
             Cell::Bool(v) => write!(f, "{v}"),
             Cell::Seconds(v) => write!(f, "{v:.9}"),
-            Cell::Time(v) => write!(f, "{v}"),
+            Cell::Time(v) | Cell::Since(v) => write!(f, "{v}"),
             Cell::Ip(v) => write!(f, "{v}"),
             Cell::Endpoint(v) => write!(f, "{v}"),
             Cell::Text(v) => f.write_str(v),
@@ -141,12 +152,34 @@ impl fmt::Display for Cell<'_> {
     }
 }
 
+impl Cell<'_> {
+    /// For [`Cell::Since`], nanoseconds since `origin` (the first frame's time; `None`:
+    /// this is the first frame, or the capture has no times, so the cell is the origin).
+    #[inline]
+    pub fn since_nanos(time: Timestamp, origin: Option<Timestamp>) -> i128 {
+        time.as_nanos() - origin.unwrap_or(time).as_nanos()
+    }
+}
+
+/// Writes `nanos` as seconds with 9 decimals exactly (`-0.000000005`, `12.000643000`).
+pub fn write_elapsed(out: &mut impl fmt::Write, nanos: i128) -> fmt::Result {
+    let sign = if nanos < 0 { "-" } else { "" };
+    let abs = nanos.unsigned_abs();
+    write!(
+        out,
+        "{sign}{}.{:09}",
+        abs / 1_000_000_000,
+        abs % 1_000_000_000
+    )
+}
+
 impl serde::Serialize for Cell<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Cell::Null => serializer.serialize_none(),
+            Cell::Null | Cell::Text("") => serializer.serialize_none(),
             Cell::UInt(v) => serializer.serialize_u64(*v),
             Cell::Bool(v) => serializer.serialize_bool(*v),
+            Cell::Seconds(v) => serializer.serialize_f64(*v),
             Cell::Text(v) => serializer.serialize_str(v),
             other => serializer.collect_str(other),
         }
@@ -247,9 +280,10 @@ pub trait Table: Copy + Eq + fmt::Debug + 'static {
 
 /// The columns a writer writes: all, in the default order, or a choice in the order given
 /// (as tshark's `-e`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Selection<T: Table> {
     /// [`Table::ALL`].
+    #[default]
     All,
     /// These columns, in this order.
     Only(Vec<T>),

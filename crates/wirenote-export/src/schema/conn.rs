@@ -22,6 +22,9 @@ table! {
         FirstTime = "first_time", Time, Mirror::Zeek(CONN_LOG, &["ts"]),
             "time of the first packet",
             |r, _s| r.first_time;
+        TimeRel = "time_rel", Seconds, Mirror::None,
+            "`first_time` as seconds since the capture's first frame",
+            |r, _s| Cell::Since(r.first_time);
         LastTime = "last_time", Time, Mirror::None,
             "time of the last packet",
             |r, _s| r.last_time;

@@ -13,6 +13,12 @@ table! {
         Stream = "stream", Integer, Mirror::Tshark(&["tcp.stream"]),
             "connection index, as in the per-packet rows",
             |r, _s| r.stream;
+        Time = "time", Time, Mirror::Zeek(HTTP_LOG, &["ts"]),
+            "when the request completed (the response, without a request)",
+            |r, _s| r.time;
+        TimeRel = "time_rel", Seconds, Mirror::None,
+            "`time` as seconds since the capture's first frame",
+            |r, _s| Cell::Since(r.time);
         TransDepth = "trans_depth", Integer, Mirror::Zeek(HTTP_LOG, &["trans_depth"]),
             "1-based position of the request in its connection (0: a response without request)",
             |r, _s| r.trans_depth;

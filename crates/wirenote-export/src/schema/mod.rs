@@ -29,7 +29,7 @@ mod conn;
 mod exchange;
 mod packet;
 
-pub use cell::{markdown, Cell, CellSink, Mirror, Selection, Spec, Table, Type};
+pub use cell::{markdown, write_elapsed, Cell, CellSink, Mirror, Selection, Spec, Table, Type};
 pub use conn::ConnColumn;
 pub use exchange::ExchangeColumn;
 pub use packet::PacketColumn;
@@ -90,7 +90,7 @@ pub(crate) mod tests {
                 .collect();
             assert_eq!(all, looped, "each_cell is the loop over ALL, unrolled");
             let chosen = Selection::Only(vec![PacketColumn::Dir, PacketColumn::Frame]);
-            assert_eq!(texts(&chosen, &record), [all[19].clone(), all[0].clone()]);
+            assert_eq!(texts(&chosen, &record), [all[20].clone(), all[0].clone()]);
         }
         assert_eq!(PacketColumn::from_name("dir"), Some(PacketColumn::Dir));
         assert_eq!(PacketColumn::from_name("nope"), None);

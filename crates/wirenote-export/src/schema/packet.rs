@@ -50,6 +50,9 @@ table! {
         Time = "time", Time, Mirror::Tshark(&["frame.time_epoch"]),
             "capture time, epoch seconds with 9 decimals",
             |r, _s| r.time;
+        TimeRel = "time_rel", Seconds, Mirror::Tshark(&["frame.time_relative"]),
+            "seconds since the first frame, 9 decimals (Wireshark's default Time column)",
+            |r, _s| r.time.map(Cell::Since);
         Src = "src", Address, Mirror::Tshark(&["ip.src", "ipv6.src"]),
             "source IP address",
             |r, _s| r.src;

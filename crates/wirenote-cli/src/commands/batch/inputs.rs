@@ -109,7 +109,8 @@ pub(super) fn parse_shard(text: &str) -> anyhow::Result<(u64, u64)> {
     Ok((i, n))
 }
 
-pub(super) fn output_paths(outdir: &Path, input: &Input, format: AnnotateFormat) -> [PathBuf; 3] {
+/// The outputs of `input`: packets, flows and HTTP tables, or one workbook of all three.
+pub(super) fn output_paths(outdir: &Path, input: &Input, format: AnnotateFormat) -> Vec<PathBuf> {
     let stem = outdir.join(&input.rel);
     let with = |suffix: &str| {
         let mut name = stem.as_os_str().to_owned();
@@ -117,14 +118,15 @@ pub(super) fn output_paths(outdir: &Path, input: &Input, format: AnnotateFormat)
         PathBuf::from(name)
     };
     match format {
-        AnnotateFormat::Csv => [with(".packets.csv"), with(".flows.csv"), with(".http.csv")],
-        AnnotateFormat::Jsonl => [
+        AnnotateFormat::Csv => vec![with(".packets.csv"), with(".flows.csv"), with(".http.csv")],
+        AnnotateFormat::Jsonl => vec![
             with(".packets.jsonl"),
             with(".flows.jsonl"),
             with(".http.jsonl"),
         ],
         // The plugin finds CAPTURE.wirenote.lua next to a capture of the same name.
-        AnnotateFormat::Lua => [with(".wirenote.lua"), with(".flows.csv"), with(".http.csv")],
+        AnnotateFormat::Lua => vec![with(".wirenote.lua"), with(".flows.csv"), with(".http.csv")],
+        AnnotateFormat::Xlsx => vec![with(".xlsx")],
     }
 }
 

@@ -24,8 +24,10 @@ use rayon::prelude::*;
 use crate::args::{AnnotateFormat, BatchArgs};
 use crate::exit::{one_line, Exit};
 use crate::output::TEMP_PREFIX;
+use crate::tables::{check_lua, table_options, TableName};
 use inputs::{expand, output_paths, parse_shard, shard_of, up_to_date, Input};
 use summary::SummaryRow;
+use wirenote_export::TableOptions;
 
 /// A batch, validated before any capture is opened.
 struct Config {
@@ -33,6 +35,7 @@ struct Config {
     outdir: PathBuf,
     jobs: usize,
     format: AnnotateFormat,
+    options: TableOptions,
     force: bool,
     quiet: bool,
 }
@@ -46,11 +49,20 @@ impl Config {
         if let Some((i, n)) = shard {
             inputs.retain(|input| shard_of(input, n) == i);
         }
+        if args.format == AnnotateFormat::Lua {
+            check_lua(&args.tables)?;
+        }
+        let options = table_options(
+            &args.tables,
+            &[TableName::Packets, TableName::Flows, TableName::Http],
+            matches!(args.format, AnnotateFormat::Csv | AnnotateFormat::Lua),
+        )?;
         Ok(Config {
             inputs,
             outdir: args.output.clone(),
             jobs: args.jobs.unwrap_or(0),
             format: args.format,
+            options,
             force: args.force,
             quiet: args.quiet,
         })
@@ -86,7 +98,7 @@ pub(crate) fn run(args: &BatchArgs) -> anyhow::Result<Exit> {
     let rows = process_all(&config, &stop)?;
     let interrupted = stop.load(Ordering::Relaxed);
     if !interrupted {
-        summary::write_summary(&config.outdir, &rows)?;
+        summary::write_summary(&config.outdir, &rows, config.options.csv)?;
     }
     Ok(summary::report(&rows, interrupted, config.quiet, started))
 }
@@ -155,7 +167,14 @@ fn process_one(
     if !config.force && up_to_date(&input.path, &outputs) {
         return SummaryRow::uncounted(path, "skipped", String::new());
     }
-    match process::process(input, &outputs, config.format, stop, bytes_done) {
+    match process::process(
+        input,
+        &outputs,
+        config.format,
+        &config.options,
+        stop,
+        bytes_done,
+    ) {
         Ok((counts, damage)) => SummaryRow {
             path,
             status: if damage.is_some() { "warning" } else { "ok" },

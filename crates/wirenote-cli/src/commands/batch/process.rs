@@ -8,14 +8,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use anyhow::Context;
 use wirenote_core::record::PacketRecord;
 use wirenote_core::{Frame, Sink};
-use wirenote_export::{ConnTable, ExchangeTable, Format};
+use wirenote_export::{ConnTable, ExchangeTable, Format, TableOptions, Workbook};
 
 use super::inputs::Input;
 use crate::args::AnnotateFormat;
 use crate::input::Capture;
 use crate::output::Output;
 use crate::passes::{two_passes, EachFrame};
-use crate::sink::packet_sink;
+use crate::sink::{packet_sink, ALL_SHEETS};
+use crate::tables::workbook_info;
 
 /// Counters for one capture.
 pub(super) struct Counts {
@@ -35,12 +36,14 @@ impl Sink for RowCount {
     }
 }
 
-/// Processes one capture into its three outputs, committed only if the whole capture
-/// was read (or read as far as it is readable) and the run was not interrupted.
+/// Processes one capture into its outputs (three tables, or one workbook), committed only
+/// if the whole capture was read (or read as far as it is readable) and the run was not
+/// interrupted.
 pub(super) fn process(
     input: &Input,
-    outputs: &[PathBuf; 3],
+    outputs: &[PathBuf],
     format: AnnotateFormat,
+    options: &TableOptions,
     stop: &AtomicBool,
     bytes_done: &AtomicU64,
 ) -> anyhow::Result<(Counts, Option<String>)> {
@@ -51,22 +54,15 @@ pub(super) fn process(
             fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
         }
     }
-    let [packets_out, flows_out, http_out] = [
-        Output::create(Some(&outputs[0]))?,
-        Output::create(Some(&outputs[1]))?,
-        Output::create(Some(&outputs[2]))?,
-    ];
-    let table_format = match format {
-        AnnotateFormat::Jsonl => Format::JsonLines,
-        AnnotateFormat::Csv | AnnotateFormat::Lua => Format::Csv,
-    };
+    let outs = outputs
+        .iter()
+        .map(|path| Output::create(Some(path)))
+        .collect::<std::io::Result<Vec<Output>>>()?;
     let name = input
         .path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let mut packets = packet_sink(format, packets_out.writer(), &name)?;
-    let mut flows = ConnTable::new(table_format, flows_out.writer());
-    let mut http = ExchangeTable::new(table_format, http_out.writer());
+    let info = workbook_info(&name)?;
     let mut rows = RowCount::default();
     let mut walk = |each: EachFrame<'_>| {
         capture.for_each_frame(|frame| {
@@ -76,22 +72,39 @@ pub(super) fn process(
             each(frame)
         })
     };
-    let damage = {
-        let mut sinks: Vec<&mut dyn Sink> = vec![&mut *packets, &mut flows, &mut http, &mut rows];
-        two_passes(&capture.name, &mut walk, &mut sinks)?
+    let (damage, connections, exchanges) = if format == AnnotateFormat::Xlsx {
+        let mut book = Workbook::new(outs[0].writer(), ALL_SHEETS, options, info)?;
+        let damage = {
+            let mut sinks: Vec<&mut dyn Sink> = vec![&mut book, &mut rows];
+            two_passes(&capture.name, &mut walk, &mut sinks)?
+        };
+        (damage, book.connections_written(), book.exchanges_written())
+    } else {
+        let table_format = match format {
+            AnnotateFormat::Jsonl => Format::JsonLines,
+            _ => Format::Csv,
+        };
+        let mut packets = packet_sink(format, options, outs[0].writer(), &info)?;
+        let mut flows = ConnTable::with_options(table_format, options, outs[1].writer());
+        let mut http = ExchangeTable::with_options(table_format, options, outs[2].writer());
+        let damage = {
+            let mut sinks: Vec<&mut dyn Sink> =
+                vec![&mut *packets, &mut flows, &mut http, &mut rows];
+            two_passes(&capture.name, &mut walk, &mut sinks)?
+        };
+        (damage, flows.written(), http.written())
     };
     let counts = Counts {
         packets: rows.0,
-        connections: flows.written(),
-        exchanges: http.written(),
+        connections,
+        exchanges,
     };
-    drop((packets, flows, http));
     if stop.load(Ordering::Relaxed) {
         anyhow::bail!("interrupted");
     }
-    packets_out.commit()?;
-    flows_out.commit()?;
-    http_out.commit()?;
+    for out in outs {
+        out.commit()?;
+    }
     bytes_done.fetch_add(size, Ordering::Relaxed);
     Ok((counts, damage))
 }

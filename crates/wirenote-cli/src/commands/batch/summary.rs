@@ -6,6 +6,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use std::io::Write;
+
+use wirenote_export::{neutralise, CsvStyle};
+
 use crate::exit::Exit;
 use crate::output::Output;
 
@@ -36,11 +40,32 @@ impl SummaryRow {
 
 /// Writes `batch-summary.csv` into `outdir` (not after an interruption: the summary of an
 /// interrupted run would list inputs it never reached as if they had been looked at).
-pub(super) fn write_summary(outdir: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
+/// File names and errors that look like formulas get a leading `'` unless `style` says
+/// verbatim; `--excel` gives it a byte-order mark and CRLF line ends too.
+pub(super) fn write_summary(
+    outdir: &Path,
+    rows: &[SummaryRow],
+    style: CsvStyle,
+) -> anyhow::Result<()> {
     let out = Output::create(Some(&outdir.join("batch-summary.csv")))?;
     {
-        let mut writer = csv::Writer::from_writer(out.writer());
+        let mut sink = out.writer();
+        if style.excel {
+            sink.write_all("\u{feff}".as_bytes())?;
+        }
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(if style.excel {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
+            .from_writer(sink);
         for row in rows {
+            let mut row = row.clone();
+            if !style.verbatim {
+                row.path = neutralise(&row.path).into_owned();
+                row.error = neutralise(&row.error).into_owned();
+            }
             writer.serialize(row)?;
         }
         writer.flush()?;
