@@ -140,14 +140,17 @@ pub enum FormatArg {
     Csv,
     /// One JSON object per line, same keys as the CSV header.
     Jsonl,
+    /// Apache Parquet: typed columns, zstd (also chosen by `-o FILE.parquet`).
+    Parquet,
 }
 
 impl FormatArg {
-    /// The table format this names.
-    pub fn table_format(self) -> wirenote_export::Format {
+    /// The text table format this names (`None`: Parquet).
+    pub fn table_format(self) -> Option<wirenote_export::Format> {
         match self {
-            FormatArg::Csv => wirenote_export::Format::Csv,
-            FormatArg::Jsonl => wirenote_export::Format::JsonLines,
+            FormatArg::Csv => Some(wirenote_export::Format::Csv),
+            FormatArg::Jsonl => Some(wirenote_export::Format::JsonLines),
+            FormatArg::Parquet => None,
         }
     }
 }
@@ -205,6 +208,15 @@ pub enum AnnotateFormat {
     Jsonl,
     /// A Lua table for plugins/wirenote.lua (name it CAPTURE.wirenote.lua).
     Lua,
+    /// Apache Parquet: typed columns, zstd (also chosen by `-o FILE.parquet`).
+    Parquet,
+}
+
+/// Whether `-o` names a Parquet file (`*.parquet`), which chooses the format.
+pub fn is_parquet_path(output: Option<&Path>) -> bool {
+    output
+        .and_then(Path::extension)
+        .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
 }
 
 /// `wirenote explain`.
@@ -237,7 +249,8 @@ pub struct BatchArgs {
     #[arg(short, long)]
     pub jobs: Option<usize>,
     /// Format: tables as `csv` or `jsonl`; with `lua`, the per-packet output is the
-    /// Wireshark plugin's metadata (`<path>.wirenote.lua`) and the other tables are CSV.
+    /// Wireshark plugin's metadata (`<path>.wirenote.lua`) and the other tables are CSV;
+    /// with `parquet`, one dataset per table (`packets/`, `flows/`, `http/`).
     #[arg(short, long, value_enum, default_value_t = AnnotateFormat::Csv)]
     pub format: AnnotateFormat,
     /// Redo inputs whose outputs are newer than the input (skipped otherwise).

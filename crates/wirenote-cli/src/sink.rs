@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use wirenote_core::{Sink, Wants};
-use wirenote_export::{Format, LuaMetadata, PacketTable};
+use wirenote_export::{Format, LuaMetadata, PacketParquet, PacketTable};
 
 use crate::args::AnnotateFormat;
 
@@ -28,5 +28,6 @@ pub(crate) fn packet_sink<'a>(
         AnnotateFormat::Csv => Box::new(PacketTable::new(Format::Csv, out)),
         AnnotateFormat::Jsonl => Box::new(PacketTable::new(Format::JsonLines, out)),
         AnnotateFormat::Lua => Box::new(LuaMetadata::new(out, capture_name)?),
+        AnnotateFormat::Parquet => Box::new(PacketParquet::new(out, None)?),
     })
 }

@@ -9,12 +9,13 @@ use anyhow::Context;
 use wirenote_core::{CloseOnDrop, Discard, FactBoard, Pass, Sink};
 use wirenote_export::AnnotatedCopy;
 
-use crate::args::{AnnotateArgs, AnnotateFormat};
+use crate::args::{is_parquet_path, AnnotateArgs, AnnotateFormat};
 use crate::exit::Exit;
 use crate::input::{stdin_delivery, walk_frames, Capture};
 use crate::output::Output;
 use crate::passes::{drive, EachFrame, Walk};
 use crate::pipe::{with_writer_thread, Delivery};
+use crate::progress::Progress;
 use crate::sink::packet_sink;
 
 /// An `annotate` run, checked before any work starts.
@@ -38,7 +39,13 @@ impl Config {
         Config {
             name,
             input,
-            format: args.format,
+            // `-o FILE.parquet` chooses Parquet unless another format is given.
+            format: match args.format {
+                AnnotateFormat::Csv if is_parquet_path(args.output.as_deref()) => {
+                    AnnotateFormat::Parquet
+                }
+                other => other,
+            },
             output: args.output.clone(),
             pcapng_out: args.pcapng_out.clone(),
             single_pass: args.single_pass,
@@ -75,21 +82,35 @@ pub(crate) fn run(args: &AnnotateArgs) -> anyhow::Result<Exit> {
         return finish(output, pcapng, damage);
     }
     let capture = Capture::open(&config.input)?;
+    let passes = if config.single_pass { 1 } else { 2 };
+    let progress = Progress::for_capture(capture.len(), passes);
+    let size = capture.len();
+    let capture = capture.counting(progress.start_file(size));
     let (output, pcapng) = config.outputs()?;
-    let damage = if config.single_pass {
+    let damage = progress.run(|| annotate_file(&config, &capture, &output, pcapng.as_ref()))?;
+    finish(output, pcapng, damage)
+}
+
+/// Annotates a capture file, in one pass or two at once.
+fn annotate_file(
+    config: &Config,
+    capture: &Capture,
+    output: &Output,
+    pcapng: Option<&Output>,
+) -> anyhow::Result<Option<String>> {
+    if config.single_pass {
         let mut walk = |each: EachFrame<'_>| capture.for_each_frame(each);
         annotate(
-            &config,
+            config,
             &mut walk,
             Pass::Single,
-            &output,
-            pcapng.as_ref(),
+            output,
+            pcapng,
             Delivery::Batched,
-        )?
+        )
     } else {
-        two_passes_at_once(&config, &capture, &output, pcapng.as_ref())?
-    };
-    finish(output, pcapng, damage)
+        two_passes_at_once(config, capture, output, pcapng)
+    }
 }
 
 /// The first pass runs ahead on its own thread; the second follows it (see
