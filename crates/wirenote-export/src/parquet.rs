@@ -28,7 +28,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
 use wirenote_core::{Frame, Sink, Wants};
 
@@ -181,11 +182,20 @@ impl<T: Table, W: Write + Send> ParquetTable<T, W> {
     /// given. The file's header is written now, its footer by [`ParquetTable::finish`].
     pub fn new(out: W, columns: Selection<T>, capture: Option<&str>) -> io::Result<Self> {
         let schema = Arc::new(arrow_schema(&columns, capture.is_some()));
-        let props = WriterProperties::builder()
+        // Dictionaries for the strings (roles, states, addresses repeat); numbers and
+        // times are written plain and left to zstd, which is faster than hashing them.
+        // Statistics per column chunk, not per page.
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(format!("wirenote {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_created_by(format!("wirenote {}", env!("CARGO_PKG_VERSION")));
+        for column in columns.columns() {
+            let spec = column.spec();
+            let strings = matches!(spec.ty, Type::Text | Type::Address);
+            props = props.set_column_dictionary_enabled(ColumnPath::from(spec.name), strings);
+        }
+        let props = props.build();
         let writer =
             ArrowWriter::try_new(out, Arc::clone(&schema), Some(props)).map_err(io_error)?;
         let builders = columns
