@@ -2,6 +2,7 @@
 # wirenote vs tshark, measured in one run on this machine. Usage:
 #   bench/run.sh                 # ~300 MB captures of both kinds, 3 rounds
 #   SIZE=50M ROUNDS=1 bench/run.sh
+#   ONLY=batch bench/run.sh      # only Parquet vs CSV and batch -j1/-j2 (no tshark)
 # Prints median wall times, the ratios the performance issue asks for, and peak RSS
 # (from /usr/bin/time -v). Not a test: numbers go into the issue note.
 set -euo pipefail
@@ -89,8 +90,74 @@ memory() {
   done
 }
 
+# Parquet vs CSV: time, size and peak RSS of `annotate -o F.csv` and `-o F.parquet`.
+parquet_vs_csv() {
+  printf '\n== Parquet vs CSV (annotate, median of %s; size of the output)\n' "$ROUNDS"
+  for kind in short keepalive; do
+    local file="$WORK/pq-$kind.pcap"
+    "$GEN" --kind "$kind" --size "$SIZE" --seed 1 -o "$file" 2> /dev/null
+    cat "$file" > /dev/null
+    declare -A t=() rss=() size=()
+    for fmt in csv parquet; do
+      t[$fmt]=""; rss[$fmt]=0
+      for round in $(seq "$ROUNDS"); do
+        out=$(timed "$WN" annotate "$file" -o "$WORK/out.$fmt")
+        t[$fmt]+="${out%% *}"$'\n'
+        r=${out##* }; [ "$r" -gt "${rss[$fmt]}" ] && rss[$fmt]=$r
+      done
+      size[$fmt]=$(stat -c %s "$WORK/out.$fmt")
+      t[$fmt]=$(printf '%s' "${t[$fmt]}" | median)
+    done
+    awk -v k="$kind" -v b="$(stat -c %s "$file")" -v tc="${t[csv]}" -v tp="${t[parquet]}" \
+        -v sc="${size[csv]}" -v sp="${size[parquet]}" -v rc="${rss[csv]}" -v rp="${rss[parquet]}" 'BEGIN {
+      printf "%-9s %4d MB capture: csv %.2f s %5.0f MB %3d MiB | parquet %.2f s %5.0f MB %3d MiB | time %.2fx (target <= 1.5x), size 1/%.1f (target >= 1/4)\n",
+        k, b / 1e6, tc, sc / 1e6, rc / 1024, tp, sp / 1e6, rp / 1024, tp / tc, sc / sp;
+    }'
+    rm -f "$file" "$WORK"/out.csv "$WORK"/out.parquet
+  done
+}
+
+# Batch throughput over 8 captures (4 of each kind, SIZE/8 each) with -j1 and -j2.
+batch_scaling() {
+  local dir="$WORK/batch-in" each; each=$(( $(numfmt --from=iec "$SIZE") / 8 ))
+  mkdir -p "$dir"
+  for i in 0 1 2 3; do
+    "$GEN" --kind short --size "$each" --seed "$i" -o "$dir/short$i.pcap" 2> /dev/null
+    "$GEN" --kind keepalive --size "$each" --seed "$i" -o "$dir/keepalive$i.pcap" 2> /dev/null
+  done
+  local bytes; bytes=$(du -cb "$dir"/*.pcap | tail -1 | cut -f1)
+  cat "$dir"/*.pcap > /dev/null
+  printf '\n== batch over 8 captures, %s MB in all (median of %s; --format csv and parquet)\n' "$((bytes / 1000000))" "$ROUNDS"
+  for fmt in csv parquet; do
+    declare -A t=() rss=()
+    for j in 1 2; do
+      t[$j]=""; rss[$j]=0
+      for round in $(seq "$ROUNDS"); do
+        rm -rf "$WORK/batch-out"
+        out=$(timed "$WN" batch "$dir" -o "$WORK/batch-out" -j "$j" --format "$fmt" --quiet)
+        t[$j]+="${out%% *}"$'\n'
+        r=${out##* }; [ "$r" -gt "${rss[$j]}" ] && rss[$j]=$r
+      done
+      t[$j]=$(printf '%s' "${t[$j]}" | median)
+    done
+    awk -v f="$fmt" -v b="$bytes" -v t1="${t[1]}" -v t2="${t[2]}" -v r1="${rss[1]}" -v r2="${rss[2]}" 'BEGIN {
+      printf "%-8s -j1 %.2f s (%.0f MB/s, %d MiB) | -j2 %.2f s (%.0f MB/s, %d MiB, %.0f MiB per job) | speed-up %.2fx (target >= 1.8x)\n",
+        f, t1, b / 1e6 / t1, r1 / 1024, t2, b / 1e6 / t2, r2 / 1024, r2 / 2048, t1 / t2;
+    }'
+  done
+  rm -rf "$dir" "$WORK/batch-out"
+}
+
+if [ "${ONLY:-}" = batch ]; then
+  echo "wirenote batch and Parquet benchmark on $(nproc) cores, $(uname -r)"
+  parquet_vs_csv
+  batch_scaling
+  exit 0
+fi
 echo "wirenote benchmark on $(nproc) cores, $(uname -r); tshark $(tshark --version | head -1 | cut -d' ' -f3)"
 report_kind short
 report_kind keepalive
 rm -f "$WORK"/short.pcap "$WORK"/keepalive.pcap
+parquet_vs_csv
+batch_scaling
 if [ "${MEMORY:-1}" = 1 ]; then memory; fi

@@ -146,6 +146,8 @@ pub enum FormatArg {
     Jsonl,
     /// An Excel workbook: the table's sheet and an About sheet.
     Xlsx,
+    /// Apache Parquet: typed columns, zstd.
+    Parquet,
 }
 
 /// How the tables of a command are written: their columns, their rows, the CSV style.
@@ -239,6 +241,8 @@ pub enum AnnotateFormat {
     Lua,
     /// An Excel workbook: packets, connections, HTTP exchanges and an About sheet.
     Xlsx,
+    /// Apache Parquet: typed columns, zstd (`batch`: one dataset per table).
+    Parquet,
 }
 
 /// `wirenote explain`.
@@ -273,6 +277,7 @@ pub struct BatchArgs {
     /// Format: tables as `csv` or `jsonl`; with `lua`, the per-packet output is the
     /// Wireshark plugin's metadata (`<path>.wirenote.lua`) and the other tables are CSV;
     /// with `xlsx`, one workbook per capture (`<path>.xlsx`) holds all three tables.
+    /// with `parquet`, one dataset per table (`packets/`, `flows/`, `http/`).
     #[arg(short, long, value_enum, default_value_t = AnnotateFormat::Csv)]
     pub format: AnnotateFormat,
     #[command(flatten)]

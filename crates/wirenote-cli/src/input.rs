@@ -4,6 +4,8 @@
 use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context;
 use wirenote_core::{CaptureReader, Frame};
@@ -15,6 +17,8 @@ pub(crate) struct Capture {
     pub(crate) name: String,
     file: File,
     len: u64,
+    /// Where the readers count the bytes they read (for a progress bar).
+    counter: Option<Arc<AtomicU64>>,
 }
 
 impl Capture {
@@ -42,7 +46,16 @@ impl Capture {
             name,
             file,
             len: meta.len(),
+            counter: None,
         })
+    }
+
+    /// The same capture, its readers adding every byte they read to `counter`.
+    pub(crate) fn counting(self, counter: Arc<AtomicU64>) -> Capture {
+        Capture {
+            counter: Some(counter),
+            ..self
+        }
     }
 
     /// Size of the (possibly compressed) capture in bytes.
@@ -61,6 +74,7 @@ impl Capture {
             ReadAt {
                 file: &self.file,
                 at: 0,
+                counter: self.counter.as_deref(),
             },
             each,
         )
@@ -72,6 +86,7 @@ impl Capture {
 struct ReadAt<'a> {
     file: &'a File,
     at: u64,
+    counter: Option<&'a AtomicU64>,
 }
 
 impl io::Read for ReadAt<'_> {
@@ -81,6 +96,9 @@ impl io::Read for ReadAt<'_> {
         #[cfg(windows)]
         let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
         self.at += n as u64;
+        if let Some(counter) = self.counter {
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+        }
         Ok(n)
     }
 }

@@ -11,6 +11,7 @@ mod input;
 mod output;
 mod passes;
 mod pipe;
+mod progress;
 mod sink;
 mod tables;
 

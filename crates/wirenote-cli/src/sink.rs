@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use wirenote_core::{Sink, Wants};
 use wirenote_export::{
-    Format, LuaMetadata, PacketTable, Sheets, TableOptions, Workbook, WorkbookInfo,
+    Format, LuaMetadata, PacketParquet, PacketTable, Sheets, TableOptions, Workbook, WorkbookInfo,
 };
 
 use crate::args::AnnotateFormat;
@@ -43,5 +43,6 @@ pub(crate) fn packet_sink<'a>(
         }
         AnnotateFormat::Lua => Box::new(LuaMetadata::new(out, &info.capture)?),
         AnnotateFormat::Xlsx => Box::new(Workbook::new(out, ALL_SHEETS, options, info.clone())?),
+        AnnotateFormat::Parquet => Box::new(PacketParquet::new(out, None)?),
     })
 }

@@ -14,7 +14,7 @@ use crate::args::{TableFlags, VERSION};
 /// Rows per sheet of a workbook, for tests only: they check the split on small captures.
 const ROWS_PER_SHEET_VAR: &str = "WIRENOTE_TEST_XLSX_ROWS_PER_SHEET";
 
-/// The format `output`'s extension names (`csv`, `jsonl`, `lua`, `xlsx`), if any.
+/// The format `output`'s extension names (`csv`, `jsonl`, `lua`, `xlsx`, `parquet`), if any.
 fn format_of_extension(output: &Path) -> anyhow::Result<Option<&'static str>> {
     let ext = output
         .extension()
@@ -24,10 +24,7 @@ fn format_of_extension(output: &Path) -> anyhow::Result<Option<&'static str>> {
         Some("jsonl" | "ndjson") => Some("jsonl"),
         Some("lua") => Some("lua"),
         Some("xlsx") => Some("xlsx"),
-        Some("parquet") => bail!(
-            "-o {}: wirenote cannot write Parquet yet (use .csv, .jsonl or .xlsx)",
-            output.display()
-        ),
+        Some("parquet") => Some("parquet"),
         _ => None,
     })
 }
@@ -225,6 +222,17 @@ pub(crate) fn check_lua(flags: &TableFlags) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Parquet takes every column and row: `-e` and `--stream` are not implemented for it
+/// yet (select in the query that reads the dataset).
+pub(crate) fn check_parquet(flags: &TableFlags) -> anyhow::Result<()> {
+    if !flags.columns.is_empty() || !flags.stream.is_empty() {
+        bail!(
+            "-e and --stream do not apply to parquet yet (every column and row is written; select in the query that reads it)"
+        );
+    }
+    Ok(())
+}
+
 /// What a workbook's About sheet says about the capture `capture`.
 pub(crate) fn workbook_info(capture: &str) -> anyhow::Result<WorkbookInfo> {
     let rows_per_sheet = match std::env::var(ROWS_PER_SHEET_VAR) {
@@ -277,7 +285,10 @@ mod tests {
             err.to_string(),
             "--format csv contradicts -o x.xlsx (which names xlsx)"
         );
-        assert!(annotate(None, o("x.parquet")).is_err());
+        assert_eq!(
+            annotate(None, o("x.parquet")).unwrap(),
+            AnnotateFormat::Parquet
+        );
         let err = resolve_format(None, Some(Path::new("f.lua")), FormatArg::Csv).unwrap_err();
         assert!(err.to_string().contains("cannot write lua"), "{err}");
     }

@@ -30,6 +30,7 @@ mod csv_writer;
 mod explain;
 mod json_lines;
 mod lua;
+pub mod parquet;
 mod pcapng;
 pub mod schema;
 mod sinks;
@@ -41,6 +42,7 @@ use schema::{ConnColumn, ExchangeColumn, PacketColumn, Selection, Table};
 
 pub use explain::{explain_stream, Language};
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
+pub use parquet::{ConnParquet, ExchangeParquet, PacketParquet, ParquetTable};
 pub use pcapng::{annotation, AnnotatedPcapNg};
 pub use sinks::{AnnotatedCopy, ConnTable, ExchangeTable, LuaMetadata, PacketTable};
 pub use xlsx::{Sheets, Workbook, WorkbookInfo, EXCEL_MAX_ROWS};

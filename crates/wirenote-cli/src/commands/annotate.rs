@@ -15,8 +15,11 @@ use crate::input::{stdin_delivery, walk_frames, Capture};
 use crate::output::Output;
 use crate::passes::{drive, EachFrame, Walk};
 use crate::pipe::{with_writer_thread, Delivery};
+use crate::progress::Progress;
 use crate::sink::packet_sink;
-use crate::tables::{check_lua, resolve_format, table_options, workbook_info, TableName};
+use crate::tables::{
+    check_lua, check_parquet, resolve_format, table_options, workbook_info, TableName,
+};
 
 /// An `annotate` run, checked before any work starts.
 struct Config {
@@ -43,6 +46,9 @@ impl Config {
         };
         if format == AnnotateFormat::Lua {
             check_lua(&args.tables)?;
+        }
+        if format == AnnotateFormat::Parquet {
+            check_parquet(&args.tables)?;
         }
         let options = table_options(&args.tables, tables, format == AnnotateFormat::Csv)?;
         Ok(Config {
@@ -88,22 +94,36 @@ pub(crate) fn run(args: &AnnotateArgs) -> anyhow::Result<Exit> {
         return finish(output, pcapng, damage);
     }
     let capture = Capture::open(&config.input)?;
+    let passes = if config.single_pass { 1 } else { 2 };
+    let progress = Progress::for_capture(capture.len(), passes);
+    let size = capture.len();
+    let capture = capture.counting(progress.start_file(size));
     let (output, pcapng) = config.outputs()?;
-    let damage = if config.single_pass {
+    let damage = progress.run(|| annotate_file(&config, &capture, &output, pcapng.as_ref()))?;
+    finish(output, pcapng, damage)
+}
+
+/// Annotates a capture file, in one pass or two at once.
+fn annotate_file(
+    config: &Config,
+    capture: &Capture,
+    output: &Output,
+    pcapng: Option<&Output>,
+) -> anyhow::Result<Option<String>> {
+    if config.single_pass {
         let mut walk = |each: EachFrame<'_>| capture.for_each_frame(each);
         annotate(
-            &config,
+            config,
             &capture.name,
             &mut walk,
             Pass::Single,
-            &output,
-            pcapng.as_ref(),
+            output,
+            pcapng,
             Delivery::Batched,
-        )?
+        )
     } else {
-        two_passes_at_once(&config, &capture, &output, pcapng.as_ref())?
-    };
-    finish(output, pcapng, damage)
+        two_passes_at_once(config, capture, output, pcapng)
+    }
 }
 
 /// The first pass runs ahead on its own thread; the second follows it (see

@@ -1,20 +1,21 @@
-//! `wirenote batch`: many captures in parallel, with progress, per-file error isolation,
-//! atomic outputs, skipping of up-to-date outputs, and deterministic sharding.
+//! `wirenote batch`: many captures in parallel, every file met accounted for, with
+//! byte-level progress, per-file error isolation, atomic outputs, skipping of up-to-date
+//! outputs, and deterministic sharding.
 //!
-//! Each input gets `<rel>.packets.<ext>`, `<rel>.flows.<ext>` and `<rel>.http.<ext>` under
-//! the output folder, where `<rel>` is the input's path as given (made relative: a leading
-//! `/` is dropped and `..` becomes `__`), or, for inputs found inside a folder argument,
-//! that folder's path followed by the path inside it. Two `a.pcap` in different folders
-//! therefore never collide.
+//! Each capture gets `<rel>.packets.<ext>`, `<rel>.flows.<ext>` and `<rel>.http.<ext>`
+//! under the output folder (with Parquet, `packets/<rel>.parquet`, `flows/…` and
+//! `http/…`: one dataset per table), where `<rel>` is its path relative to the folder
+//! argument it was found under, or, when named directly, as given (see [`inputs`]). Two
+//! inputs that would write the same outputs are an error before any work starts.
 
 mod inputs;
 mod process;
 mod summary;
 
+use std::collections::HashMap;
 use std::fs;
-use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,10 +25,12 @@ use rayon::prelude::*;
 use crate::args::{AnnotateFormat, BatchArgs};
 use crate::exit::{one_line, Exit};
 use crate::output::TEMP_PREFIX;
-use crate::tables::{check_lua, table_options, TableName};
-use inputs::{expand, output_paths, parse_shard, shard_of, up_to_date, Input};
-use summary::SummaryRow;
+use crate::progress::{on_terminal, Progress};
+use inputs::{expand, output_paths, parse_shard, shard_of, up_to_date, Input, What};
+use summary::{Earlier, SummaryRow};
 use wirenote_export::TableOptions;
+
+use crate::tables::{check_lua, check_parquet, table_options, TableName};
 
 /// A batch, validated before any capture is opened.
 struct Config {
@@ -38,6 +41,8 @@ struct Config {
     options: TableOptions,
     force: bool,
     quiet: bool,
+    /// What the last run's summary said of each capture (for the rows of skipped ones).
+    earlier: HashMap<String, Earlier>,
 }
 
 impl Config {
@@ -49,8 +54,10 @@ impl Config {
         if let Some((i, n)) = shard {
             inputs.retain(|input| shard_of(input, n) == i);
         }
-        if args.format == AnnotateFormat::Lua {
-            check_lua(&args.tables)?;
+        match args.format {
+            AnnotateFormat::Lua => check_lua(&args.tables)?,
+            AnnotateFormat::Parquet => check_parquet(&args.tables)?,
+            _ => {}
         }
         let options = table_options(
             &args.tables,
@@ -65,6 +72,7 @@ impl Config {
             options,
             force: args.force,
             quiet: args.quiet,
+            earlier: summary::earlier(&args.output),
         })
     }
 }
@@ -103,89 +111,99 @@ pub(crate) fn run(args: &BatchArgs) -> anyhow::Result<Exit> {
     Ok(summary::report(&rows, interrupted, config.quiet, started))
 }
 
-/// A progress bar over the bytes of all inputs (hidden when quiet or not on a terminal).
-fn progress_bar(config: &Config) -> indicatif::ProgressBar {
-    if config.quiet || !io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let total_bytes: u64 = config
+/// Processes every input on a pool of `config.jobs` threads, under one progress bar over
+/// the bytes of all captures; one summary row each, in input order.
+fn process_all(config: &Config, stop: &AtomicBool) -> anyhow::Result<Vec<SummaryRow>> {
+    let sizes: Vec<Option<u64>> = config
         .inputs
         .iter()
-        .filter_map(|i| fs::metadata(&i.path).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = indicatif::ProgressBar::new(total_bytes);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        .map(|i| fs::metadata(&i.path).ok().map(|m| m.len()))
+        .collect();
+    let captures: Vec<u64> = config
+        .inputs
+        .iter()
+        .zip(&sizes)
+        .filter(|(i, _)| i.what == What::Capture)
+        .map(|(_, size)| size.unwrap_or(0))
+        .collect();
+    // Each capture is read twice (two passes), so each byte read counts half.
+    let progress = Progress::new(
+        !config.quiet && on_terminal(),
+        captures.iter().sum(),
+        2,
+        Some(captures.len() as u64),
     );
-    bar
-}
-
-/// Processes every input on a pool of `config.jobs` threads; one summary row each, in
-/// input order.
-fn process_all(config: &Config, stop: &AtomicBool) -> anyhow::Result<Vec<SummaryRow>> {
-    let bar = progress_bar(config);
-    let files_done = AtomicU64::new(0);
-    let bytes_done = AtomicU64::new(0);
-    let file_count = config.inputs.len();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.jobs)
         .build()
         .context("cannot start worker threads")?;
-    let rows = pool.install(|| {
-        config
-            .inputs
-            .par_iter()
-            .map(|input| {
-                let row = process_one(config, input, stop, &bytes_done);
-                let done = files_done.fetch_add(1, Ordering::Relaxed) + 1;
-                bar.set_position(bytes_done.load(Ordering::Relaxed));
-                bar.set_message(format!("{done}/{file_count} files"));
-                row
-            })
-            .collect()
+    let rows = progress.run(|| {
+        pool.install(|| {
+            config
+                .inputs
+                .par_iter()
+                .zip(&sizes)
+                .map(|(input, size)| process_one(config, input, *size, stop, &progress))
+                .collect()
+        })
     });
-    bar.finish_and_clear();
     Ok(rows)
 }
 
-/// One input's summary row: skipped, interrupted, processed, or failed.
+/// One input's summary row: not a capture, skipped, interrupted, processed, or failed.
 fn process_one(
     config: &Config,
     input: &Input,
+    size: Option<u64>,
     stop: &AtomicBool,
-    bytes_done: &AtomicU64,
+    progress: &Progress,
 ) -> SummaryRow {
-    let outputs = output_paths(&config.outdir, input, config.format);
     let path = input.path.display().to_string();
+    let capture = input.capture_name();
+    let uncounted = |status, error| SummaryRow {
+        bytes: size,
+        ..SummaryRow::uncounted(path.clone(), capture.clone(), status, error)
+    };
+    match &input.what {
+        What::Capture => {}
+        What::NotCapture(reason) => return uncounted("not-a-capture", reason.clone()),
+        What::Failed(reason) => return uncounted("failed", reason.clone()),
+    }
+    let outputs = output_paths(&config.outdir, input, config.format);
     if stop.load(Ordering::Relaxed) {
-        return SummaryRow::uncounted(path, "interrupted", String::new());
+        return uncounted("interrupted", String::new());
     }
+    let read = progress.start_file(size.unwrap_or(0));
     if !config.force && up_to_date(&input.path, &outputs) {
-        return SummaryRow::uncounted(path, "skipped", String::new());
+        progress.end_file(&read, false);
+        let earlier = config.earlier.get(&capture).cloned().unwrap_or_default();
+        return SummaryRow {
+            packets: earlier.packets,
+            connections: earlier.connections,
+            http_exchanges: earlier.http_exchanges,
+            error: earlier.error,
+            ..uncounted("skipped", String::new())
+        };
     }
-    match process::process(
+    let result = process::process(
         input,
         &outputs,
         config.format,
         &config.options,
         stop,
-        bytes_done,
-    ) {
+        Arc::clone(&read),
+    );
+    progress.end_file(&read, result.is_err());
+    match result {
         Ok((counts, damage)) => SummaryRow {
-            path,
             status: if damage.is_some() { "warning" } else { "ok" },
             packets: Some(counts.packets),
             connections: Some(counts.connections),
             http_exchanges: Some(counts.exchanges),
             error: damage.unwrap_or_default(),
+            ..uncounted("ok", String::new())
         },
-        Err(_) if stop.load(Ordering::Relaxed) => {
-            SummaryRow::uncounted(path, "interrupted", String::new())
-        }
-        Err(err) => SummaryRow::uncounted(path, "failed", one_line(&err)),
+        Err(_) if stop.load(Ordering::Relaxed) => uncounted("interrupted", String::new()),
+        Err(err) => uncounted("failed", one_line(&err)),
     }
 }

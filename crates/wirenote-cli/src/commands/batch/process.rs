@@ -1,14 +1,18 @@
-//! One capture of a batch: two passes, three outputs.
+//! One capture of a batch: two passes, three tables (or one workbook).
 
 use std::fs;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context;
-use wirenote_core::record::PacketRecord;
-use wirenote_core::{Frame, Sink};
-use wirenote_export::{ConnTable, ExchangeTable, Format, TableOptions, Workbook};
+use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
+use wirenote_core::{Frame, Sink, Wants};
+use wirenote_export::{
+    ConnParquet, ConnTable, ExchangeParquet, ExchangeTable, Format, PacketParquet, TableOptions,
+    Workbook,
+};
 
 use super::inputs::Input;
 use crate::args::AnnotateFormat;
@@ -19,36 +23,80 @@ use crate::sink::{packet_sink, ALL_SHEETS};
 use crate::tables::workbook_info;
 
 /// Counters for one capture.
+#[derive(Default)]
 pub(super) struct Counts {
     pub(super) packets: u64,
     pub(super) connections: u64,
     pub(super) exchanges: u64,
 }
 
-/// Counts the rows of a capture.
+/// Counts the rows of a capture's three tables, whatever their format.
 #[derive(Default)]
-struct RowCount(u64);
+struct RowCount(Counts);
 
 impl Sink for RowCount {
+    fn wants(&self) -> Wants {
+        Wants {
+            connections: true,
+            exchanges: true,
+        }
+    }
+
     fn packet(&mut self, _frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
-        self.0 += 1;
+        self.0.packets += 1;
+        Ok(())
+    }
+
+    fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
+        self.0.connections += conns.len() as u64;
+        Ok(())
+    }
+
+    fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
+        self.0.exchanges += exchanges.len() as u64;
         Ok(())
     }
 }
 
-/// Processes one capture into its outputs (three tables, or one workbook), committed only
-/// if the whole capture was read (or read as far as it is readable) and the run was not
-/// interrupted.
+/// The two tables beside the per-packet output, in `format`; a Parquet dataset's rows
+/// are labelled with the capture's relative path.
+type Tables<'a> = (Box<dyn Sink + Send + 'a>, Box<dyn Sink + Send + 'a>);
+
+fn tables<'a>(
+    format: AnnotateFormat,
+    options: &TableOptions,
+    flows: Box<dyn io::Write + Send + 'a>,
+    http: Box<dyn io::Write + Send + 'a>,
+    capture: &str,
+) -> io::Result<Tables<'a>> {
+    let text = match format {
+        AnnotateFormat::Parquet => {
+            return Ok((
+                Box::new(ConnParquet::new(flows, Some(capture))?),
+                Box::new(ExchangeParquet::new(http, Some(capture))?),
+            ))
+        }
+        AnnotateFormat::Jsonl => Format::JsonLines,
+        _ => Format::Csv,
+    };
+    Ok((
+        Box::new(ConnTable::with_options(text, options, flows)),
+        Box::new(ExchangeTable::with_options(text, options, http)),
+    ))
+}
+
+/// Processes one capture into its outputs (three tables, or one workbook of all three),
+/// committed only if the whole capture was read (or read as far as it is readable) and
+/// the run was not interrupted.
 pub(super) fn process(
     input: &Input,
     outputs: &[PathBuf],
     format: AnnotateFormat,
     options: &TableOptions,
     stop: &AtomicBool,
-    bytes_done: &AtomicU64,
+    read: Arc<AtomicU64>,
 ) -> anyhow::Result<(Counts, Option<String>)> {
-    let capture = Capture::open(&input.path)?;
-    let size = capture.len();
+    let capture = Capture::open(&input.path)?.counting(read);
     for output in outputs {
         if let Some(parent) = output.parent() {
             fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
@@ -57,12 +105,43 @@ pub(super) fn process(
     let outs = outputs
         .iter()
         .map(|path| Output::create(Some(path)))
-        .collect::<std::io::Result<Vec<Output>>>()?;
+        .collect::<io::Result<Vec<Output>>>()?;
     let name = input
         .path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let info = workbook_info(&name)?;
+    let mut sinks: Vec<Box<dyn Sink + Send + '_>> = match format {
+        AnnotateFormat::Xlsx => vec![Box::new(Workbook::new(
+            outs[0].writer(),
+            ALL_SHEETS,
+            options,
+            info,
+        )?)],
+        AnnotateFormat::Parquet => {
+            let capture = input.capture_name();
+            let packets = PacketParquet::new(outs[0].writer(), Some(&capture))?;
+            let (flows, http) = tables(
+                format,
+                options,
+                outs[1].writer(),
+                outs[2].writer(),
+                &capture,
+            )?;
+            vec![Box::new(packets), flows, http]
+        }
+        _ => {
+            let packets = packet_sink(format, options, outs[0].writer(), &info)?;
+            let (flows, http) = tables(
+                format,
+                options,
+                outs[1].writer(),
+                outs[2].writer(),
+                &input.capture_name(),
+            )?;
+            vec![packets, flows, http]
+        }
+    };
     let mut rows = RowCount::default();
     let mut walk = |each: EachFrame<'_>| {
         capture.for_each_frame(|frame| {
@@ -72,39 +151,21 @@ pub(super) fn process(
             each(frame)
         })
     };
-    let (damage, connections, exchanges) = if format == AnnotateFormat::Xlsx {
-        let mut book = Workbook::new(outs[0].writer(), ALL_SHEETS, options, info)?;
-        let damage = {
-            let mut sinks: Vec<&mut dyn Sink> = vec![&mut book, &mut rows];
-            two_passes(&capture.name, &mut walk, &mut sinks)?
-        };
-        (damage, book.connections_written(), book.exchanges_written())
-    } else {
-        let table_format = match format {
-            AnnotateFormat::Jsonl => Format::JsonLines,
-            _ => Format::Csv,
-        };
-        let mut packets = packet_sink(format, options, outs[0].writer(), &info)?;
-        let mut flows = ConnTable::with_options(table_format, options, outs[1].writer());
-        let mut http = ExchangeTable::with_options(table_format, options, outs[2].writer());
-        let damage = {
-            let mut sinks: Vec<&mut dyn Sink> =
-                vec![&mut *packets, &mut flows, &mut http, &mut rows];
-            two_passes(&capture.name, &mut walk, &mut sinks)?
-        };
-        (damage, flows.written(), http.written())
+    let damage = {
+        let mut all: Vec<&mut dyn Sink> = sinks
+            .iter_mut()
+            .map(|s| &mut **s as &mut dyn Sink)
+            .collect();
+        all.push(&mut rows);
+        two_passes(&capture.name, &mut walk, &mut all)?
     };
-    let counts = Counts {
-        packets: rows.0,
-        connections,
-        exchanges,
-    };
+    let counts = rows.0;
+    drop(sinks);
     if stop.load(Ordering::Relaxed) {
         anyhow::bail!("interrupted");
     }
     for out in outs {
         out.commit()?;
     }
-    bytes_done.fetch_add(size, Ordering::Relaxed);
     Ok((counts, damage))
 }
