@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Fuzzes every target for SECONDS seconds each (default 20) from the committed seeds,
+# with cargo-fuzz and the nightly toolchain (coverage-guided libFuzzer, AddressSanitizer).
+#   fuzz/run.sh            # CI: a short run of each target
+#   SECONDS_EACH=600 fuzz/run.sh capture
+# The working corpus grows under fuzz/corpus/ (not committed); a crash is saved under
+# fuzz/artifacts/ and fails the run. Without a nightly toolchain it says so and exits 0.
+set -euo pipefail
+cd "$(dirname "$0")"
+EACH=${SECONDS_EACH:-20}
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  echo "fuzz: no nightly toolchain here; fuzzing skipped"
+  exit 0
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked -q
+fi
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(capture http pipeline)
+for target in "${targets[@]}"; do
+  mkdir -p "corpus/$target"
+  cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+    -max_total_time="$EACH" -rss_limit_mb=2048 -print_final_stats=1 2>&1 \
+    | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)" || true
+  if [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
+    echo "fuzz: $target found a crash: $(ls "artifacts/$target")"
+    exit 1
+  fi
+  echo "fuzz: $target ran ${EACH}s without a crash"
+done
