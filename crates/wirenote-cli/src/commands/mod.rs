@@ -6,6 +6,7 @@ mod docs;
 mod explain;
 mod flows;
 mod http;
+mod one_table;
 mod serve;
 
 use std::process::ExitCode;
