@@ -167,9 +167,15 @@ impl Dissector {
             return;
         }
         self.frames_since_sweep += 1;
-        if self.frames_since_sweep < SWEEP_EVERY_FRAMES
-            && now_ns - self.last_sweep_ns < CLOSED_LINGER_NS
-        {
+        // A sweep visits every open connection, so it waits for at least as many frames
+        // as there are open connections (and for 1/64 of them when capture time calls
+        // for it): its cost stays O(1) per frame, amortised, however many are open. With
+        // fewer than 8,192 open, the schedule is what it always was.
+        let open = self.tracker.open_connections() as u32;
+        let due_by_frames = self.frames_since_sweep >= SWEEP_EVERY_FRAMES.max(open);
+        let due_by_time = now_ns - self.last_sweep_ns >= CLOSED_LINGER_NS
+            && (open < SWEEP_EVERY_FRAMES || self.frames_since_sweep >= open / 64);
+        if !due_by_frames && !due_by_time {
             return;
         }
         self.frames_since_sweep = 0;
