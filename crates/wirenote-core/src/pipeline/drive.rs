@@ -77,53 +77,36 @@ pub trait Sink {
     }
 }
 
-impl<S: Sink + ?Sized> Sink for &mut S {
-    fn wants(&self) -> Wants {
-        (**self).wants()
-    }
-    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
-        (**self).packet(frame, row)
-    }
-    fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
-        (**self).take_row(frame, row)
-    }
-    fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
-        (**self).connections(conns)
-    }
-    fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
-        (**self).exchanges(exchanges)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        (**self).flush()
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        (**self).finish()
-    }
+/// A sink behind a reference or a box is that sink: every method forwards.
+macro_rules! forward_sink {
+    ($($wrapper:ty),*) => {$(
+        impl<S: Sink + ?Sized> Sink for $wrapper {
+            fn wants(&self) -> Wants {
+                (**self).wants()
+            }
+            fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+                (**self).packet(frame, row)
+            }
+            fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
+                (**self).take_row(frame, row)
+            }
+            fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
+                (**self).connections(conns)
+            }
+            fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
+                (**self).exchanges(exchanges)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                (**self).flush()
+            }
+            fn finish(&mut self) -> io::Result<()> {
+                (**self).finish()
+            }
+        }
+    )*};
 }
 
-impl<S: Sink + ?Sized> Sink for Box<S> {
-    fn wants(&self) -> Wants {
-        (**self).wants()
-    }
-    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
-        (**self).packet(frame, row)
-    }
-    fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
-        (**self).take_row(frame, row)
-    }
-    fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
-        (**self).connections(conns)
-    }
-    fn exchanges(&mut self, exchanges: &[ExchangeRecord]) -> io::Result<()> {
-        (**self).exchanges(exchanges)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        (**self).flush()
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        (**self).finish()
-    }
-}
+forward_sink!(&mut S, Box<S>);
 
 /// Several sinks fed the same rows, in order (say, an annotated pcapng and a table);
 /// only the last may take the row ([`Sink::take_row`]).
