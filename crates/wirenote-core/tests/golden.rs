@@ -33,6 +33,76 @@ const EXACT: &[&str] = &[
 /// Captures where tshark's HTTP output is not the reference (SOURCES.md): (capture, why).
 const HTTP_DELIBERATE: &[(&str, &str)] = &[];
 
+/// Where our Info differs from tshark's on purpose (the README lists the same):
+/// (capture, what is exempt, why). Every other TCP frame's Info must equal tshark's, in
+/// both modes.
+const INFO_DELIBERATE: &[(&str, InfoExempt, &str)] = &[
+    (
+        "get-to-ssh-server.pcap",
+        InfoExempt::Port(22),
+        NOT_DISSECTED,
+    ),
+    ("pcapng-example.pcapng", InfoExempt::Port(22), NOT_DISSECTED),
+    (
+        "pcapng-example.pcapng",
+        InfoExempt::Port(3306),
+        NOT_DISSECTED,
+    ),
+    (
+        "pcapng-example.pcapng",
+        InfoExempt::Port(6000),
+        NOT_DISSECTED,
+    ),
+    (
+        "many_interfaces-1.pcapng",
+        InfoExempt::Port(443),
+        NOT_DISSECTED,
+    ),
+    (
+        "tls_DER-incomplete-header.pcap",
+        InfoExempt::Port(10443),
+        NOT_DISSECTED,
+    ),
+    ("pptp.pcap", InfoExempt::Port(1723), NOT_DISSECTED),
+    (
+        "ocsp-revoked.pcap",
+        InfoExempt::Frames(&[4, 7, 16, 19, 29, 32, 42, 46]),
+        "the OCSP dissector replaces HTTP's Info with `Request`/`Response`; wirenote \
+         does not dissect HTTP bodies",
+    ),
+    (
+        "suricata-http-protocol-nodup-input.pcap",
+        InfoExempt::Frames(&[12, 17, 18]),
+        "two-pass only: after a reassembled PDU, tshark -2 drops the first line of the \
+         next, unfinished message from Info on these three frames but keeps it on six \
+         frames of the same shape in the same capture; the rule is not understood yet",
+    ),
+];
+
+const NOT_DISSECTED: &str = "SSH, MySQL, X11, TLS and PPTP are not dissected: wirenote \
+                             shows TCP's summary where tshark shows the protocol's Info";
+
+/// Which TCP frames of a capture an [`INFO_DELIBERATE`] entry exempts.
+#[derive(Debug, Clone, Copy)]
+enum InfoExempt {
+    /// Frames to or from this port.
+    Port(u16),
+    /// These frames.
+    Frames(&'static [u64]),
+}
+
+impl InfoExempt {
+    fn covers(self, record: &PacketRecord) -> bool {
+        match self {
+            InfoExempt::Port(port) => record
+                .tcp
+                .as_ref()
+                .is_some_and(|t| t.source_port == port || t.destination_port == port),
+            InfoExempt::Frames(frames) => frames.contains(&record.frame),
+        }
+    }
+}
+
 /// Known, deliberate differences: (capture, frame, column, why).
 const DELIBERATE: &[(&str, u64, &str, &str)] = &[];
 
@@ -75,11 +145,6 @@ fn corpus_agrees_with_tshark() {
         return;
     };
     let stats = compare(&corpus);
-    assert!(
-        stats.info_pct() >= 95.0,
-        "Info agreement {:.2} % is below 95 %",
-        stats.info_pct()
-    );
     let analysis_pct = 100.0 * stats.analysis_equal as f64 / stats.analysis_total.max(1) as f64;
     assert!(
         analysis_pct >= 99.0,
@@ -101,12 +166,6 @@ struct Stats {
     analysis_equal: usize,
 }
 
-impl Stats {
-    fn info_pct(&self) -> f64 {
-        100.0 * self.info_equal as f64 / self.tcp_frames.max(1) as f64
-    }
-}
-
 /// Compares every readable capture of `corpus` with its reference; panics on any
 /// exact-column difference and returns the Info agreement.
 fn compare(corpus: &Corpus) -> Stats {
@@ -118,6 +177,7 @@ fn compare(corpus: &Corpus) -> Stats {
     let (mut flag_total, mut flag_equal) = (0usize, 0usize);
     let (mut http_frames, mut http_equal, mut http_documented) = (0usize, 0usize, 0usize);
     let mut http_bad: Vec<String> = Vec::new();
+    let mut info_bad: Vec<String> = Vec::new();
     let mut per_capture = Vec::new();
     for capture in corpus.readable_captures() {
         let reference = Reference::load(corpus, &capture, "tshark");
@@ -301,13 +361,32 @@ fn compare(corpus: &Corpus) -> Stats {
             }
             if !want.get("stream").is_empty() {
                 cap_tcp += 1;
+                // Two-pass Info against `tshark -2`, single-pass Info against tshark.
+                let want2 = two_pass.rows.get(rows - 1).map(|r| r.get("info"));
                 let got = ours(&record, "info");
-                if got == want.get("info") {
+                let got1 = single_record.as_ref().map(|r| ours(r, "info"));
+                let equal2 = want2.as_deref() == Some(got.as_str());
+                let equal1 = got1.as_deref() == Some(want.get("info").as_str());
+                let exempt = INFO_DELIBERATE
+                    .iter()
+                    .any(|(cap, which, _)| *cap == capture && which.covers(&record));
+                if equal2 && equal1 {
                     cap_info += 1;
-                } else if verbose {
-                    eprintln!(
-                        "INFO {capture} #{}\n  ours:   {got}\n  tshark: {}",
+                } else if !exempt {
+                    info_bad.push(format!(
+                        "{capture} frame {}: ours {got:?} / {:?}, tshark -2 {:?} / tshark {:?}",
                         record.frame,
+                        got1.clone().unwrap_or_default(),
+                        want2.clone().unwrap_or_default(),
+                        want.get("info")
+                    ));
+                }
+                if !(equal2 && equal1) && verbose {
+                    eprintln!(
+                        "INFO {capture} #{}\n  ours 2-pass:   {got}\n  tshark -2:     {}\n  ours 1-pass:   {}\n  tshark:        {}",
+                        record.frame,
+                        want2.unwrap_or_default(),
+                        got1.unwrap_or_default(),
                         want.get("info")
                     );
                 }
@@ -357,6 +436,15 @@ fn compare(corpus: &Corpus) -> Stats {
         http_bad.is_empty(),
         "{} HTTP frames differ from tshark -2",
         http_bad.len()
+    );
+    for bad in &info_bad {
+        eprintln!("  INFO {bad}");
+    }
+    assert!(
+        info_bad.is_empty(),
+        "{} TCP frames' Info differs from tshark (-2 in two-pass mode, plain with one pass) \
+         and is not in INFO_DELIBERATE",
+        info_bad.len()
     );
     Stats {
         flag_total,

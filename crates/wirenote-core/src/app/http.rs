@@ -10,6 +10,8 @@
 //! so that the Info column (`GET / HTTP/1.1`, `[TCP segment of a reassembled PDU]`)
 //! agrees with tshark.
 
+use std::borrow::Cow;
+
 use crate::record::Kind;
 
 /// How many more bytes a message needs (Wireshark's `desegment_len`).
@@ -695,9 +697,8 @@ fn dissect_message(
         body_extent(conv, rest, body_start, &framing, kind, status, available);
     let body_magic = first_six(&rest[body_start..]);
     if body_len > 0 && !conv.lean {
-        if let Some(media) = &framing.content_type {
-            result.info.push_str(&media_suffix(media, &body_magic));
-        }
+        let media = framing.content_type.as_deref().unwrap_or_default();
+        result.info += &media_suffix(media, &body_magic, body_len);
     }
     let head = &rest[..body_start];
     let mut message = Message::new(conv.lean, head, first_line, line_text, kind, status);
@@ -811,17 +812,47 @@ fn parse_status(line: &[u8]) -> Option<u16> {
     code.get(..3)?.parse().ok()
 }
 
-/// What Wireshark's media-type dissectors add to Info after a message with a body.
-fn media_suffix(media: &str, magic: &[u8; 6]) -> String {
+/// Media types whose Wireshark 4.0 dissector names the type in Info: the line-based text
+/// dissector (`packet-text-media.c`) and the URL-encoded form dissector. Every other type
+/// goes to a dissector that writes something else (XML, multipart, OCSP…) or to none
+/// (`application/octet-stream`), and Info keeps what HTTP wrote.
+const NAMED_IN_INFO: &[&str] = &[
+    "text/plain",
+    "text/richtext",
+    "text/enriched",
+    "text/parameters",
+    "text/html",
+    "text/xml-external-parsed-entity",
+    "text/css",
+    "application/xml-external-parsed-entity",
+    "text/javascript",
+    "application/x-javascript",
+    "application/x-tia-p25-issi",
+    "application/x-tia-p25-sndcp",
+    "application/x-ns-proxy-autoconfig",
+    "text/vnd.sun.j2me.app-descriptor",
+    "application/vnd.poc.refer-to",
+    "application/vnd.drm.message",
+    "application/x-wms-logplaystats",
+    "application/x-rtsp-udp-packetpair",
+    "application/x-www-form-urlencoded",
+];
+
+/// What Wireshark's media-type dissectors add to Info after a message with a body of
+/// `body_len` bytes starting with `magic`.
+fn media_suffix(media: &str, magic: &[u8; 6], body_len: u64) -> Cow<'static, str> {
     match media {
         "image/jpeg" | "image/jpg" | "image/pjpeg" => " (JPEG JFIF image)".into(),
         "image/png" => " (PNG)".into(),
         "image/gif" => match &magic[..6] {
-            b"GIF87a" | b"GIF89a" => format!(" ({})", String::from_utf8_lossy(&magic[..6])),
+            b"GIF87a" | b"GIF89a" => format!(" ({})", String::from_utf8_lossy(&magic[..6])).into(),
             _ => " (GIF)".into(),
         },
         "application/json" => ", JavaScript Object Notation (application/json)".into(),
-        other => format!(" ({other})"),
+        // The text dissector hands a body that starts like an XML declaration to XML.
+        _ if body_len > 38 && magic[..5].eq_ignore_ascii_case(b"<?xml") => "".into(),
+        named if NAMED_IN_INFO.contains(&named) => format!(" ({named})").into(),
+        _ => "".into(),
     }
 }
 
@@ -890,6 +921,39 @@ mod tests {
         let r = dissect_stream(resp, &mut conv, true, false, &mut HeadHint::default());
         assert_eq!(r.info, "HTTP/1.1 200 OK  (text/html)");
         assert_eq!(r.messages[0].body_len, 5);
+    }
+
+    /// Only types whose Wireshark dissector names them in Info get `(type)`.
+    #[test]
+    fn media_type_in_info_only_where_wireshark_writes_it() {
+        let info = |media: &str, body: &str| {
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {media}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let mut conv = HttpConv::default();
+            dissect_stream(
+                resp.as_bytes(),
+                &mut conv,
+                true,
+                false,
+                &mut HeadHint::default(),
+            )
+            .info
+        };
+        assert_eq!(
+            info("application/octet-stream", "\0\x01"),
+            "HTTP/1.1 200 OK "
+        );
+        assert_eq!(info("text/xml", "<a/>"), "HTTP/1.1 200 OK ");
+        assert_eq!(info("text/plain", "hi"), "HTTP/1.1 200 OK  (text/plain)");
+        assert_eq!(
+            info("TEXT/CSS; charset=x", "a{}"),
+            "HTTP/1.1 200 OK  (text/css)"
+        );
+        // Line-based text that is really XML goes to the XML dissector.
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?><a/>"#;
+        assert_eq!(info("text/html", xml), "HTTP/1.1 200 OK ");
     }
 
     /// A first pass's lean dissection frames every stream exactly as the full one does:

@@ -171,6 +171,21 @@ pub struct ConnApp {
     directions: [DirectionState; 2],
     /// Request/response pairing.
     pub exchanges: Exchanges,
+    /// A second pass: Wireshark revisits a dissected frame with its reassemblies already
+    /// known, and calls the subdissector only on a PDU that completes in that frame.
+    revisiting: bool,
+}
+
+/// Which pass the application layer serves; the Info column differs between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppPass {
+    /// One pass, as tshark without `-2`: Info is what the subdissector said as it went.
+    Single,
+    /// A first pass: only what the second needs (see [`HttpConv::lean`]).
+    First,
+    /// A second pass, as `tshark -2` and Wireshark's packet list: a frame inside a PDU
+    /// that completes later shows TCP's own summary.
+    Second,
 }
 
 /// The Protocol and Info columns as Wireshark's column code builds them.
@@ -185,12 +200,13 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// Starts from TCP's own summary.
-    pub fn new(tcp_info: String) -> Columns {
+    /// Starts from TCP's own summary, whose first `fence` bytes (the analysis prefix)
+    /// stay whatever an application writes.
+    pub fn new(tcp_info: String, fence: usize) -> Columns {
         Columns {
             protocol: "TCP",
             info: tcp_info,
-            fence: 0,
+            fence,
             protocol_locked: false,
         }
     }
@@ -286,12 +302,12 @@ impl DirectionState {
 }
 
 impl ConnApp {
-    /// Application state for a new connection; `lean` for a first pass (see
-    /// [`HttpConv::lean`]), `rows_only` when no exchange table is wanted (see
-    /// [`Exchanges::rows_only`]).
-    pub fn new(lean: bool, rows_only: bool) -> ConnApp {
+    /// Application state for a new connection in `pass`; `rows_only` when no exchange
+    /// table is wanted (see [`Exchanges::rows_only`]).
+    pub fn new(pass: AppPass, rows_only: bool) -> ConnApp {
         let mut app = ConnApp::default();
-        app.conv.lean = lean;
+        app.conv.lean = pass == AppPass::First;
+        app.revisiting = pass == AppPass::Second;
         app.exchanges.rows_only = rows_only;
         app
     }
@@ -331,16 +347,22 @@ impl ConnApp {
         let end_of_stream = seg.flags.contains(TcpFlags::FIN);
         let result =
             http::dissect_stream(bytes, &mut self.conv, can_desegment, end_of_stream, hint);
-        if !result.info.is_empty() {
-            columns.set_info(&result.info);
-        }
-        if result.is_http {
-            columns.set_protocol("HTTP");
-        }
-        if result.cut_short {
-            columns
-                .info
-                .push_str("[Packet size limited during capture]");
+        // Nothing consumed, more wanted: this PDU completes in a later frame (or never).
+        // Revisiting, Wireshark finds it among the first pass's reassemblies and does not
+        // call the subdissector here, so the frame keeps TCP's columns.
+        let revisited_away = self.revisiting && matches!(result.need, Some((0, _)));
+        if !revisited_away {
+            if !result.info.is_empty() {
+                columns.set_info(&result.info);
+            }
+            if result.is_http {
+                columns.set_protocol("HTTP");
+            }
+            if result.cut_short {
+                columns
+                    .info
+                    .push_str("[Packet size limited during capture]");
+            }
         }
         messages.extend(
             result

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::app::reassembly::{Columns, ConnApp, PayloadSegment};
+use crate::app::reassembly::{AppPass, Columns, ConnApp, PayloadSegment};
 use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::flow::Endpoint;
 use crate::conn::lifecycle::TcpState;
@@ -307,10 +307,11 @@ impl Dissector {
         };
         let (result, tcp) = self.track(&input);
         let mut info = std::mem::take(&mut record.info);
+        let mut fence = 0;
         if !self.passing.is_first() {
-            write_tcp_info(&mut info, &tcp, &header, result.ack_base);
+            fence = write_tcp_info(&mut info, &tcp, &header, result.ack_base);
         }
-        let mut columns = Columns::new(info);
+        let mut columns = Columns::new(info, fence);
         if header_len > announced_len {
             record.protocol = "TCP";
             record.info = columns.info;
@@ -395,11 +396,18 @@ impl Dissector {
         record: &mut PacketRecord,
     ) {
         let lean = self.passing.is_first();
+        let pass = if lean {
+            AppPass::First
+        } else if self.passing.is_second() {
+            AppPass::Second
+        } else {
+            AppPass::Single
+        };
         let rows_only = self.exchanges_kept == Exchanges::Framed;
         let app = self
             .apps
             .entry(stream)
-            .or_insert_with(|| ConnApp::new(lean, rows_only));
+            .or_insert_with(|| ConnApp::new(pass, rows_only));
         let seen = app.on_payload(segment, columns);
         if seen.is_empty() {
             return;
@@ -499,17 +507,19 @@ fn protocol_name(proto: u8) -> &'static str {
 /// Wireshark's TCP Info column: `sport → dport [FLAGS] Seq=… Ack=… Win=… Len=… options`.
 ///
 /// Numbers go through `itoa`: this runs once per TCP frame and `core::fmt` showed in
-/// profiles.
+/// profiles. Returns the length of the analysis prefix (`[TCP Fast Retransmission] `…),
+/// which Wireshark fences: an application's Info follows it instead of replacing it.
 fn write_tcp_info<T: AsRef<[u8]>>(
     info: &mut String,
     tcp: &TcpRecord,
     header: &tcp::Header<T>,
     ack_base: Option<u32>,
-) {
+) -> usize {
     let mut num = itoa::Buffer::new();
     // The record keeps the raw bits (its shape is the export's); the tests want the type.
     let flags = TcpFlags::from_bits(tcp.flags);
     tcp.analysis.write_info_prefix(info);
+    let fence = info.len();
     info.push_str(num.format(tcp.source_port));
     info.push_str(" → ");
     info.push_str(num.format(tcp.destination_port));
@@ -530,4 +540,5 @@ fn write_tcp_info<T: AsRef<[u8]>>(
     info.push_str(" Len=");
     info.push_str(num.format(tcp.len));
     tcp::write_option_summary(info, header.options(), ack_base);
+    fence
 }
