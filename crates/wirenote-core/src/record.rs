@@ -260,6 +260,37 @@ pub struct HttpRecord {
     pub note: String,
 }
 
+/// How a message's body ended: whole, or cut by what happened to the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyEnd {
+    /// No message (an exchange without a response).
+    #[default]
+    None,
+    /// The body is whole (an empty body is whole too).
+    Complete,
+    /// Still arriving (only until the exchange is final).
+    Arriving,
+    /// The connection was reset before the body was whole.
+    Reset,
+    /// The connection closed before the body was whole.
+    Closed,
+    /// The capture ended (or the connection was forgotten, idle) before the body was whole.
+    Unfinished,
+}
+
+impl BodyEnd {
+    /// The spelling in tables: empty for [`BodyEnd::None`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyEnd::None => "",
+            BodyEnd::Complete => "complete",
+            BodyEnd::Arriving | BodyEnd::Unfinished => "unfinished",
+            BodyEnd::Reset => "reset",
+            BodyEnd::Closed => "closed",
+        }
+    }
+}
+
 /// One HTTP exchange (the `wirenote http` table, Zeek http.log-like).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExchangeRecord {
@@ -289,6 +320,10 @@ pub struct ExchangeRecord {
     pub request_body_len: u64,
     /// Response body bytes (de-chunked).
     pub response_body_len: u64,
+    /// How the request's body ended.
+    pub request_body_end: BodyEnd,
+    /// How the response's body ended ([`BodyEnd::None`] without a response).
+    pub response_body_end: BodyEnd,
     /// Response media type.
     pub content_type: Option<String>,
     /// The request carried `If-Modified-Since` or `If-None-Match`.

@@ -5,7 +5,7 @@
 mod corpus;
 
 use corpus::Corpus;
-use wirenote_core::record::{ExchangeRecord, PacketRecord};
+use wirenote_core::record::{BodyEnd, ExchangeRecord, PacketRecord};
 use wirenote_core::CaptureReader;
 use wirenote_core::{Dissector, Exchanges, Pass};
 
@@ -244,4 +244,73 @@ fn rows_only_makes_the_same_rows() {
     // Our fixtures alone have 20 HTTP rows; the public corpus, when present, hundreds.
     let least = if Corpus::locate().is_some() { 100 } else { 20 };
     assert!(http_rows >= least, "{http_rows} HTTP rows compared");
+}
+
+/// One row per request head seen, on every capture of the corpus: each request and each
+/// final response tshark reports (`tshark -2`) is in exactly one exchange, and the only
+/// requests or responses tshark does not report are those whose body never completed.
+#[test]
+fn corpus_one_exchange_per_head() {
+    let Some(corpus) = Corpus::locate() else {
+        return;
+    };
+    let mut checked = 0;
+    for capture in corpus.readable_captures() {
+        let reference = corpus::Reference::load(&corpus, &capture, "tshark-2pass");
+        let (_, ex) = run(&corpus.read_capture(&capture));
+        let (mut requests, mut responses) = (Vec::new(), Vec::new());
+        for row in &reference.rows {
+            let frame: u64 = row.get("frame").parse().unwrap();
+            requests.extend(
+                row.get("method")
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(|_| frame),
+            );
+            responses.extend(
+                row.get("status")
+                    .split(',')
+                    .filter(|s| !s.is_empty() && !s.starts_with('1'))
+                    .map(|_| frame),
+            );
+        }
+        let ours_requests: Vec<u64> = ex
+            .iter()
+            .filter(|e| e.request_body_end == BodyEnd::Complete)
+            .filter_map(|e| e.request_frame)
+            .collect();
+        let ours_responses: Vec<u64> = ex
+            .iter()
+            .filter(|e| e.response_body_end == BodyEnd::Complete)
+            .filter_map(|e| e.response_frame)
+            .collect();
+        let sorted = |mut v: Vec<u64>| {
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(
+            sorted(ours_requests),
+            sorted(requests),
+            "{capture}: request frames"
+        );
+        assert_eq!(
+            sorted(ours_responses),
+            sorted(responses),
+            "{capture}: response frames"
+        );
+        checked += 1;
+    }
+    assert!(checked > 30);
+    // The corpus's download cut by a reset: the 200 is paired with its GET, and the body
+    // bytes are every new payload byte after its head (tshark: the server's payload less
+    // retransmissions and the 159-byte head).
+    let (_, ex) = run(&corpus.read_capture("TLPW1-tcp-174.56.47.59-10.3.11.101-tcp-80-49309.pcap"));
+    assert_eq!(
+        (ex[0].request_frame, ex[0].response_frame, ex[0].status),
+        (Some(5), Some(7), Some(200))
+    );
+    assert_eq!(
+        (ex[0].response_body_end, ex[0].response_body_len),
+        (BodyEnd::Reset, 52161)
+    );
 }

@@ -299,7 +299,7 @@ mod tests {
     use wirenote_core::conn::lifecycle::{Role, TcpState};
     use wirenote_core::conn::summary::ConnState;
     use wirenote_core::record::Kind;
-    use wirenote_core::record::{HttpRecord, TcpRecord};
+    use wirenote_core::record::{BodyEnd, HttpRecord, TcpRecord};
     use wirenote_core::wire::tcp;
 
     /// The reference CSV encoder: the `csv` crate, each cell spelled by its `Display`.
@@ -554,6 +554,8 @@ mod tests {
             reason: Some("Not Modified".into()),
             request_body_len: 0,
             response_body_len: 0,
+            request_body_end: BodyEnd::Complete,
+            response_body_end: BodyEnd::Complete,
             content_type: None,
             conditional: true,
             revalidated: true,

@@ -22,7 +22,29 @@ use std::collections::VecDeque;
 use crate::app::http::Message;
 use crate::capture::Timestamp;
 use crate::record::Kind;
-use crate::record::{ExchangeRecord, HttpRecord};
+use crate::record::{BodyEnd, ExchangeRecord, HttpRecord};
+
+/// How a connection ended, for the exchanges still on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnEnd {
+    /// Still open when the capture ended (or when it was forgotten, idle).
+    Open,
+    /// Both sides closed.
+    Closed,
+    /// Reset.
+    Reset,
+}
+
+impl ConnEnd {
+    /// What became of a body still arriving when the connection ended so.
+    fn body_end(self) -> BodyEnd {
+        match self {
+            ConnEnd::Open => BodyEnd::Unfinished,
+            ConnEnd::Closed => BodyEnd::Closed,
+            ConnEnd::Reset => BodyEnd::Reset,
+        }
+    }
+}
 
 /// Most unanswered requests queued per connection for the exchange table.
 pub const MAX_PENDING: usize = 64;
@@ -47,6 +69,10 @@ struct Pending {
     /// The request itself, for the exchange table's text columns (`None` when only
     /// per-packet rows are wanted: see [`Exchanges::rows_only`]).
     message: Option<Message>,
+    /// Only its head has arrived so far.
+    open: bool,
+    /// Its body bytes so far (kept also when `message` is not).
+    arrived: u64,
 }
 
 /// One complete message, where and when it was seen.
@@ -60,6 +86,12 @@ pub struct SeenMessage {
     pub time: i128,
     /// Time of the first segment carrying it.
     pub first_byte_time: i128,
+    /// The connection direction it travelled in (0: the connection's first).
+    pub direction: usize,
+    /// Only the head is whole: the body is still arriving (and may never complete).
+    /// Such a message counts in the exchange table only, never in the per-packet rows,
+    /// where tshark reports a message on the frame that completes it.
+    pub head_only: bool,
 }
 
 /// Pairing state of one connection.
@@ -74,6 +106,10 @@ pub struct Exchanges {
     depth: u64,
     /// Transactions completed (tshark-style) and not yet taken.
     paired: Vec<(u64, u64)>,
+    /// `trans_depth` of the request whose head arrived and whose body has not.
+    open_request: Option<u64>,
+    /// A response whose head arrived and whose body has not.
+    open_response: Option<SeenMessage>,
     /// Only per-packet rows are wanted: exchanges keep what their notes need (frames,
     /// conditional, persistence) but no text, so that no strings are copied for a table
     /// nobody reads.
@@ -91,14 +127,17 @@ impl Exchanges {
     pub fn on_frame(&mut self, stream: u64, seen: &[SeenMessage]) -> Vec<HttpRecord> {
         let mut frame_tail = None;
         for item in seen {
-            self.track_transaction(item);
-            frame_tail = self.tail;
+            if !item.head_only {
+                self.track_transaction(item);
+                frame_tail = self.tail;
+            }
             self.exchange_table(stream, item);
         }
         let Some(tail) = frame_tail else {
             return Vec::new();
         };
         seen.iter()
+            .filter(|item| !item.head_only)
             .map(|item| {
                 let m = &item.message;
                 let conditional_answered = m.kind == Kind::Response
@@ -153,7 +192,7 @@ impl Exchanges {
     /// `(request, response)` pairs ([`Exchanges::take_paired`]): no per-packet records, no
     /// exchange table.
     pub fn pair_only(&mut self, seen: &[SeenMessage]) {
-        for item in seen {
+        for item in seen.iter().filter(|item| !item.head_only) {
             self.track_transaction(item);
         }
     }
@@ -210,14 +249,26 @@ impl Exchanges {
             .is_none_or(|e| e.request_keeps_alive)
     }
 
-    /// The exchange table: FIFO pairing, interim responses skipped.
+    /// The exchange table: FIFO pairing, interim responses skipped. A head seen is an
+    /// exchange: a request whose body never completes still takes its place in the
+    /// queue (a server may answer it early, `413` say), and a response whose body never
+    /// completes still answers it, when the connection ends.
     fn exchange_table(&mut self, stream: u64, item: &SeenMessage) {
         let m = &item.message;
         match m.kind {
+            Kind::Request if !item.head_only && self.complete_open_request(item) => {}
+            Kind::Response if item.head_only => {
+                if !m.status.is_some_and(|s| (100..200).contains(&s)) {
+                    self.open_response = Some(item.clone());
+                }
+            }
             Kind::Request => {
                 // A new request: the connection was reused after every answered exchange.
                 for mut e in self.answered.drain(..) {
                     e.connection_after = "reused";
+                    if e.request_body_end == BodyEnd::Arriving {
+                        e.request_body_end = BodyEnd::Unfinished;
+                    }
                     self.done.push(e);
                 }
                 self.depth += 1;
@@ -227,6 +278,9 @@ impl Exchanges {
                             .push(record(stream, Some(&dropped), None, self.rows_only));
                     }
                 }
+                if item.head_only {
+                    self.open_request = Some(self.depth);
+                }
                 self.pending.push_back(Pending {
                     depth: self.depth,
                     frame: item.frame,
@@ -234,10 +288,13 @@ impl Exchanges {
                     conditional: m.head.conditional,
                     keeps_alive: m.keeps_alive(),
                     message: (!self.rows_only).then(|| m.clone()),
+                    open: item.head_only,
+                    arrived: m.body_len,
                 });
             }
             Kind::Response if m.status.is_some_and(|s| (100..200).contains(&s)) => {}
             Kind::Response => {
+                self.open_response = None;
                 let request = self.pending.pop_front();
                 let rec = record(stream, request.as_ref(), Some(item), self.rows_only);
                 self.answered.push(rec);
@@ -245,9 +302,76 @@ impl Exchanges {
         }
     }
 
-    /// The connection ended (or the capture did): every exchange is final.
-    pub fn finish(&mut self, stream: u64, closed: bool) -> Vec<ExchangeRecord> {
-        let outcome = if closed { "closed" } else { "open" };
+    /// `bytes` more arrived in `direction` while a message there has only its head.
+    pub fn more_body(&mut self, direction: usize, bytes: u64) {
+        if let Some(response) = self.open_response.as_mut() {
+            if response.direction == direction {
+                response.message.body_len += bytes;
+                return;
+            }
+        }
+        let Some(depth) = self.open_request else {
+            return;
+        };
+        if let Some(p) = self.pending.iter_mut().find(|p| p.depth == depth) {
+            if let Some(kept) = p.message.as_mut() {
+                kept.body_len += bytes;
+            }
+            p.arrived += bytes;
+        } else if let Some(e) = self
+            .answered
+            .iter_mut()
+            .rev()
+            .find(|e| e.trans_depth == depth)
+        {
+            e.request_body_len += bytes;
+        }
+    }
+
+    /// A request completes whose head was already queued: the queued exchange (still
+    /// waiting, or already answered) gets its completion. Returns false when no head of
+    /// it was queued.
+    fn complete_open_request(&mut self, item: &SeenMessage) -> bool {
+        let Some(depth) = self.open_request.take() else {
+            return false;
+        };
+        let m = &item.message;
+        if let Some(p) = self.pending.iter_mut().find(|p| p.depth == depth) {
+            p.frame = item.frame;
+            p.time = item.time;
+            p.open = false;
+            p.arrived = m.body_len;
+            if let Some(kept) = p.message.as_mut() {
+                kept.body_len = m.body_len;
+            }
+            return true;
+        }
+        let answered = self.answered.iter_mut().chain(self.done.iter_mut());
+        if let Some(e) = answered.rev().find(|e| e.trans_depth == depth) {
+            e.request_frame = Some(item.frame);
+            e.request_body_len = m.body_len;
+            e.request_body_end = BodyEnd::Complete;
+            return true;
+        }
+        false
+    }
+
+    /// The connection ended (or the capture did) as `end` says: every exchange is
+    /// final, and a body still arriving was cut there.
+    pub fn finish(&mut self, stream: u64, end: ConnEnd) -> Vec<ExchangeRecord> {
+        let outcome = if end == ConnEnd::Open {
+            "open"
+        } else {
+            "closed"
+        };
+        let cut = end.body_end();
+        // The response still arriving answers the first request waiting.
+        if let Some(response) = self.open_response.take() {
+            let request = self.pending.pop_front();
+            let mut rec = record(stream, request.as_ref(), Some(&response), self.rows_only);
+            rec.response_body_end = cut;
+            self.answered.push(rec);
+        }
         let mut out = std::mem::take(&mut self.done);
         for mut e in self.answered.drain(..) {
             e.connection_after = outcome;
@@ -257,6 +381,11 @@ impl Exchanges {
             let mut e = record_request_only(stream, &p);
             e.connection_after = outcome;
             out.push(e);
+        }
+        for e in out.iter_mut() {
+            if e.request_body_end == BodyEnd::Arriving {
+                e.request_body_end = cut;
+            }
         }
         out
     }
@@ -281,8 +410,14 @@ fn record_request_only(stream: u64, p: &Pending) -> ExchangeRecord {
         version: m.map(|m| m.version.clone()),
         status: None,
         reason: None,
-        request_body_len: m.map_or(0, |m| m.body_len),
+        request_body_len: p.arrived,
         response_body_len: 0,
+        request_body_end: if p.open {
+            BodyEnd::Arriving
+        } else {
+            BodyEnd::Complete
+        },
+        response_body_end: BodyEnd::None,
         content_type: None,
         conditional: p.conditional,
         revalidated: false,
@@ -316,6 +451,8 @@ fn record(
             reason: None,
             request_body_len: 0,
             response_body_len: 0,
+            request_body_end: BodyEnd::None,
+            response_body_end: BodyEnd::None,
             content_type: None,
             conditional: false,
             revalidated: false,
@@ -338,11 +475,17 @@ fn record(
             e.content_type = m.content_type.clone();
         }
         e.response_body_len = m.body_len;
+        e.response_body_end = if r.head_only {
+            BodyEnd::Arriving
+        } else {
+            BodyEnd::Complete
+        };
         e.revalidated = m.status == Some(304) && e.conditional;
         e.persistent = m.keeps_alive() && e.request_keeps_alive;
         if let Some(p) = request {
             e.time_to_first_byte = Some(seconds(r.first_byte_time - p.time));
-            e.response_time = Some(seconds(r.time - p.time));
+            // A response that never completed has no completion time.
+            e.response_time = (!r.head_only).then(|| seconds(r.time - p.time));
         }
     }
     e

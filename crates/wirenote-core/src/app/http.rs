@@ -38,6 +38,10 @@ pub struct HttpConv {
     /// Only framing and message kinds are wanted (a first pass): no Info text, and
     /// messages carry no header facts or strings but the request method.
     pub lean: bool,
+    /// Report a message whose head is whole but whose body is not yet
+    /// ([`StreamResult::open_head`]): the exchange table counts a head seen as an
+    /// exchange, whatever becomes of its body. Off while one is already reported.
+    pub want_open_head: bool,
 }
 
 /// One complete message found in the stream.
@@ -240,6 +244,9 @@ pub struct StreamResult {
     /// A head ran past the captured bytes (snap length): Wireshark reports what it read
     /// and appends `[Packet size limited during capture]`.
     pub cut_short: bool,
+    /// The message that needs more: its head is whole and only its body is missing
+    /// (`body_len` is what has arrived so far). Only when [`HttpConv::want_open_head`].
+    pub open_head: Option<Message>,
 }
 
 /// Wireshark's `tvb_find_line_end` in desegment mode: returns (line length, offset of the
@@ -689,6 +696,13 @@ fn dissect_message(
     if try_body && can_desegment {
         if let Some(need) = body_need(conv, rest, body_start, &framing, kind, available) {
             result.need = Some((offset, need));
+            if conv.want_open_head && !conv.lean {
+                let head = &rest[..body_start];
+                let mut open = Message::new(false, head, first_line, line_text, kind, status);
+                open.content_type = framing.content_type;
+                open.body_len = available;
+                result.open_head = Some(open);
+            }
             return None;
         }
     }

@@ -174,6 +174,8 @@ pub struct ConnApp {
     /// A second pass: Wireshark revisits a dissected frame with its reassemblies already
     /// known, and calls the subdissector only on a PDU that completes in that frame.
     revisiting: bool,
+    /// Per direction: a message whose head was reported as seen has not completed yet.
+    head_open: [bool; 2],
 }
 
 /// Which pass the application layer serves; the Info column differs between them.
@@ -345,6 +347,7 @@ impl ConnApp {
             return None;
         }
         let end_of_stream = seg.flags.contains(TcpFlags::FIN);
+        self.conv.want_open_head = !self.head_open[seg.direction];
         let result =
             http::dissect_stream(bytes, &mut self.conv, can_desegment, end_of_stream, hint);
         // Nothing consumed, more wanted: this PDU completes in a later frame (or never).
@@ -364,15 +367,22 @@ impl ConnApp {
                     .push_str("[Packet size limited during capture]");
             }
         }
+        if !result.messages.is_empty() {
+            self.head_open[seg.direction] = false;
+        }
+        let open = result.open_head.map(|head| (head, true));
+        self.head_open[seg.direction] |= open.is_some();
+        let completed = result.messages.into_iter().map(|m| (m, false));
         messages.extend(
-            result
-                .messages
-                .into_iter()
-                .map(|message: Message| SeenMessage {
+            completed
+                .chain(open)
+                .map(|(message, head_only): (Message, bool)| SeenMessage {
                     message,
                     frame: seg.frame,
                     time: seg.time_ns,
                     first_byte_time: first_time,
+                    direction: seg.direction,
+                    head_only,
                 }),
         );
         result.need
@@ -386,6 +396,17 @@ impl ConnApp {
         columns: &mut Columns,
     ) -> Vec<SeenMessage> {
         let mut messages = Vec::new();
+        let again = [
+            Flags::RETRANSMISSION,
+            Flags::SPURIOUS_RETRANSMISSION,
+            Flags::KEEP_ALIVE,
+        ];
+        if self.head_open[seg.direction] && !again.iter().any(|f| seg.analysis.contains(*f)) {
+            // Body bytes of a message reported by its head (new data, late or not): the
+            // exchange table says how much of the body came, whether or not it completes.
+            self.exchanges
+                .more_body(seg.direction, seg.payload.len() as u64);
+        }
         let fully_captured = seg.payload.len() as u32 >= seg.len;
         if fully_captured && self.complete_on_fin(seg, columns, &mut messages) {
             return messages;

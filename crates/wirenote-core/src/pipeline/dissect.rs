@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::app::exchange::ConnEnd;
 use crate::app::reassembly::{AppPass, Columns, ConnApp, PayloadSegment};
 use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::flow::Endpoint;
@@ -145,16 +146,23 @@ impl Dissector {
         let mut rest: Vec<(u64, ConnApp)> = self.apps.drain().collect();
         rest.sort_by_key(|(stream, _)| *stream);
         for (stream, mut app) in rest {
-            self.exchanges.extend(app.exchanges.finish(stream, false));
+            self.exchanges
+                .extend(app.exchanges.finish(stream, ConnEnd::Open));
         }
         out
     }
 
     fn close_app(&mut self, conn: &Conn) {
         if let Some(mut app) = self.apps.remove(&conn.stream) {
-            let closed = conn.is_closed();
+            let end = if conn.summary.first_rst.is_some() {
+                ConnEnd::Reset
+            } else if conn.is_closed() {
+                ConnEnd::Closed
+            } else {
+                ConnEnd::Open
+            };
             self.exchanges
-                .extend(app.exchanges.finish(conn.stream, closed));
+                .extend(app.exchanges.finish(conn.stream, end));
         }
     }
 
@@ -441,7 +449,12 @@ impl Dissector {
             |state: Option<TcpState>| matches!(state, Some(TcpState::Closed | TcpState::TimeWait));
         if done(tcp.client_state) && done(tcp.server_state) {
             if let Some(mut app) = self.apps.remove(&stream) {
-                self.exchanges.extend(app.exchanges.finish(stream, true));
+                let end = if TcpFlags::from_bits(tcp.flags).contains(TcpFlags::RST) {
+                    ConnEnd::Reset
+                } else {
+                    ConnEnd::Closed
+                };
+                self.exchanges.extend(app.exchanges.finish(stream, end));
             }
         }
     }

@@ -23,10 +23,10 @@ table! {
             "1-based position of the request in its connection (0: a response without request)",
             |r, _s| r.trans_depth;
         RequestFrame = "request_frame", Integer, Mirror::None,
-            "frame where the request completed",
+            "frame where the request completed (where its head did, when its body never completed)",
             |r, _s| r.request_frame;
         ResponseFrame = "response_frame", Integer, Mirror::None,
-            "frame where the response completed",
+            "frame where the response completed (where its head did, when its body never completed)",
             |r, _s| r.response_frame;
         Method = "method", Text, Mirror::Zeek(HTTP_LOG, &["method"]),
             "request method",
@@ -52,6 +52,12 @@ table! {
         ResponseBodyLen = "response_body_len", Integer, Mirror::Zeek(HTTP_LOG, &["response_body_len"]),
             "response body bytes (de-chunked)",
             |r, _s| r.response_body_len;
+        RequestBodyEnd = "request_body_end", Text, Mirror::None,
+            "how the request's body ended: `complete`, or cut short by a `reset`, by the connection being `closed`, or `unfinished` when the capture ended first",
+            |r, _s| r.request_body_end.as_str();
+        ResponseBodyEnd = "response_body_end", Text, Mirror::None,
+            "how the response's body ended (as `request_body_end`; empty without a response)",
+            |r, _s| r.response_body_end.as_str();
         ContentType = "content_type", Text, Mirror::None,
             "the response's media type (its `Content-Type`)",
             |r, _s| r.content_type.as_deref();
