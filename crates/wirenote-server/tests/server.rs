@@ -70,9 +70,9 @@ async fn page_in_english_and_chinese() {
     let text =
         String::from_utf8(body(get(&app(&config(&dir, Lang::Zh)), "/", &[]).await).await).unwrap();
     assert!(
-        text.contains("专业: Computer Science and Technology")
+        text.contains("专业: 计算机科学与技术")
             && text.contains("学号: 0000000")
-            && text.contains("姓名: Student")
+            && text.contains("姓名: 学生")
     );
 }
 

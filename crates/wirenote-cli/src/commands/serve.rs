@@ -15,13 +15,13 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Exit> {
         None => PageInfo::default(),
     };
     if let Some(major) = &args.major {
-        page.major = major.clone();
+        page.major = Some(major.clone());
     }
     if let Some(id) = &args.student_id {
         page.student_id = id.clone();
     }
     if let Some(name) = &args.name {
-        page.name = name.clone();
+        page.name = Some(name.clone());
     }
     if let Some(lang) = args.lang {
         page.lang = match lang {
