@@ -161,6 +161,9 @@ pub async fn serve(
     });
     let cfg = Arc::new(cfg);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Tells connections still waiting for their first byte (not yet hyper's, so not
+    // reached by `graceful`) to give up.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut refused = Refusals::default();
     loop {
@@ -187,6 +190,7 @@ pub async fn serve(
             cfg: Arc::clone(&cfg),
             router: router.clone(),
             peer,
+            stopped: stopped.clone(),
         };
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -195,6 +199,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    let _ = stopping.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
     Ok(())
 }
@@ -253,16 +258,22 @@ struct Connection {
     cfg: Arc<ServerConfig>,
     router: axum::Router,
     peer: SocketAddr,
+    stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Connection {
-    async fn run(self, stream: TcpStream, watcher: hyper_util::server::graceful::Watcher) {
+    async fn run(mut self, stream: TcpStream, watcher: hyper_util::server::graceful::Watcher) {
         // The first byte, before hyper gets the connection (hyper's own deadline then
-        // bounds the whole head). A peer that connects and is silent is dropped here.
+        // bounds the whole head). A peer that connects and is silent is dropped here, and
+        // at shutdown.
         let mut byte = [0u8; 1];
-        match tokio::time::timeout(self.cfg.first_byte_timeout, stream.peek(&mut byte)).await {
-            Ok(Ok(n)) if n > 0 => {}
-            _ => return,
+        let first = tokio::time::timeout(self.cfg.first_byte_timeout, stream.peek(&mut byte));
+        tokio::select! {
+            peeked = first => match peeked {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            },
+            _ = self.stopped.wait_for(|stopping| *stopping) => return,
         }
         // A streamed file body follows its head in a second write; without TCP_NODELAY,
         // Nagle's algorithm holds it for the client's (delayed) ACK: 40 ms a response.

@@ -519,6 +519,21 @@ async fn silent_connection_is_dropped_after_the_first_byte_timeout() {
     task.await.unwrap();
 }
 
+/// A connection that has not said a word does not hold up a shutdown.
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_silent_connection() {
+    let (addr, stop, task) = start(quiet()).await;
+    let _silent = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(3), task)
+        .await
+        .expect("stopped before the first-byte timeout")
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
 #[tokio::test]
 async fn idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let cfg = ServerConfig {
