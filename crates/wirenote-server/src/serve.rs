@@ -76,7 +76,7 @@ impl Default for ServerConfig {
 const FD_RESERVE: u64 = 64;
 
 /// Raises the soft limit on open files towards the hard limit, far enough for `wanted`
-/// connections plus [`FD_RESERVE`], and returns the soft limit now in force (`None` where
+/// connections plus `FD_RESERVE`, and returns the soft limit now in force (`None` where
 /// it cannot be read). Each connection is a descriptor, and a soft limit of 1024 (a
 /// common default) would otherwise make `accept` fail below the connection limit; the
 /// hard limit is the administrator's, and is never exceeded.
