@@ -328,11 +328,15 @@ pub struct ServeArgs {
     /// Close the connection after every response (non-persistent HTTP).
     #[arg(long)]
     pub close: bool,
-    /// Seconds a client has to send its request head.
+    /// Seconds a new connection has to send its first byte.
+    #[arg(long, default_value_t = 5)]
+    pub first_byte_timeout: u64,
+    /// Seconds a client has to send a whole request head (an idle keep-alive connection
+    /// is closed after it too).
     #[arg(long, default_value_t = 10)]
     pub header_timeout: u64,
-    /// Connections served at once.
-    #[arg(long, default_value_t = 256)]
+    /// Connections open at once; one more is accepted and closed at once.
+    #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,
     /// No access log on stderr.
     #[arg(long)]

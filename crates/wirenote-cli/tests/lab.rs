@@ -133,10 +133,7 @@ fn browser_loads_the_page_and_revalidates_the_logo() {
     let _browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     // Reload with the same profile: the cached logo is revalidated (no-cache) → 304.
     let (dom, again) = load_and_reload(&url, &profile, &log);
-    assert!(
-        dom.contains("专业: Computer Science and Technology"),
-        "{dom}"
-    );
+    assert!(dom.contains("专业: 计算机科学与技术"), "{dom}");
     assert!(
         dom.contains("姓名: 张三") && dom.contains("学号: 0000000"),
         "{dom}"
@@ -322,8 +319,11 @@ fn recorded_chromium_lab_matches_its_golden_csv() {
     );
 }
 
+/// `wrk -c512 -d5s` on the page and on the logo: no socket error (connect, read, write,
+/// timeout) and no status outside 2xx/3xx. 512 connections are far below the server's
+/// limit (4096) and its open-file limit (raised towards the hard limit at start-up).
 #[test]
-fn bounded_load_run_has_no_errors() {
+fn load_run_with_512_connections_has_no_errors() {
     if !require("wrk") {
         return;
     }
@@ -338,11 +338,9 @@ fn bounded_load_run_has_no_errors() {
                 "-t",
                 "2",
                 "-c",
-                "32",
+                "512",
                 "-d",
-                "3s",
-                "--timeout",
-                "2s",
+                "5s",
                 &format!("http://127.0.0.1:{port}{path}"),
             ])
             .output()
@@ -355,7 +353,11 @@ fn bounded_load_run_has_no_errors() {
             .lines()
             .find(|l| l.starts_with("Requests/sec:"))
             .expect("a rate");
-        eprintln!("wrk {path}: {rate}");
+        let latency = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("Latency"))
+            .unwrap_or_default();
+        eprintln!("wrk -c512 -d5s {path}: {rate}; {}", latency.trim());
     }
 }
 

@@ -1,5 +1,10 @@
 //! Serving on a socket: the accept loop, connection limits, timeouts, access log and
 //! graceful shutdown.
+//!
+//! Slow clients cannot starve others: a connection costs a task and a descriptor, not one
+//! of a few slots; what a slow one holds is bounded in time (first byte within 5 s, the
+//! whole head within 10 s) and the limit (4096) is far above what the lab or `wrk -c512`
+//! needs; the accept loop never waits.
 
 use std::future::Future;
 use std::io;
@@ -14,12 +19,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-use crate::validators::StaticRoot;
-use crate::{app, AppConfig, PageInfo, DEFAULT_LOGO};
+use crate::{app, AppConfig, PageInfo};
 
 /// Everything `wirenote serve` can be told.
 #[derive(Debug, Clone)]
@@ -33,11 +37,19 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// Close the connection after every response.
     pub close_after_response: bool,
-    /// A client must send a complete request head within this time.
+    /// A new connection must send its first byte within this time (default 5 s): a client
+    /// that connects and says nothing holds a slot no longer than that.
+    pub first_byte_timeout: Duration,
+    /// Every request head must be complete within this time of the server starting to
+    /// read it (default 10 s; hyper's `header_read_timeout`, a total deadline however
+    /// slowly the bytes come). On a kept-alive connection the clock starts when the
+    /// previous response is sent, so an idle keep-alive connection is closed after it.
     pub header_read_timeout: Duration,
     /// Largest request head accepted; larger ones get `431`.
     pub max_header_bytes: usize,
-    /// Connections served at once.
+    /// Connections open at once (default 4096); one over it is accepted and closed at
+    /// once, never left waiting in the accept queue. The timeouts bound what a slow client
+    /// holds, so a few hundred of them leave room for everyone else.
     pub max_connections: usize,
     /// Write an access-log line per request to stderr.
     pub access_log: bool,
@@ -50,11 +62,39 @@ impl Default for ServerConfig {
             page: PageInfo::default(),
             static_dir: None,
             close_after_response: false,
+            first_byte_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
-            max_connections: 256,
+            max_connections: 4096,
             access_log: true,
         }
+    }
+}
+
+/// File descriptors kept free of connections: the listener, the standard streams, the
+/// static files being read and the runtime's own.
+const FD_RESERVE: u64 = 64;
+
+/// Raises the soft limit on open files towards the hard limit, far enough for `wanted`
+/// connections plus `FD_RESERVE`, and returns the soft limit now in force (`None` where
+/// it cannot be read). Each connection is a descriptor, and a soft limit of 1024 (a
+/// common default) would otherwise make `accept` fail below the connection limit; the
+/// hard limit is the administrator's, and is never exceeded.
+pub fn raise_fd_limit(wanted: usize) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{getrlimit, setrlimit, Resource};
+        let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+        let target = (wanted as u64).saturating_add(FD_RESERVE).min(hard);
+        if target > soft && setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
+            return Some(target);
+        }
+        Some(soft)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = wanted;
+        None
     }
 }
 
@@ -102,56 +142,148 @@ struct QuietLog;
 
 /// Serves on `listener` until `shutdown` completes, then lets open requests finish (up to
 /// 5 s).
+///
+/// The accept loop never waits for a slot: a connection over
+/// [`ServerConfig::max_connections`] is closed as soon as it is accepted. (It used to wait
+/// for one of 256 slots before accepting, so 300 clients sending one header byte a second
+/// held every slot until their 10 s header timeout, and a normal visitor waited ~8 s.)
 pub async fn serve(
     listener: TcpListener,
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    // The embedded logo is written to a private temporary folder and served from there,
-    // so that it takes the same, ServeDir-based path as any static folder.
-    let embedded;
-    let static_dir = match &cfg.static_dir {
-        Some(dir) => dir.clone(),
-        None => {
-            embedded = tempfile::tempdir()?;
-            let img = embedded.path().join("img");
-            std::fs::create_dir_all(&img)?;
-            std::fs::write(img.join("logo.jpg"), DEFAULT_LOGO)?;
-            embedded.path().to_path_buf()
-        }
-    };
+    let limit = connection_limit(cfg.max_connections);
+    let slots = Arc::new(Semaphore::new(limit));
     let router = app(&AppConfig {
         page: cfg.page.clone(),
-        static_dir: static_dir.clone(),
+        static_dir: cfg.static_dir.clone(),
         close_after_response: cfg.close_after_response,
     });
-    let limit = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let cfg = Arc::new(cfg);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Tells connections still waiting for their first byte (not yet hyper's, so not
+    // reached by `graceful`) to give up.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut refused = Refusals::default();
     loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&limit).acquire_owned() => permit.map_err(io::Error::other)?,
-            () = &mut shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
-                // Out of descriptors and the like: keep serving the others.
-                Err(_) => continue,
+                Err(error) => {
+                    // Out of descriptors or memory: the pending connection stays in the
+                    // queue, so retrying at once would spin; pause a moment.
+                    if is_resource_error(&error) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    continue;
+                }
             },
             () = &mut shutdown => break,
         };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            refused.note(limit, cfg.access_log);
+            drop(stream);
+            continue;
+        };
+        let connection = Connection {
+            cfg: Arc::clone(&cfg),
+            router: router.clone(),
+            peer,
+            stopped: stopped.clone(),
+        };
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            connection.run(stream, watcher).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = stopping.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+    Ok(())
+}
+
+/// The connection limit in force: the one asked for, within the descriptors this process
+/// may open (raised by [`raise_fd_limit`] when needed).
+fn connection_limit(wanted: usize) -> usize {
+    let wanted = wanted.max(1);
+    match raise_fd_limit(wanted) {
+        Some(soft) => {
+            let room = usize::try_from(soft.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+            if room < wanted {
+                eprintln!(
+                    "wirenote: serving at most {} connections (open-file limit {soft})",
+                    room.max(1)
+                );
+            }
+            wanted.min(room).max(1)
+        }
+        None => wanted,
+    }
+}
+
+fn is_resource_error(error: &io::Error) -> bool {
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM on Linux and the BSDs alike.
+    matches!(error.raw_os_error(), Some(23 | 24 | 55 | 105 | 12))
+}
+
+/// Connections refused at the limit, reported once per second at most.
+#[derive(Default)]
+struct Refusals {
+    since: Option<Instant>,
+    count: u64,
+}
+
+impl Refusals {
+    fn note(&mut self, limit: usize, log: bool) {
+        self.count += 1;
+        if log
+            && self
+                .since
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            eprintln!(
+                "wirenote: {limit} connections open: closed {} new one(s)",
+                self.count
+            );
+            self.since = Some(Instant::now());
+            self.count = 0;
+        }
+    }
+}
+
+/// One accepted connection and what serving it needs.
+struct Connection {
+    cfg: Arc<ServerConfig>,
+    router: axum::Router,
+    peer: SocketAddr,
+    stopped: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn run(mut self, stream: TcpStream, watcher: hyper_util::server::graceful::Watcher) {
+        // The first byte, before hyper gets the connection (hyper's own deadline then
+        // bounds the whole head). A peer that connects and is silent is dropped here, and
+        // at shutdown.
+        let mut byte = [0u8; 1];
+        let first = tokio::time::timeout(self.cfg.first_byte_timeout, stream.peek(&mut byte));
+        tokio::select! {
+            peeked = first => match peeked {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            },
+            _ = self.stopped.wait_for(|stopping| *stopping) => return,
+        }
         // A streamed file body follows its head in a second write; without TCP_NODELAY,
         // Nagle's algorithm holds it for the client's (delayed) ACK: 40 ms a response.
         let _ = stream.set_nodelay(true);
-        let root = StaticRoot(static_dir.clone());
-        let quiet = !cfg.access_log;
+        let peer = self.peer;
+        let quiet = !self.cfg.access_log;
         let service =
-            router
-                .clone()
+            self.router
                 .map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(Peer(peer));
-                    req.extensions_mut().insert(root.clone());
                     if quiet {
                         req.extensions_mut().insert(QuietLog);
                     }
@@ -161,19 +293,12 @@ pub async fn serve(
         builder
             .timer(TokioTimer::new())
             .keep_alive(true)
-            .header_read_timeout(cfg.header_read_timeout)
-            .max_buf_size(cfg.max_header_bytes.max(8192));
+            .header_read_timeout(self.cfg.header_read_timeout)
+            .max_buf_size(self.cfg.max_header_bytes.max(8192));
         let connection =
             builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(permit);
-        });
+        let _ = watcher.watch(connection).await;
     }
-    drop(listener);
-    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
-    Ok(())
 }
 
 /// Binds, serves until Ctrl-C or SIGTERM, and shuts down gracefully.

@@ -15,13 +15,13 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Exit> {
         None => PageInfo::default(),
     };
     if let Some(major) = &args.major {
-        page.major = major.clone();
+        page.major = Some(major.clone());
     }
     if let Some(id) = &args.student_id {
         page.student_id = id.clone();
     }
     if let Some(name) = &args.name {
-        page.name = name.clone();
+        page.name = Some(name.clone());
     }
     if let Some(lang) = args.lang {
         page.lang = match lang {
@@ -37,6 +37,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Exit> {
         page,
         static_dir: args.static_dir.clone(),
         close_after_response: args.close,
+        first_byte_timeout: std::time::Duration::from_secs(args.first_byte_timeout.max(1)),
         header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
         max_connections: args.max_connections.max(1),
         access_log: !args.quiet,
