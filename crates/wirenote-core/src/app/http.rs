@@ -103,6 +103,13 @@ impl Message {
             head: facts,
         }
     }
+    /// The message with its body's media type and length so far.
+    fn with_body(mut self, content_type: Option<String>, body_len: u64) -> Message {
+        self.content_type = content_type;
+        self.body_len = body_len;
+        self
+    }
+
     /// Only what a first pass needs: the kind, the status and a request's method.
     fn bare(kind: Kind, status: Option<u16>, first_line: &[u8]) -> Message {
         let (method, _) = request_target(kind, &String::from_utf8_lossy(first_line));
@@ -663,14 +670,7 @@ fn dissect_message(
         // Not a message start: the rest is taken as data.
         return Some(buf.len() - start);
     };
-    let line_text = if conv.lean {
-        String::new()
-    } else {
-        let text = String::from_utf8_lossy(first_line).into_owned();
-        result.info.push_str(&text);
-        result.info.push(' ');
-        text
-    };
+    let line_text = first_line_text(conv.lean, first_line, &mut result.info);
     result.is_http = true;
     let status = (kind == Kind::Response)
         .then(|| parse_status(first_line))
@@ -687,8 +687,7 @@ fn dissect_message(
         // The capture cut the head: report the first line, as Wireshark does before its
         // exception stops the dissection.
         result.cut_short = true;
-        let mut message = Message::new(conv.lean, rest, first_line, line_text, kind, status);
-        message.content_type = None;
+        let message = Message::new(conv.lean, rest, first_line, line_text, kind, status);
         result.messages.push(message);
         return None;
     };
@@ -698,10 +697,8 @@ fn dissect_message(
             result.need = Some((offset, need));
             if conv.want_open_head && !conv.lean {
                 let head = &rest[..body_start];
-                let mut open = Message::new(false, head, first_line, line_text, kind, status);
-                open.content_type = framing.content_type;
-                open.body_len = available;
-                result.open_head = Some(open);
+                let open = Message::new(false, head, first_line, line_text, kind, status);
+                result.open_head = Some(open.with_body(framing.content_type, available));
             }
             return None;
         }
@@ -715,16 +712,27 @@ fn dissect_message(
         result.info += &media_suffix(media, &body_magic, body_len);
     }
     let head = &rest[..body_start];
-    let mut message = Message::new(conv.lean, head, first_line, line_text, kind, status);
+    let mut message = Message::new(conv.lean, head, first_line, line_text, kind, status)
+        .with_body(framing.content_type, body_len);
     if kind == Kind::Request {
         conv.last_method = message.method.clone();
         conv.seen_request = true;
     }
-    message.content_type = framing.content_type;
-    message.body_len = body_len;
     message.body_magic = body_magic;
     result.messages.push(message);
     Some(offset - start + body_start + consumed_body as usize)
+}
+
+/// The first line as text, which Info shows (followed by a space, as Wireshark writes
+/// it); nothing for a lean first pass, which writes no Info.
+fn first_line_text(lean: bool, first_line: &[u8], info: &mut String) -> String {
+    if lean {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(first_line).into_owned();
+    info.push_str(&text);
+    info.push(' ');
+    text
 }
 
 /// Whether a response has no body whatever its headers say (RFC 9110 §6.4.1): an answer

@@ -106,6 +106,9 @@ pub enum Role {
     HandshakeSynAck,
     /// The client's ACK of the server's ISN + 1, completing the 3-way handshake.
     HandshakeAck,
+    /// The handshake's ACK carrying the first data too (TCP Fast Open, or a client
+    /// that does not wait): both facts on one packet.
+    HandshakeAckData,
     /// A repeated SYN or SYN-ACK (same ISN).
     SynRetry,
     /// A segment carrying payload.
@@ -116,10 +119,15 @@ pub enum Role {
     TeardownFin1,
     /// The other side's ACK of the first FIN.
     TeardownAck1,
+    /// Data from the other side that also acknowledges the first FIN: in a half-close
+    /// the peer keeps sending, and its data segment is teardown step 2.
+    TeardownAck1Data,
     /// The other side's FIN (possibly with the ACK of the first: FIN,ACK).
     TeardownFin2,
     /// The ACK of the second FIN.
     TeardownAck2,
+    /// A FIN sent again (same sequence number): a retransmission, not a new step.
+    FinRetry,
     /// A reset.
     Rst,
     /// The first packet of a connection whose opening was not captured.
@@ -133,13 +141,16 @@ impl Role {
             Role::HandshakeSyn => "handshake-syn",
             Role::HandshakeSynAck => "handshake-synack",
             Role::HandshakeAck => "handshake-ack",
+            Role::HandshakeAckData => "handshake-ack+data",
             Role::SynRetry => "syn-retry",
             Role::Data => "data",
             Role::Ack => "ack",
             Role::TeardownFin1 => "teardown-fin1",
             Role::TeardownAck1 => "teardown-ack1",
+            Role::TeardownAck1Data => "teardown-ack1+data",
             Role::TeardownFin2 => "teardown-fin2",
             Role::TeardownAck2 => "teardown-ack2",
+            Role::FinRetry => "fin-retry",
             Role::Rst => "rst",
             Role::Midstream => "midstream",
         }
@@ -403,17 +414,21 @@ fn next_state(state: TcpState, end: End, event: Event) -> TcpState {
 }
 
 /// A packet's role, from its event, its sender, and who sent the first FIN before it.
-fn role(event: Event, from: Side, first_fin: Option<Side>) -> Role {
+fn role(event: Event, from: Side, first_fin: Option<Side>, len: u32) -> Role {
+    let peer_closed_first = first_fin == Some(from.peer());
     match event {
         Event::Rst => Role::Rst,
         Event::Syn { .. } => Role::HandshakeSyn,
         Event::SynAck { .. } => Role::HandshakeSynAck,
         Event::SynRetry => Role::SynRetry,
+        Event::HandshakeAck if len > 0 => Role::HandshakeAckData,
         Event::HandshakeAck => Role::HandshakeAck,
+        Event::Fin { repeat: true, .. } => Role::FinRetry,
         Event::Fin { .. } if first_fin.is_none_or(|side| side == from) => Role::TeardownFin1,
         Event::Fin { .. } => Role::TeardownFin2,
-        Event::Ack { acks_fin: true } if first_fin == Some(from.peer()) => Role::TeardownAck1,
+        Event::Ack { acks_fin: true } if peer_closed_first => Role::TeardownAck1,
         Event::Ack { acks_fin: true } => Role::TeardownAck2,
+        Event::Data { acks_fin: true } if peer_closed_first => Role::TeardownAck1Data,
         Event::Data { .. } => Role::Data,
         Event::Ack { acks_fin: false } => Role::Ack,
     }
@@ -499,7 +514,7 @@ impl Lifecycle {
     pub fn on_segment(&mut self, seg: &SegmentEvent) -> Transition {
         self.packets += 1;
         let event = self.classify(seg);
-        let mut role = role(event, seg.from, self.first_fin);
+        let mut role = role(event, seg.from, self.first_fin, seg.len);
         if self.packets == 1 && self.started_midstream && matches!(role, Role::Data | Role::Ack) {
             role = Role::Midstream;
         }
@@ -692,6 +707,39 @@ mod tests {
         feed!(l, C, ACK, CISN + 79, SISN + 302, 0 => TeardownAck1, CloseWait, FinWait2);
         feed!(l, C, FINACK, CISN + 79, SISN + 302, 0 => TeardownFin2, LastAck, FinWait2);
         feed!(l, S, ACK, SISN + 302, CISN + 80, 0 => TeardownAck2, Closed, TimeWait);
+    }
+
+    /// Half-close: the server closes first, the client keeps sending, and its data
+    /// segment is also the ACK of the server's FIN (teardown step 2).
+    #[test]
+    fn half_close_ack_on_data_is_teardown_step_two() {
+        let mut l = established();
+        feed!(l, S, FINACK, SISN + 1, CISN + 1, 0 => TeardownFin1, CloseWait, FinWait1);
+        feed!(l, C, PSHACK, CISN + 1, SISN + 2, 500 => TeardownAck1Data, CloseWait, FinWait2);
+        feed!(l, C, PSHACK, CISN + 501, SISN + 2, 500 => Data, CloseWait, FinWait2);
+        feed!(l, C, FINACK, CISN + 1001, SISN + 2, 0 => TeardownFin2, LastAck, FinWait2);
+        feed!(l, S, ACK, SISN + 2, CISN + 1002, 0 => TeardownAck2, Closed, TimeWait);
+    }
+
+    /// The handshake's ACK may carry the first request.
+    #[test]
+    fn handshake_ack_with_data_says_both() {
+        let mut l = Lifecycle::new(false);
+        feed!(l, C, SYN, CISN, 0, 0 => HandshakeSyn, SynSent, Listen);
+        feed!(l, S, SYNACK, SISN, CISN + 1, 0 => HandshakeSynAck, Established, SynReceived);
+        feed!(l, C, PSHACK, CISN + 1, SISN + 1, 78 => HandshakeAckData, Established, Established);
+        assert!(l.handshake_done());
+    }
+
+    /// A retransmitted FIN is no new teardown step, on either side.
+    #[test]
+    fn fin_retransmissions_are_fin_retry() {
+        let mut l = established();
+        feed!(l, C, FINACK, CISN + 1, SISN + 1, 0 => TeardownFin1, FinWait1, CloseWait);
+        feed!(l, C, FINACK, CISN + 1, SISN + 1, 0 => FinRetry, FinWait1, CloseWait);
+        feed!(l, S, FINACK, SISN + 1, CISN + 2, 0 => TeardownFin2, FinWait2, LastAck);
+        feed!(l, S, FINACK, SISN + 1, CISN + 2, 0 => FinRetry, FinWait2, LastAck);
+        feed!(l, C, ACK, CISN + 2, SISN + 2, 0 => TeardownAck2, TimeWait, Closed);
     }
 
     #[test]

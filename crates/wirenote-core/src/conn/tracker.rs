@@ -409,7 +409,8 @@ impl Conn {
             next_completeness(completeness_before, is_new && !reused, reused, seg);
         self.summary
             .on_segment(side, seg.flags, seg.len, seg.window, analysis, seg.time_ns);
-        if transition.role == Role::HandshakeAck && self.summary.ack_time.is_none() {
+        let handshake_ack = matches!(transition.role, Role::HandshakeAck | Role::HandshakeAckData);
+        if handshake_ack && self.summary.ack_time.is_none() {
             self.summary.ack_time = Some(seg.time_ns);
         }
         (transition, completeness_before)

@@ -112,7 +112,7 @@ table! {
             "`c2s` (client → server) or `s2c`; the client is the side that sent the first SYN",
             |r, _s| tcp(r, |t| t.direction().as_str().into());
         Role = "role", Text, Mirror::None,
-            "the packet's place in the lifecycle: `handshake-syn`, `handshake-synack`, `handshake-ack`, `syn-retry`, `data`, `ack`, `teardown-fin1`, `teardown-ack1`, `teardown-fin2`, `teardown-ack2`, `rst`, `midstream`",
+            "the packet's place in the lifecycle: `handshake-syn`, `handshake-synack`, `handshake-ack`, `handshake-ack+data`, `syn-retry`, `data`, `ack`, `teardown-fin1`, `teardown-ack1`, `teardown-ack1+data`, `teardown-fin2`, `teardown-ack2`, `fin-retry`, `rst`, `midstream`",
             |r, _s| tcp(r, |t| t.role.map(|x| x.as_str()).into());
         ClientState = "client_state", Text, Mirror::None,
             "the client's RFC 9293 state after the packet (rules below)",
