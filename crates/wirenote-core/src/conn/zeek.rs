@@ -807,3 +807,61 @@ impl ConnState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn likely_server_ports_are_sorted_for_the_binary_search() {
+        assert!(LIKELY_SERVER_PORTS.windows(2).all(|w| w[0] < w[1]));
+        assert!(likely_server_port(80) && likely_server_port(20000));
+        assert!(!likely_server_port(110) && !likely_server_port(40000));
+    }
+
+    #[test]
+    fn flips_at_creation_as_want_connection() {
+        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
+        // A pure SYN never flips; from a server port to a client port anything else does.
+        assert!(!flips_at_creation(syn, 80, 40000));
+        assert!(flips_at_creation(ack, 80, 40000));
+        assert!(flips_at_creation(syn | ack, 80, 40000));
+        assert!(!flips_at_creation(ack, 40000, 80));
+        // Both server ports: only a non-SYN toward the higher port.
+        assert!(flips_at_creation(ack, 80, 443));
+        assert!(!flips_at_creation(ack, 443, 80));
+        assert!(!flips_at_creation(syn | ack, 80, 443));
+    }
+
+    #[test]
+    fn scaled_letters_at_powers_of_ten() {
+        let mut scaled = Scaled::default();
+        let hits: Vec<u32> = (1..=1000).filter(|_| scaled.hit()).collect();
+        assert_eq!(hits, [1, 10, 100, 1000]);
+    }
+
+    #[test]
+    fn syn_then_rst_is_zeeks_rstos0_pattern() {
+        // Zeek patterns are case-sensitive: only the originator's letters stop the match.
+        for yes in ["SR", "^SR", "SsR", "STR", "SRf", "SrR", "ShR"] {
+            assert!(syn_then_rst(yes), "{yes}");
+        }
+        for no in ["R", "sR", "SAR", "SHR", "SFR", "SQR", "^^SR", "S"] {
+            assert!(!syn_then_rst(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn a_gap_is_counted_once_per_hole() {
+        let mut r = Reassembly::default();
+        r.new_block(1, 10);
+        r.new_block(21, 10);
+        r.new_block(41, 10);
+        // Holes 11..21 and 31..41 below the ACK, then nothing missing up to 51.
+        assert_eq!(r.ack_received(51, None, false), 2);
+        assert_eq!(r.ack_received(51, None, false), 0);
+        // The ACK of a FIN acknowledges no data byte.
+        r.new_block(51, 5);
+        assert_eq!(r.ack_received(57, Some(57), false), 0);
+    }
+}
