@@ -270,6 +270,23 @@ fn flip_on_the_first_ack_after_a_syn_ack_between_unknown_ports() {
 }
 
 #[test]
+fn flip_when_the_syn_ack_came_before_its_syn() {
+    // Between unknown ports the SYN-ACK's sender is the originator (`H`); the SYN it
+    // answers, from the responder, is a reversal: Zeek flips (`^` after the `s`) and
+    // establishes both sides (`UpdateInactiveState`). Letters keep the case they had.
+    let segs = [
+        s(SYN | ACK, S, C + 1, 0),
+        c(SYN, C, 0, 0),
+        c(ACK, C + 1, S + 1, 0),
+        c(PSH | ACK, C + 1, S + 1, 10),
+    ];
+    assert_eq!(
+        zeek_on(40000, 5555, &segs),
+        ("S1", "Hs^AD".into(), Side::Client)
+    );
+}
+
+#[test]
 fn flip_mid_stream_from_a_server_port() {
     // The first packet comes from port 80 to a port that is not a likely server port.
     let segs = [s(PSH | ACK, S + 1, C + 1, 20), c(ACK, C + 1, S + 21, 0)];
