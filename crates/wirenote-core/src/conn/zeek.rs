@@ -334,6 +334,11 @@ impl Endpoint {
     }
 }
 
+/// The longest history kept. Zeek has no bound, but `s h f r` repeat at every new
+/// sequence number, so a crafted capture (a RST flood on one 4-tuple) could otherwise make
+/// one connection's memory grow with its packets; no real connection comes near it.
+pub const MAX_HISTORY: usize = 256;
+
 /// What [`ZeekConn::on_segment`] needs of one segment.
 #[derive(Debug, Clone, Copy)]
 pub struct ZeekSegment {
@@ -396,7 +401,14 @@ impl ZeekConn {
         self.orig ^= 1;
         self.first_packet_seen.swap(0, 1);
         self.partial = false;
-        self.history.push('^');
+        self.push('^');
+    }
+
+    /// Appends a letter, up to [`MAX_HISTORY`].
+    fn push(&mut self, letter: char) {
+        if self.history.len() < MAX_HISTORY {
+            self.history.push(letter);
+        }
     }
 
     fn is_orig(&self, position: usize) -> bool {
@@ -409,7 +421,7 @@ impl ZeekConn {
         } else {
             upper.to_ascii_lowercase()
         };
-        self.history.push(c);
+        self.push(c);
     }
 
     /// `TCP_Endpoint::CheckHistory`: writes the letter the first time; true if it had
@@ -849,6 +861,22 @@ mod tests {
         for no in ["R", "sR", "SAR", "SHR", "SFR", "SQR", "^^SR", "S"] {
             assert!(!syn_then_rst(no), "{no}");
         }
+    }
+
+    #[test]
+    fn the_history_is_bounded() {
+        let mut conn = ZeekConn::new(TcpFlags::SYN, 40000, 80);
+        for i in 0..10_000u32 {
+            conn.on_segment(&ZeekSegment {
+                from_first: true,
+                flags: TcpFlags::RST,
+                seq: i * 7,
+                ack: 0,
+                len: 0,
+                window: 0,
+            });
+        }
+        assert_eq!(conn.history().len(), MAX_HISTORY);
     }
 
     #[test]
