@@ -149,8 +149,11 @@ pub struct ConnRecord {
     pub bytes_s2c: u64,
     /// Zeek `conn_state`.
     pub conn_state: ConnState,
-    /// Zeek `history` letters.
+    /// Zeek `history` letters: upper case for Zeek's originator, `zeek_orig`.
     pub history: String,
+    /// The side Zeek takes as the originator (its `id.orig_h`): usually the client; the
+    /// other side when Zeek flipped the connection (`^`) or, mid-stream, guessed otherwise.
+    pub zeek_orig: Side,
     /// Who closed: `client`, `server`, `both` (crossing FINs), `rst`, `none`.
     pub closed_by: &'static str,
     /// Client's last state.
@@ -216,7 +219,12 @@ impl ConnRecord {
             bytes_c2s: s.bytes[0],
             bytes_s2c: s.bytes[1],
             conn_state: s.conn_state(),
-            history: s.history.clone(),
+            history: s.zeek.history().to_owned(),
+            zeek_orig: if s.zeek.orig_is_first() == conn.first_is_client {
+                Side::Client
+            } else {
+                Side::Server
+            },
             closed_by,
             client_final,
             server_final,

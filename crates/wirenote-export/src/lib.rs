@@ -296,7 +296,7 @@ impl<W: Write> TableWriter<W> {
 mod tests {
     use super::*;
     use schema::Cell;
-    use wirenote_core::conn::lifecycle::{Role, TcpState};
+    use wirenote_core::conn::lifecycle::{Role, Side, TcpState};
     use wirenote_core::conn::summary::ConnState;
     use wirenote_core::record::Kind;
     use wirenote_core::record::{BodyEnd, HttpRecord, TcpRecord};
@@ -527,6 +527,7 @@ mod tests {
             bytes_s2c: 9000,
             conn_state: ConnState::SF,
             history: "ShADadFf".into(),
+            zeek_orig: Side::Client,
             closed_by: "server",
             client_final: TcpState::Closed,
             server_final: TcpState::TimeWait,
@@ -629,7 +630,8 @@ mod tests {
                 r#""last_time":"1700000001.000000000","#,
                 r#""duration":0.999999995,"irtt":0.000125,"syn_to_synack":0.0001,"#,
                 r#""synack_to_ack":null,"packets_c2s":10,"packets_s2c":8,"bytes_c2s":420,"#,
-                r#""bytes_s2c":9000,"conn_state":"SF","history":"ShADadFf","closed_by":"server","#,
+                r#""bytes_s2c":9000,"conn_state":"SF","history":"ShADadFf","zeek_orig":"client","#,
+                r#""closed_by":"server","#,
                 r#""client_final":"CLOSED","server_final":"TIME_WAIT","completeness":31,"#,
                 r#""retransmissions":0,"midstream":false}"#,
                 "\n"

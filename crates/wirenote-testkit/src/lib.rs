@@ -75,6 +75,38 @@ pub fn corpus_dir() -> Option<PathBuf> {
     None
 }
 
+/// The variable that points at the Zeek reference pairs elsewhere than `../shared/zeek`.
+pub const ZEEK_DIR: &str = "WIRENOTE_ZEEK";
+
+/// The Zeek reference pairs (Zeek's regression traces and conn.log baselines, a folder
+/// with `index.tsv` inside): `$WIRENOTE_ZEEK`, or `../shared/zeek` beside the workspace.
+/// Like the corpus: `None`, said once, when absent or `WIRENOTE_NO_CORPUS=1`; a panic when
+/// absent under `CI=true`.
+pub fn zeek_dir() -> Option<PathBuf> {
+    const WHAT: &str = "the Zeek conn.log comparisons";
+    if flag_set(NO_CORPUS) {
+        skipped(WHAT, &format!("{NO_CORPUS} is set"));
+        return None;
+    }
+    let candidates = [
+        std::env::var_os(ZEEK_DIR).map(PathBuf::from),
+        workspace().parent().map(|p| p.join("shared/zeek")),
+    ];
+    if let Some(dir) = candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("index.tsv").is_file())
+    {
+        return Some(dir);
+    }
+    assert!(
+        !in_ci(),
+        "CI=true but the Zeek pairs ../shared/zeek were not found (set {NO_CORPUS}=1 to skip them)"
+    );
+    skipped(WHAT, "../shared/zeek not found beside the workspace");
+    None
+}
+
 /// Whether `tool` is on the PATH, without a word.
 pub fn on_path(tool: &str) -> bool {
     Command::new("sh")

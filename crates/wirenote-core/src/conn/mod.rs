@@ -4,6 +4,7 @@
 //! * [`analysis`] computes Wireshark's `tcp.analysis.*` flags for one direction.
 //! * [`lifecycle`] infers both endpoints' RFC 9293 states and each packet's role.
 //! * [`summary`] keeps the per-connection facts of the flows table.
+//! * [`zeek`] models Zeek's endpoint states, `history` and `conn_state`.
 //! * [`flow`] holds the two endpoints and the per-direction state; [`window`] the window
 //!   scale of one side.
 //!
@@ -11,7 +12,7 @@
 //!
 //! ```text
 //! tracker ─┬─> flow ──> analysis ──> window
-//!          ├─> summary ─┬─> analysis
+//!          ├─> summary ─┬─> analysis, zeek
 //!          │            └─> lifecycle
 //!          └─> lifecycle, window
 //! ```
@@ -27,3 +28,4 @@ pub mod lifecycle;
 pub mod summary;
 pub mod tracker;
 pub mod window;
+pub mod zeek;

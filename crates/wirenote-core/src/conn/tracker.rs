@@ -26,6 +26,7 @@ use crate::conn::lifecycle::{
 };
 use crate::conn::summary::{completeness, ConnSummary};
 use crate::conn::window::WindowScale;
+use crate::conn::zeek::ZeekSegment;
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::{self, TcpFlags};
 
@@ -72,7 +73,7 @@ impl Conn {
             timing: ConnTiming::default(),
             first_is_client: opening.sender == Side::Client,
             lifecycle: Lifecycle::new(opening.midstream),
-            summary: ConnSummary::new(seg.time_ns),
+            summary: ConnSummary::new(seg.time_ns, seg.flags, first.port, second.port),
             reused_ports: reused,
         }
     }
@@ -248,7 +249,7 @@ impl Tracker {
         };
         let from_client = from_first == conn.first_is_client;
         let (transition, completeness_before) =
-            conn.follow_segment(from_client, seg, is_new, reused, analysis.flags);
+            conn.follow_segment(from_client, from_first, seg, is_new, reused, analysis.flags);
         SegmentResult {
             stream,
             seq: rel_seq,
@@ -383,6 +384,7 @@ impl Conn {
     fn follow_segment(
         &mut self,
         from_client: bool,
+        from_first: bool,
         seg: &SegmentInput<'_>,
         is_new: bool,
         reused: bool,
@@ -407,8 +409,16 @@ impl Conn {
         };
         self.summary.completeness =
             next_completeness(completeness_before, is_new && !reused, reused, seg);
+        let zeek_segment = ZeekSegment {
+            from_first,
+            flags: seg.flags,
+            seq: seg.seq,
+            ack: seg.ack,
+            len: seg.len,
+            window: seg.window,
+        };
         self.summary
-            .on_segment(side, seg.flags, seg.len, seg.window, analysis, seg.time_ns);
+            .on_segment(side, &zeek_segment, analysis, seg.time_ns);
         let handshake_ack = matches!(transition.role, Role::HandshakeAck | Role::HandshakeAckData);
         if handshake_ack && self.summary.ack_time.is_none() {
             self.summary.ack_time = Some(seg.time_ns);

@@ -1,6 +1,7 @@
 //! The per-connection table (`wirenote flows`): one row per TCP connection, Zeek
 //! conn.log-like.
 
+use wirenote_core::conn::lifecycle::Side;
 use wirenote_core::record::ConnRecord;
 
 use super::cell::{table, Cell, Mirror};
@@ -56,8 +57,14 @@ table! {
             "Zeek's connection state: `S0`, `S1`, `SF`, `REJ`, `S2`, `S3`, `RSTO`, `RSTR`, `RSTOS0`, `RSTRH`, `SH`, `SHR`, `OTH`",
             |r, _s| r.conn_state.as_str();
         History = "history", Text, Mirror::Zeek(CONN_LOG, &["history"]),
-            "Zeek's history letters `ShADadFfRrTtWw`, client upper-case, each once per direction in order of first appearance",
+            "Zeek's history, as Zeek writes it: letters in the order they happened, upper case for Zeek's originator (`zeek_orig`); `^` where Zeek flipped the roles; `a d i q` once a side, `s h f r` again only at a new sequence number, `t w g` at the 1st, 10th, 100th… time",
             |r, _s| r.history.as_str();
+        ZeekOrig = "zeek_orig", Text, Mirror::Zeek(CONN_LOG, &["id.orig_h"]),
+            "`client` or `server`: the side Zeek takes as the originator, whose letters in `history` are upper case (the client, unless Zeek flipped the connection or guessed otherwise mid-stream)",
+            |r, _s| match r.zeek_orig {
+                Side::Client => "client",
+                Side::Server => "server",
+            };
         ClosedBy = "closed_by", Text, Mirror::None,
             "who closed: `client`, `server`, `both` (crossing FINs), `rst`, `none`",
             |r, _s| r.closed_by;
