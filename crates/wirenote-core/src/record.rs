@@ -258,6 +258,9 @@ pub struct HttpRecord {
     /// `conditional`, `revalidated`, `keep-alive`/`close` (requests), `persistent`/`close`
     /// (responses), `;`-separated.
     pub note: String,
+    /// The validators that made a request conditional (`If-Modified-Since`,
+    /// `If-None-Match`), for explanations; not a column.
+    pub validators: Option<&'static str>,
 }
 
 /// One HTTP exchange (the `wirenote http` table, Zeek http.log-like).

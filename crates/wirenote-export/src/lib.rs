@@ -459,6 +459,7 @@ mod tests {
             response_in: None,
             time_since_request: Some(0.000643),
             note: "revalidated;persistent".into(),
+            validators: None,
         }
     }
 
@@ -482,6 +483,7 @@ mod tests {
             response_in: Some(4),
             time_since_request: None,
             note: "keep-alive".into(),
+            validators: None,
         });
         pipelined.http.push(not_modified());
         let bare = PacketRecord {
