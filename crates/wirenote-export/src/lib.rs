@@ -40,7 +40,7 @@ use csv_writer::CsvWriter;
 use json_lines::JsonLines;
 use schema::{ConnColumn, ExchangeColumn, PacketColumn, Selection, Table};
 
-pub use explain::{explain_stream, Language};
+pub use explain::{explain_stream, ladder_svg, Ladder, Language, GAP_SECONDS, MAX_ARROWS};
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
 pub use parquet::{ConnParquet, ExchangeParquet, PacketParquet, ParquetTable};
 pub use pcapng::{annotation, AnnotatedPcapNg};

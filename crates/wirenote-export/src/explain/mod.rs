@@ -10,9 +10,14 @@
 //! `report`; `markup` (escaping, text widths) is a leaf.
 
 mod facts;
+mod ladder;
+mod markup;
 mod summary;
+mod svg;
 mod text;
 mod wording;
 
+pub use ladder::{GAP_SECONDS, MAX_ARROWS};
+pub use svg::{ladder_svg, Ladder};
 pub use text::explain_stream;
 pub use wording::Language;
