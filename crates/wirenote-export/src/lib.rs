@@ -40,7 +40,10 @@ use csv_writer::CsvWriter;
 use json_lines::JsonLines;
 use schema::{ConnColumn, ExchangeColumn, PacketColumn, Selection, Table};
 
-pub use explain::{explain_stream, ladder_svg, Ladder, Language, GAP_SECONDS, MAX_ARROWS};
+pub use explain::{
+    explain_stream, ladder_svg, report_html, Ladder, Language, ReportInput, GAP_SECONDS,
+    MAX_ARROWS, MAX_LADDERS,
+};
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
 pub use parquet::{ConnParquet, ExchangeParquet, PacketParquet, ParquetTable};
 pub use pcapng::{annotation, AnnotatedPcapNg};

@@ -12,12 +12,14 @@
 mod facts;
 mod ladder;
 mod markup;
+mod report;
 mod summary;
 mod svg;
 mod text;
 mod wording;
 
 pub use ladder::{GAP_SECONDS, MAX_ARROWS};
+pub use report::{report_html, ReportInput, MAX_LADDERS};
 pub use svg::{ladder_svg, Ladder};
 pub use text::explain_stream;
 pub use wording::Language;
