@@ -201,3 +201,120 @@ pub(crate) fn http_label(m: &HttpRecord) -> String {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A segment with the given role, direction, flags and relative numbers.
+    fn segment(role: Role, from_client: bool, flags: TcpFlags, seq: u32, ack: u32) -> TcpRecord {
+        TcpRecord {
+            role: Some(role),
+            from_client,
+            flags: flags.bits(),
+            relative_seq: seq,
+            relative_ack: ack,
+            ..TcpRecord::default()
+        }
+    }
+
+    fn steps(segments: &[TcpRecord]) -> Vec<(&'static str, Option<Step>)> {
+        let mut facts = Facts::default();
+        segments
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let f = facts.next(i as u64 + 1, t, &[]);
+                (f.doing, f.step)
+            })
+            .collect()
+    }
+
+    const FIN_ACK: TcpFlags = TcpFlags::from_bits(0x011);
+    const ACK: TcpFlags = TcpFlags::ACK;
+
+    #[test]
+    fn a_fin_ack_that_acknowledges_the_first_fin_is_steps_2_and_3() {
+        let got = steps(&[
+            segment(Role::TeardownFin1, true, FIN_ACK, 176, 1766),
+            segment(Role::TeardownFin2, false, FIN_ACK, 1766, 177),
+            segment(Role::TeardownAck2, true, ACK, 177, 1767),
+        ]);
+        assert_eq!(
+            got,
+            [
+                ("teardown-fin1", Some(Step::Teardown(1))),
+                ("teardown-finack", Some(Step::TeardownCombined)),
+                ("teardown-ack2", Some(Step::Teardown(4))),
+            ]
+        );
+    }
+
+    #[test]
+    fn four_segments_are_four_steps() {
+        let got = steps(&[
+            segment(Role::TeardownFin1, false, FIN_ACK, 419, 79),
+            segment(Role::TeardownAck1, true, ACK, 79, 420),
+            segment(Role::TeardownFin2, true, FIN_ACK, 79, 420),
+            segment(Role::TeardownAck2, false, ACK, 420, 80),
+        ]);
+        let numbers: Vec<Option<Step>> = got.iter().map(|(_, s)| *s).collect();
+        assert_eq!(
+            numbers,
+            (1..=4).map(|n| Some(Step::Teardown(n))).collect::<Vec<_>>()
+        );
+    }
+
+    /// A FIN that does not acknowledge the first FIN (it crossed it) is step 3 alone.
+    #[test]
+    fn a_crossing_fin_is_step_3() {
+        let got = steps(&[
+            segment(Role::TeardownFin1, true, FIN_ACK, 10, 20),
+            segment(Role::TeardownFin2, false, FIN_ACK, 20, 10),
+        ]);
+        assert_eq!(got[1], ("teardown-fin2", Some(Step::Teardown(3))));
+    }
+
+    #[test]
+    fn a_304_names_the_validators_of_its_conditional_request() {
+        let message = |kind, status, note: &str, validators, request_in| HttpRecord {
+            kind,
+            method: None,
+            uri: None,
+            version: "HTTP/1.1".into(),
+            status,
+            reason: None,
+            content_type: None,
+            request_in,
+            response_in: None,
+            time_since_request: None,
+            note: note.into(),
+            validators,
+        };
+        let mut facts = Facts::default();
+        let t = TcpRecord::default();
+        let request = message(
+            Kind::Request,
+            None,
+            "conditional;keep-alive",
+            Some("If-None-Match"),
+            None,
+        );
+        let f = facts.next(21, &t, &[request]);
+        assert_eq!(f.caching, [Caching::Conditional(Some("If-None-Match"))]);
+        let response = message(
+            Kind::Response,
+            Some(304),
+            "revalidated;persistent",
+            None,
+            Some(21),
+        );
+        let f = facts.next(23, &t, &[response]);
+        assert_eq!(
+            f.caching,
+            [Caching::Revalidated(Some(21), Some("If-None-Match"))]
+        );
+        let stray = message(Kind::Response, Some(304), "persistent", None, None);
+        assert_eq!(facts.next(30, &t, &[stray]).caching, [Caching::NotModified]);
+    }
+}
