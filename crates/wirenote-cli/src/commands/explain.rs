@@ -142,7 +142,8 @@ pub(super) fn write_output(
 ) -> anyhow::Result<()> {
     let output = Output::create(target)?;
     {
-        let mut out = output.writer();
+        // The text is written a line at a time: buffered, not a system call per line.
+        let mut out = io::BufWriter::new(output.writer());
         write(&mut out)?;
         out.flush()?;
     }
