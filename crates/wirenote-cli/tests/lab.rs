@@ -485,6 +485,26 @@ fn report_opens_offline_in_chromium() {
         assert_eq!(dom.matches("<svg ").count(), 3);
         assert_eq!(dom.matches("class=\"wn-arrow ").count(), 17 + 10 + 12);
         assert!(dom.contains(explained), "{dom}");
+        // Sorting works: a copy of the page that clicks the "packets" heading once
+        // (ascending: 10, 12, 17 packets, so streams 1, 2, 0).
+        let page = std::fs::read_to_string(&html).unwrap();
+        let click =
+            "<script>document.querySelectorAll('#connections th')[4].click();</script>\n</body>";
+        let sorted = work.path().join(format!("sorted.{lang}.html"));
+        std::fs::write(&sorted, page.replace("</body>", click)).unwrap();
+        let dom = chromium(
+            &format!("file://{}", sorted.display()),
+            &work.path().join("profile"),
+        );
+        let order: Vec<usize> = ["conn-1", "conn-2", "conn-0"]
+            .iter()
+            .map(|id| dom.find(&format!("<tr id=\"{id}\"")).unwrap())
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "sorted by packets: {order:?}"
+        );
+        assert!(dom.contains("aria-sort=\"ascending\""));
         screenshot(
             &url,
             &work.path().join("profile"),
