@@ -33,6 +33,10 @@ pub enum Command {
     /// The story of one connection, packet by packet, as the lab report tells it.
     #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
+    /// One self-contained HTML page for a capture: the connections (sortable, Zeek state
+    /// and history in words), the HTTP exchanges, and each connection's ladder diagram.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
     /// One row per HTTP exchange (Zeek http.log-like): request and response frames,
     /// method, host, URI, status, sizes, conditional/revalidated, persistence, timing.
     #[command(after_help = HTTP_EXAMPLES)]
@@ -74,7 +78,13 @@ const HTTP_EXAMPLES: &str = "Examples:
 
 const EXPLAIN_EXAMPLES: &str = "Examples:
   wirenote explain fixtures/lab-5000.pcap --stream 0       the first connection's story
-  wirenote explain -r lab.pcap --stream 2 --lang zh        in Chinese";
+  wirenote explain -r lab.pcap --stream 2 --lang zh        in Chinese
+  wirenote explain lab.pcap --stream 0 -o stream0.svg      the ladder diagram (SVG)
+  wirenote explain lab.pcap --stream 1 -f html --lang zh   an HTML page with the ladder, on stdout";
+
+const REPORT_EXAMPLES: &str = "Examples:
+  wirenote report fixtures/lab-5000.pcap -o report.html    every connection, exchange and ladder
+  wirenote report lab.pcap --lang zh -o report.zh.html     in Chinese";
 
 const BATCH_EXAMPLES: &str = "Examples:
   wirenote batch captures/ -o out/                         every capture under captures/
@@ -254,6 +264,38 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub stream: u64,
     /// Language of the explanation.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
+    /// What to write: the story as text, the ladder diagram as SVG, or an HTML page with
+    /// the connection's table rows and its ladder. Default: from `-o`'s extension, else
+    /// text.
+    #[arg(short, long, value_enum)]
+    pub format: Option<ExplainFormat>,
+    /// Write here instead of stdout (atomically: a temporary file renamed when complete).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// What `explain` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// One line per packet, then the connection in words.
+    Text,
+    /// A ladder (sequence) diagram: one self-contained SVG.
+    Svg,
+    /// A self-contained HTML page: the connection, its HTTP exchanges and its ladder.
+    Html,
+}
+
+/// `wirenote report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: CaptureArg,
+    /// Write here instead of stdout (atomically: a temporary file renamed when complete).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Language of the page.
     #[arg(long, value_enum, default_value_t = LangArg::En)]
     pub lang: LangArg,
 }

@@ -353,8 +353,12 @@ fn explain_tells_the_story_in_english_and_chinese() {
     let out = run(&["explain", fixture.to_str().unwrap(), "--stream", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 14, "header, 12 packets, summary");
-    assert!(text.contains("server → client FIN: server closes first (active close, teardown 1/4); client enters CLOSE_WAIT; server enters FIN_WAIT_1"));
+    assert_eq!(
+        text.lines().count(),
+        16,
+        "header, 12 packets, state, history, who closed"
+    );
+    assert!(text.contains("server → client FIN: server closes first, an active close (teardown 1/4); client enters CLOSE_WAIT; server enters FIN_WAIT_1"));
     assert!(text
         .lines()
         .last()
@@ -369,8 +373,8 @@ fn explain_tells_the_story_in_english_and_chinese() {
         "zh",
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("客户端请求建立连接（三次握手第 1 次）"));
-    assert!(text.contains("客户端进入 TIME_WAIT 状态"));
+    assert!(text.contains("客户端请求建立连接，即三次握手第 1 次"));
+    assert!(text.contains("客户端进入 TIME_WAIT（时间等待）状态"));
     let out = run(&["explain", fixture.to_str().unwrap(), "--stream", "9"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no TCP stream 9"));

@@ -396,3 +396,167 @@ fn serve_shuts_down_gracefully_on_sigterm() {
         "{log:?}"
     );
 }
+
+/// Takes a screenshot of `url` in headless Chromium (a private profile) into `png`.
+fn screenshot(url: &str, profile: &Path, png: &Path, size: (u32, u32)) {
+    let binary = if on_path("chromium") {
+        "chromium"
+    } else {
+        "chromium-browser"
+    };
+    let status = Command::new(binary)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--timeout=10000",
+            &format!("--user-data-dir={}", profile.display()),
+            &format!("--screenshot={}", png.display()),
+            &format!("--window-size={},{}", size.0, size.1),
+            url,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "chromium --screenshot {url}");
+    let bytes = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
+    assert!(bytes > 10_000, "{}: {bytes} bytes", png.display());
+}
+
+/// The `width`/`height` attributes of an SVG's root.
+fn svg_size(svg: &str) -> (u32, u32) {
+    let number = |name: &str| -> u32 {
+        let at = svg.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        svg[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    (number("width"), number("height"))
+}
+
+/// `wirenote report` (issue #21) opened offline from a file:// URL in real headless
+/// Chromium: the DOM has the connections and exchanges tables (the sorting script ran:
+/// the headings are focusable), one collapsed `<details>` with an inline SVG ladder per
+/// connection, one arrow per packet; and screenshots of the page and of the ladders (en
+/// and zh) are taken, into the test's target folder, to be looked at.
+#[test]
+fn report_opens_offline_in_chromium() {
+    if !have_chromium() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirenote-report");
+    std::fs::create_dir_all(&shots).unwrap();
+    let lab = workspace().join("fixtures/lab-5000.pcap");
+    let _browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    for (lang, explained) in [
+        ("en", "normal establishment and termination"),
+        ("zh", "正常建立并正常终止"),
+    ] {
+        let html = work.path().join(format!("report.{lang}.html"));
+        let status = Command::new(env!("CARGO_BIN_EXE_wirenote"))
+            .args(["report", lab.to_str().unwrap(), "--lang", lang, "-o"])
+            .arg(&html)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let url = format!("file://{}", html.display());
+        let dom = chromium(&url, &work.path().join("profile"));
+        assert!(
+            dom.contains("<table class=\"sortable\" id=\"connections\">"),
+            "{dom}"
+        );
+        assert_eq!(dom.matches("<tr id=\"conn-").count(), 3, "{dom}");
+        assert_eq!(
+            dom.matches("<tr><td class=\"num\"><a href=\"#stream-")
+                .count(),
+            4
+        );
+        assert_eq!(dom.matches("<details id=\"stream-").count(), 3);
+        assert!(
+            !dom.contains("<details id=\"stream-0\" open"),
+            "collapsed by default"
+        );
+        assert_eq!(
+            dom.matches(" tabindex=\"0\">").count(),
+            18,
+            "the script ran"
+        );
+        assert_eq!(dom.matches("<svg ").count(), 3);
+        assert_eq!(dom.matches("class=\"wn-arrow ").count(), 17 + 10 + 12);
+        assert!(dom.contains(explained), "{dom}");
+        // Sorting works: a copy of the page that clicks the "packets" heading once
+        // (ascending: 10, 12, 17 packets, so streams 1, 2, 0).
+        let page = std::fs::read_to_string(&html).unwrap();
+        let click =
+            "<script>document.querySelectorAll('#connections th')[4].click();</script>\n</body>";
+        let sorted = work.path().join(format!("sorted.{lang}.html"));
+        std::fs::write(&sorted, page.replace("</body>", click)).unwrap();
+        let dom = chromium(
+            &format!("file://{}", sorted.display()),
+            &work.path().join("profile"),
+        );
+        let order: Vec<usize> = ["conn-1", "conn-2", "conn-0"]
+            .iter()
+            .map(|id| dom.find(&format!("<tr id=\"{id}\"")).unwrap())
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "sorted by packets: {order:?}"
+        );
+        assert!(dom.contains("aria-sort=\"ascending\""));
+        screenshot(
+            &url,
+            &work.path().join("profile"),
+            &shots.join(format!("report.{lang}.png")),
+            (1280, 1000),
+        );
+        let svg_path = work.path().join(format!("stream1.{lang}.svg"));
+        let status = Command::new(env!("CARGO_BIN_EXE_wirenote"))
+            .args([
+                "explain",
+                lab.to_str().unwrap(),
+                "--stream",
+                "1",
+                "--lang",
+                lang,
+                "-o",
+            ])
+            .arg(&svg_path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let size = svg_size(&std::fs::read_to_string(&svg_path).unwrap());
+        let png = shots.join(format!("ladder-stream1.{lang}.png"));
+        screenshot(
+            &format!("file://{}", svg_path.display()),
+            &work.path().join("profile"),
+            &png,
+            size,
+        );
+        // One connection's page, its ladder unfolded (`explain --format html`).
+        let page = work.path().join(format!("stream1.{lang}.html"));
+        let status = Command::new(env!("CARGO_BIN_EXE_wirenote"))
+            .args([
+                "explain",
+                lab.to_str().unwrap(),
+                "--stream",
+                "1",
+                "-f",
+                "html",
+            ])
+            .args(["--lang", lang, "-o"])
+            .arg(&page)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let url = format!("file://{}", page.display());
+        let dom = chromium(&url, &work.path().join("profile"));
+        assert!(dom.contains("<details id=\"stream-1\" open=\"\">"), "{dom}");
+        let png = shots.join(format!("explain-stream1.{lang}.png"));
+        screenshot(&url, &work.path().join("profile"), &png, (1280, 1100));
+        println!("wirenote-tests: screenshots in {}", shots.display());
+    }
+}

@@ -266,6 +266,9 @@ pub struct HttpRecord {
     /// `conditional`, `revalidated`, `keep-alive`/`close` (requests), `persistent`/`close`
     /// (responses), `;`-separated.
     pub note: String,
+    /// The validators that made a request conditional (`If-Modified-Since`,
+    /// `If-None-Match`), for explanations; not a column.
+    pub validators: Option<&'static str>,
 }
 
 /// How a message's body ended: whole, or cut by what happened to the connection.

@@ -40,7 +40,10 @@ use csv_writer::CsvWriter;
 use json_lines::JsonLines;
 use schema::{ConnColumn, ExchangeColumn, PacketColumn, Selection, Table};
 
-pub use explain::{explain_stream, Language};
+pub use explain::{
+    explain_stream, ladder_svg, report_html, Ladder, Language, ReportInput, GAP_SECONDS,
+    MAX_ARROWS, MAX_LADDERS,
+};
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
 pub use parquet::{ConnParquet, ExchangeParquet, PacketParquet, ParquetTable};
 pub use pcapng::{annotation, AnnotatedPcapNg};
@@ -459,6 +462,7 @@ mod tests {
             response_in: None,
             time_since_request: Some(0.000643),
             note: "revalidated;persistent".into(),
+            validators: None,
         }
     }
 
@@ -482,6 +486,7 @@ mod tests {
             response_in: Some(4),
             time_since_request: None,
             note: "keep-alive".into(),
+            validators: None,
         });
         pipelined.http.push(not_modified());
         let bare = PacketRecord {

@@ -7,6 +7,7 @@ mod explain;
 mod flows;
 mod http;
 mod one_table;
+mod report;
 mod serve;
 
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Annotate(args) => annotate::run(&args),
         Command::Flows(args) => flows::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Http(args) => http::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Batch(args) => batch::run(&args),

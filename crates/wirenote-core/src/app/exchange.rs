@@ -183,6 +183,7 @@ impl Exchanges {
                     time_since_request: (m.kind == Kind::Response && tail.request_frame != 0)
                         .then(|| seconds(item.time - tail.request_time)),
                     note: note.join(";"),
+                    validators: m.head.validators,
                 }
             })
             .collect()

@@ -80,6 +80,9 @@ pub struct HeadFacts {
     pub connection: Option<String>,
     /// `If-Modified-Since` or `If-None-Match` present: a conditional request.
     pub conditional: bool,
+    /// Which validators made it conditional (`If-Modified-Since`, `If-None-Match`, or
+    /// both, `, `-separated), for the words that explain a revalidation.
+    pub validators: Option<&'static str>,
     /// The head parsed cleanly with `httparse`.
     pub well_formed: bool,
 }
@@ -162,6 +165,14 @@ impl Message {
 
 /// Reads the header facts and version/reason of a complete head with `httparse`, falling
 /// back to a lenient line split when the head is not strictly valid.
+/// The validators seen so far with `name` added (each named once, in a fixed order).
+fn with_validator(seen: Option<&'static str>, name: &'static str) -> &'static str {
+    match seen {
+        Some(already) if already != name => "If-Modified-Since, If-None-Match",
+        _ => name,
+    }
+}
+
 fn head_facts(head: &[u8], first_line: &str, kind: Kind) -> (String, String, HeadFacts) {
     let mut facts = HeadFacts::default();
     let mut fields = [httparse::EMPTY_HEADER; 96];
@@ -196,10 +207,12 @@ fn head_facts(head: &[u8], first_line: &str, kind: Kind) -> (String, String, Hea
             facts.host = Some(value.trim().to_string());
         } else if name.eq_ignore_ascii_case("connection") {
             facts.connection = Some(value.trim().to_ascii_lowercase());
-        } else if name.eq_ignore_ascii_case("if-modified-since")
-            || name.eq_ignore_ascii_case("if-none-match")
-        {
+        } else if name.eq_ignore_ascii_case("if-modified-since") {
             facts.conditional = true;
+            facts.validators = Some(with_validator(facts.validators, "If-Modified-Since"));
+        } else if name.eq_ignore_ascii_case("if-none-match") {
+            facts.conditional = true;
+            facts.validators = Some(with_validator(facts.validators, "If-None-Match"));
         }
     };
     match &headers {
