@@ -174,6 +174,8 @@ pub struct Tracker {
     next_stream: u64,
     /// Connections displaced by port reuse, waiting to be collected.
     replaced: Vec<Conn>,
+    /// See [`Tracker::set_time_floor`].
+    time_floor: i128,
 }
 
 impl Tracker {
@@ -262,6 +264,13 @@ impl Tracker {
             transition,
             completeness_before,
         }
+    }
+
+    /// The stream of a segment whose TCP header is bogus (longer than its IP payload):
+    /// like Wireshark, find or make its conversation, and change nothing else.
+    pub fn stream_only(&mut self, seg: &SegmentInput<'_>) -> u64 {
+        let key = conversation_key(seg.src, seg.dst);
+        self.conn_for(key, seg, false).0.stream
     }
 
     /// For a pure SYN on a known conversation: `(reused, syn_retry)`. A SYN with a new ISN
@@ -471,6 +480,13 @@ pub(crate) fn next_completeness(
 }
 
 impl Tracker {
+    /// Connections last seen before `floor_ns` count as seen then: frames without a
+    /// timestamp (pcapng Simple Packet Blocks) come before the capture's clock is known,
+    /// and must not make their connections look idle since the epoch.
+    pub fn set_time_floor(&mut self, floor_ns: i128) {
+        self.time_floor = floor_ns;
+    }
+
     /// Removes and returns connections that are finished and quiet for `linger_ns`, or
     /// idle for `idle_ns`, as of capture time `now_ns`. Memory then follows the number of
     /// open connections, not the length of the capture.
@@ -484,7 +500,7 @@ impl Tracker {
             .conns
             .iter()
             .filter(|(_, c)| {
-                let quiet = now_ns - c.summary.last_time;
+                let quiet = now_ns - c.summary.last_time.max(self.time_floor);
                 (c.is_closed() && quiet > linger_ns) || quiet > idle_ns
             })
             .map(|(k, _)| *k)

@@ -39,8 +39,10 @@ pub struct Dissector {
     exchanges: Vec<ExchangeRecord>,
     /// Capture time of the last eviction sweep.
     last_sweep_ns: i128,
-    /// Capture time of the previous TCP frame.
-    last_frame_ns: i128,
+    /// Capture time of the previous TCP frame that had one.
+    last_frame_ns: Option<i128>,
+    /// A TCP frame without a timestamp has been seen and no frame with one yet.
+    untimed: bool,
     frames_since_sweep: u32,
 }
 
@@ -166,12 +168,34 @@ impl Dissector {
         }
     }
 
+    /// The time a TCP frame counts at for connection tracking: its own, or for a frame
+    /// without one (a pcapng Simple Packet Block) that of the last frame that had one,
+    /// so that the capture's clock never runs back to the epoch. Connections seen before
+    /// any frame had a time count as seen when the first one does.
+    fn tracking_time(&mut self, stamp: Option<Timestamp>) -> i128 {
+        match (stamp.map(Timestamp::as_nanos), self.last_frame_ns) {
+            (Some(now), _) => {
+                if std::mem::take(&mut self.untimed) {
+                    self.tracker.set_time_floor(now);
+                }
+                now
+            }
+            (None, Some(last)) => last,
+            (None, None) => {
+                self.untimed = true;
+                0
+            }
+        }
+    }
+
     fn sweep(&mut self, now_ns: i128) {
         // A clock glitch (one frame stamped far in the future) must not make every
         // connection look idle: a jump larger than the idle timeout since the previous
         // frame does not move the sweep clock.
-        let previous = std::mem::replace(&mut self.last_frame_ns, now_ns);
-        if now_ns - previous > IDLE_TIMEOUT_NS && previous != 0 {
+        let Some(previous) = self.last_frame_ns.replace(now_ns) else {
+            return;
+        };
+        if now_ns - previous > IDLE_TIMEOUT_NS {
             return;
         }
         self.frames_since_sweep += 1;
@@ -310,9 +334,22 @@ impl Dissector {
             window: header.window(),
             len,
             options: header.options(),
-            time_ns: frame.timestamp.map(Timestamp::as_nanos).unwrap_or(0),
+            time_ns: self.tracking_time(frame.timestamp),
             frame: frame.number,
         };
+        if header_len > announced_len {
+            // Wireshark finds (or makes) the conversation, so the segment takes a stream
+            // number, and stops at the short segment before any analysis state moves.
+            let stream = self.tracker.stream_only(&input);
+            record.tcp = Some(bogus_tcp_record(&input, stream));
+            if !self.passing.is_first() {
+                write_bogus_tcp_info(&mut record.info, &input);
+            }
+            return mark_malformed(
+                record,
+                format!("TCP header length {header_len} exceeds IP payload length {announced_len}"),
+            );
+        }
         let (result, tcp) = self.track(&input);
         let mut info = std::mem::take(&mut record.info);
         let mut fence = 0;
@@ -320,14 +357,6 @@ impl Dissector {
             fence = write_tcp_info(&mut info, &tcp, &header, result.ack_base);
         }
         let mut columns = Columns::new(info, fence);
-        if header_len > announced_len {
-            record.protocol = "TCP";
-            record.info = columns.info;
-            return mark_malformed(
-                record,
-                format!("TCP header length {header_len} exceeds IP payload length {announced_len}"),
-            );
-        }
         let payload = header.payload();
         let payload = &payload[..payload.len().min(len as usize)];
         if !payload.is_empty() || input.flags.contains(TcpFlags::FIN) {
@@ -515,6 +544,35 @@ fn protocol_name(proto: u8) -> &'static str {
         132 => "SCTP",
         _ => "IP",
     }
+}
+
+/// The TCP columns of a segment whose header claims more bytes than the IP packet
+/// holds: what tshark shows of it (ports, stream, raw numbers; no analysis, no role).
+fn bogus_tcp_record(input: &SegmentInput<'_>, stream: u64) -> TcpRecord {
+    TcpRecord {
+        source_port: input.src.port,
+        destination_port: input.dst.port,
+        stream,
+        flags: input.flags.bits(),
+        relative_seq: input.seq,
+        relative_ack: input.ack,
+        raw_seq: input.seq,
+        raw_ack: input.ack,
+        window: u32::from(input.window),
+        ..TcpRecord::default()
+    }
+}
+
+/// tshark's Info for such a segment: the summary as far as it got, then its exception.
+fn write_bogus_tcp_info(info: &mut String, input: &SegmentInput<'_>) {
+    use std::fmt::Write as _;
+    let _ = write!(info, "{} → {} [", input.src.port, input.dst.port);
+    tcp::write_flag_names(info, input.flags);
+    let _ = write!(info, "] Seq={}", input.seq);
+    if input.flags.contains(TcpFlags::ACK) {
+        let _ = write!(info, " Ack={}", input.ack);
+    }
+    let _ = write!(info, " Win={}[Malformed Packet]", input.window);
 }
 
 /// Wireshark's TCP Info column: `sport → dport [FLAGS] Seq=… Ack=… Win=… Len=… options`.
