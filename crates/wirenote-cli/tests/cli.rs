@@ -682,6 +682,18 @@ fn output_errors_name_the_path_given() {
         "jsonl",
     ]);
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    // The annotated pcapng copy (buffered; its last block is written at the end) on the
+    // same full disk: also exit 2, named, and nothing left.
+    let copy = dir.path().join("full.pcapng");
+    let copy_out = run(&[
+        "annotate",
+        chromium.to_str().unwrap(),
+        "--pcapng-out",
+        copy.to_str().unwrap(),
+        "-o",
+        "/dev/null",
+    ]);
+    let copy_left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     let _ = Command::new("umount").arg(dir.path()).status();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -692,6 +704,15 @@ fn output_errors_name_the_path_given() {
         )
     );
     assert!(left.is_empty(), "{left:?}");
+    assert_eq!(copy_out.status.code(), Some(2), "{}", stderr(&copy_out));
+    assert_eq!(
+        stderr(&copy_out),
+        format!(
+            "wirenote: cannot write {}: No space left on device (os error 28)\n",
+            copy.display()
+        )
+    );
+    assert!(copy_left.is_empty(), "{copy_left:?}");
 }
 
 /// `cargo install` gets a lean binary (no debug info in the release profile; line tables
@@ -833,4 +854,38 @@ fn a_long_run_of_malformed_frames_stops_with_one_warning() {
             assert_eq!(csv_rows(&out).len(), limit, "{args:?}");
         }
     }
+}
+
+/// A gzip-compressed capture: cut short, it is a truncated capture (exit 1, every frame
+/// before the cut written); with a corrupt gzip stream, reading failed (exit 2), and the
+/// message says where and why.
+#[test]
+fn gzip_cut_short_is_damage_and_a_bad_gzip_stream_is_a_read_error() {
+    use std::io::Write;
+    let pcap = std::fs::read(workspace().join("fixtures/lab-5000.pcap")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&pcap).unwrap();
+    let gz = gz.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let cut = dir.path().join("cut.pcap.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let out = run(&["annotate", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cut short in the middle of a packet after frame"));
+    assert!(!csv_rows(&out).is_empty());
+
+    let mut bad = gz.clone();
+    let at = bad.len() - 6; // the CRC-32 in the trailer
+    bad[at] ^= 0xff;
+    let bad_path = dir.path().join("bad.pcap.gz");
+    std::fs::write(&bad_path, &bad).unwrap();
+    let out = run(&["annotate", bad_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains("read error after frame")
+            && message.contains("corrupt gzip stream does not have a matching checksum"),
+        "{message}"
+    );
 }

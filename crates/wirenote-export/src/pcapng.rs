@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::time::Duration;
 
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
@@ -33,7 +33,10 @@ use crate::schema::{PacketColumn, Table};
 
 /// Writes the annotated copy, one frame at a time.
 pub struct AnnotatedPcapNg<W: std::io::Write> {
-    writer: PcapNgWriter<W>,
+    /// Buffered: pcap-file writes a block in several small pieces, and the output is
+    /// usually a file (each piece a system call otherwise). [`AnnotatedPcapNg::finish`]
+    /// flushes it and reports a failure; dropping it unfinished loses the tail.
+    writer: PcapNgWriter<BufWriter<W>>,
     /// (input section, input interface, resolution, offset) → output interface.
     interfaces: HashMap<(u32, u32, u8, i64), u32>,
 }
@@ -131,7 +134,7 @@ impl<W: Write> AnnotatedPcapNg<W> {
     /// Starts the file (section header).
     pub fn new(out: W) -> std::io::Result<Self> {
         Ok(AnnotatedPcapNg {
-            writer: PcapNgWriter::new(out).map_err(io_error)?,
+            writer: PcapNgWriter::new(BufWriter::with_capacity(1 << 18, out)).map_err(io_error)?,
             interfaces: HashMap::new(),
         })
     }
@@ -187,10 +190,14 @@ impl<W: Write> AnnotatedPcapNg<W> {
         Ok(())
     }
 
-    /// Flushes the file.
+    /// Writes out what is buffered and flushes the output, reporting a failure.
     pub fn finish(self) -> std::io::Result<()> {
-        let mut inner = self.writer.into_inner();
-        inner.flush()
+        let mut out = self
+            .writer
+            .into_inner()
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        out.flush()
     }
 }
 

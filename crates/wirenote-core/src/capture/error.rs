@@ -70,11 +70,14 @@ pub enum CaptureError {
 }
 
 impl CaptureError {
-    /// True when frames may have been read before this error (the file is partly readable).
+    /// True when the capture itself is damaged (cut short or corrupt) after frames that
+    /// were read: every readable frame is there, and the run is "damaged", not failed.
+    /// A read error ([`CaptureError::Io`]: a failing disk, a broken gzip stream) is no
+    /// damage of the capture's records but a failure to read it, whatever came before.
     pub fn is_partial(&self) -> bool {
         matches!(
             self,
-            CaptureError::Truncated { .. } | CaptureError::Corrupt { .. } | CaptureError::Io { .. }
+            CaptureError::Truncated { .. } | CaptureError::Corrupt { .. }
         )
     }
 }

@@ -75,6 +75,12 @@ impl<'s> Source<'s> {
                         }
                         Ok(n) => *end += n,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        // A compressed capture cut short ("incomplete deflate stream") is
+                        // a truncated capture: its data simply ends here.
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                            *eof = true;
+                            break;
+                        }
                         Err(e) => return Err(e),
                     }
                 }
