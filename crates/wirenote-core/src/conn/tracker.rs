@@ -28,6 +28,7 @@ use crate::conn::summary::{completeness, ConnSummary};
 use crate::conn::window::WindowScale;
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::{self, TcpFlags};
+use crate::wire::tunnel::Tunnels;
 
 /// One TCP connection (one `tcp.stream`).
 #[derive(Debug, Clone)]
@@ -52,6 +53,8 @@ pub struct Conn {
     pub summary: ConnSummary,
     /// Whether this stream reused the ports of an earlier one.
     pub reused_ports: bool,
+    /// The tunnels its first segment came through.
+    pub tunnel: Tunnels,
 }
 
 impl Conn {
@@ -74,6 +77,7 @@ impl Conn {
             lifecycle: Lifecycle::new(opening.midstream),
             summary: ConnSummary::new(seg.time_ns),
             reused_ports: reused,
+            tunnel: seg.tunnel,
         }
     }
 
@@ -152,6 +156,8 @@ pub struct SegmentInput<'a> {
     pub time_ns: i128,
     /// Frame number.
     pub frame: u64,
+    /// The tunnels the segment came through (a connection keeps its first segment's).
+    pub tunnel: Tunnels,
 }
 
 fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
