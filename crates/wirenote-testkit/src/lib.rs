@@ -75,6 +75,40 @@ pub fn corpus_dir() -> Option<PathBuf> {
     None
 }
 
+/// The variable that points at the Zeek reference set elsewhere than `../shared/zeek`.
+pub const ZEEK_DIR: &str = "WIRENOTE_ZEEK";
+
+/// The Zeek reference set (a folder with `traces/` and `baselines/` inside): `$WIRENOTE_ZEEK`,
+/// or `../shared/zeek` beside the workspace. Absent, or switched off with
+/// `WIRENOTE_NO_CORPUS=1`, it is `None` and said once, as [`corpus_dir`] says it (a panic
+/// under `CI=true`).
+pub fn zeek_dir() -> Option<PathBuf> {
+    if flag_set(NO_CORPUS) {
+        skipped("the Zeek-trace tests", &format!("{NO_CORPUS} is set"));
+        return None;
+    }
+    let candidates = [
+        std::env::var_os(ZEEK_DIR).map(PathBuf::from),
+        workspace().parent().map(|p| p.join("shared/zeek")),
+    ];
+    if let Some(dir) = candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("traces").is_dir())
+    {
+        return Some(dir);
+    }
+    assert!(
+        !in_ci(),
+        "CI=true but the Zeek traces ../shared/zeek were not found (set {NO_CORPUS}=1 to skip them)"
+    );
+    skipped(
+        "the Zeek-trace tests",
+        "../shared/zeek not found beside the workspace",
+    );
+    None
+}
+
 /// Whether `tool` is on the PATH, without a word.
 pub fn on_path(tool: &str) -> bool {
     Command::new("sh")
