@@ -9,7 +9,7 @@
 //!   carries PPP LCP), and `golden` already compares these fields on all of it.
 //! * Frames we generate for each encapsulation those traces lack (MPLS, pseudowire
 //!   Ethernet, PBB, VN-Tag, FabricPath, IP-in-IP, IPv6-in-IP, GRE with key and sequence,
-//!   ERSPAN, VXLAN-GPE, 802.3 LLC/SNAP, FDDI, Token Ring, 802.11), written to a temporary
+//!   GRE carrying MPLS, Ethernet or PPTP's PPP, ERSPAN II and III, VXLAN-GPE, 802.3 LLC/SNAP, FDDI, Token Ring, 802.11), written to a temporary
 //!   pcap.
 //!
 //! Without tshark, or without the traces, a group says in one line that it was skipped
@@ -351,6 +351,42 @@ const CASES: &[Case] = &[
         wrap: |ip| {
             let gre = [0x10, 0, 0x88, 0xbe, 0, 0, 0, 1];
             let erspan = [0x10, 0x01, 0x00, 0x05, 0, 0, 0, 0];
+            let inner = ethernet(0x0800, ip);
+            ethernet(0x0800, &ipv4(47, &[&gre[..], &erspan, &inner].concat()))
+        },
+        tunnel: "GRE/ERSPAN",
+        tshark_shows: "ip:gre:erspan:eth:ethertype:ip:tcp",
+    },
+    Case {
+        name: "GRE carrying Ethernet (0x6558)",
+        link_type: 1,
+        wrap: |ip| {
+            let gre = [0x20, 0, 0x65, 0x58, 0, 0, 0, 5];
+            let inner = ethernet(0x0800, ip);
+            ethernet(0x0800, &ipv4(47, &[&gre[..], &inner].concat()))
+        },
+        tunnel: "GRE",
+        tshark_shows: "ip:gre:eth:ethertype:ip:tcp",
+    },
+    Case {
+        name: "PPTP's enhanced GRE carrying PPP carrying IPv4",
+        link_type: 1,
+        wrap: |ip| {
+            let len = (ip.len() + 4) as u8;
+            let gre = [
+                0x30, 0x01, 0x88, 0x0b, 0, len, 0, 1, 0, 0, 0, 1, 0xff, 0x03, 0, 0x21,
+            ];
+            ethernet(0x0800, &ipv4(47, &[&gre[..], ip].concat()))
+        },
+        tunnel: "GRE",
+        tshark_shows: "ip:gre:ppp:ip:tcp",
+    },
+    Case {
+        name: "ERSPAN type III",
+        link_type: 1,
+        wrap: |ip| {
+            let gre = [0x10, 0, 0x22, 0xeb, 0, 0, 0, 1];
+            let erspan = [0x20, 0x01, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0];
             let inner = ethernet(0x0800, ip);
             ethernet(0x0800, &ipv4(47, &[&gre[..], &erspan, &inner].concat()))
         },
