@@ -268,6 +268,19 @@ const CASES: &[Case] = &[
         tshark_shows: "mpls:pwethheuristic:pwethnocw:eth:ethertype:ip:tcp",
     },
     Case {
+        name: "MPLS, Ethernet pseudowire with control word",
+        link_type: 1,
+        wrap: |ip| {
+            let label_and_word = [0, 0x01, 0x01, 0x40, 0, 0, 0, 0x2a];
+            ethernet(
+                0x8847,
+                &[&label_and_word[..], &ethernet(0x0800, ip)].concat(),
+            )
+        },
+        tunnel: "MPLS",
+        tshark_shows: "mpls:pwethheuristic:pwethcw:eth:ethertype:ip:tcp",
+    },
+    Case {
         name: "PBB (802.1ah I-TAG)",
         link_type: 1,
         wrap: |ip| {
