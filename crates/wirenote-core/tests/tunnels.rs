@@ -8,9 +8,10 @@
 //!   frame. The public corpus has no tunnelled TCP (its one GRE frame, in `pptp.pcap`,
 //!   carries PPP LCP), and `golden` already compares these fields on all of it.
 //! * Frames we generate for each encapsulation those traces lack (MPLS, pseudowire
-//!   Ethernet, PBB, VN-Tag, FabricPath, IP-in-IP, IPv6-in-IP, GRE with key and sequence,
-//!   GRE carrying MPLS, Ethernet or PPTP's PPP, ERSPAN II and III, VXLAN-GPE, 802.3 LLC/SNAP, FDDI, Token Ring, 802.11), written to a temporary
-//!   pcap.
+//!   Ethernet with and without control word, PBB, VN-Tag, FabricPath, IP-in-IP,
+//!   IPv6-in-IP, GRE with checksum, key and sequence, GRE carrying MPLS, Ethernet or
+//!   PPTP's PPP, ERSPAN II and III, VXLAN-GPE, MPLS-in-UDP, 802.3 LLC/SNAP, FDDI, Token
+//!   Ring, 802.11), written to a temporary pcap.
 //!
 //! Without tshark, or without the traces, a group says in one line that it was skipped
 //! (a failure under `CI=true`); the generated frames are then still checked against the
@@ -419,6 +420,19 @@ const CASES: &[Case] = &[
         tunnel: "VXLAN-GPE",
         // Dissected as VXLAN (`tshark -V` shows the header), but frame.protocols omits it.
         tshark_shows: "udp:ip:tcp",
+    },
+    Case {
+        name: "MPLS-in-UDP (port 6635)",
+        link_type: 1,
+        wrap: |ip| {
+            let label = [0, 0x01, 0x01, 0x40];
+            ethernet(
+                0x0800,
+                &ipv4(17, &udp(50000, 6635, &[&label[..], ip].concat())),
+            )
+        },
+        tunnel: "MPLS",
+        tshark_shows: "udp:mpls:ip:tcp",
     },
     Case {
         name: "Ethernet 802.3 with LLC/SNAP",

@@ -340,7 +340,8 @@ pub fn erspan(bytes: &[u8], version: u8) -> Option<Step> {
 
 /// The UDP ports whose payload tshark dissects as a tunnel by default (`tshark -G
 /// decodes`: udp.port 4789 vxlan, 4790 vxlan_gpe, 6081 geneve, 2152 gtp, 3544 teredo,
-/// 5072 ayiya, 4754 gre). As Wireshark's UDP does, the lower port is tried first.
+/// 5072 ayiya, 4754 gre, 6635 mpls: RFC 7510's MPLS-in-UDP, named `MPLS`). As Wireshark's
+/// UDP does, the lower port is tried first.
 /// `bytes` is the UDP header and its payload.
 pub fn udp(bytes: &[u8]) -> Option<Step> {
     let (source, destination) = (be16(bytes, 0)?, be16(bytes, 2)?);
@@ -368,6 +369,7 @@ fn udp_port(port: u16, payload: &[u8]) -> Option<Step> {
         3544 => teredo(payload),
         5072 => ayiya(payload),
         4754 => gre(payload, Encapsulation::GreInUdp),
+        6635 => mpls(payload),
         _ => None,
     }
 }
