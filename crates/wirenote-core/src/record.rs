@@ -7,6 +7,7 @@ use crate::conn::analysis::Analysis;
 use crate::conn::lifecycle::{Role, Side, TcpState};
 use crate::conn::summary::ConnState;
 use crate::conn::tracker::Conn;
+use crate::wire::tunnel::Tunnels;
 
 /// Request or response: what an HTTP message is (a record's fact, so that the HTTP
 /// dissector above depends on the records and not the other way round).
@@ -118,6 +119,8 @@ pub struct PacketRecord {
     pub malformed: Option<String>,
     /// HTTP messages completed in this frame.
     pub http: Vec<HttpRecord>,
+    /// The tunnels the frame's innermost IP packet came through, outermost first.
+    pub tunnel: Tunnels,
 }
 
 /// One row per TCP connection (the `wirenote flows` table).
@@ -166,6 +169,8 @@ pub struct ConnRecord {
     pub retransmissions: u64,
     /// The capture started after this connection opened.
     pub midstream: bool,
+    /// The tunnels the connection's first packet came through, outermost first.
+    pub tunnel: Tunnels,
 }
 
 fn timestamp_from_ns(ns: i128) -> Timestamp {
@@ -231,6 +236,7 @@ impl ConnRecord {
             completeness: s.completeness,
             retransmissions: s.retransmissions,
             midstream: life.started_midstream(),
+            tunnel: conn.tunnel,
         }
     }
 

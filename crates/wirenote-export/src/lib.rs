@@ -446,6 +446,7 @@ mod tests {
             info: "18508 → 5000 [SYN] Seq=0 Win=65535 Len=0".into(),
             malformed: None,
             http: Vec::new(),
+            tunnel: Default::default(),
         }
     }
 
@@ -539,6 +540,12 @@ mod tests {
             completeness: 31,
             retransmissions: 0,
             midstream: false,
+            tunnel: {
+                let mut t = wirenote_core::wire::tunnel::Tunnels::default();
+                t.push(wirenote_core::wire::tunnel::Encapsulation::GreInUdp);
+                t.push(wirenote_core::wire::tunnel::Encapsulation::Gre);
+                t
+            },
         }
     }
 
@@ -596,7 +603,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), header.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "1,1700000000.000000005,0.000000005,127.0.0.1,127.0.0.1,18508,5000,0,SYN,0,0,77,0,0,65535,74,TCP,18508 → 5000 [SYN] Seq=0 Win=65535 Len=0,74,,c2s,handshake-syn,SYN_SENT,LISTEN,,0,,,,,,,,,,,"
+            "1,1700000000.000000005,0.000000005,127.0.0.1,127.0.0.1,18508,5000,0,SYN,0,0,77,0,0,65535,74,TCP,18508 → 5000 [SYN] Seq=0 Win=65535 Len=0,74,,c2s,handshake-syn,SYN_SENT,LISTEN,,0,,,,,,,,,,,,"
         );
     }
 
@@ -617,7 +624,7 @@ mod tests {
                 r#""server_state":"LISTEN","analysis":null,"completeness":0,"http":"response","#,
                 r#""method":null,"uri":null,"version":"HTTP/1.1","status":"304","#,
                 r#""reason":"Not Modified","content_type":null,"request_in":"21","response_in":null,"#,
-                r#""http_time":"0.000643000","http_note":"revalidated;persistent"}"#,
+                r#""http_time":"0.000643000","http_note":"revalidated;persistent","tunnel":null}"#,
                 "\n"
             )
         );
@@ -638,7 +645,7 @@ mod tests {
                 r#""bytes_s2c":9000,"conn_state":"SF","history":"ShADadFf","zeek_orig":"client","#,
                 r#""closed_by":"server","#,
                 r#""client_final":"CLOSED","server_final":"TIME_WAIT","completeness":31,"#,
-                r#""retransmissions":0,"midstream":false}"#,
+                r#""retransmissions":0,"midstream":false,"tunnel":"GRE-in-UDP/GRE"}"#,
                 "\n"
             )
         );

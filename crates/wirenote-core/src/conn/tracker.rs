@@ -29,6 +29,7 @@ use crate::conn::window::WindowScale;
 use crate::conn::zeek::ZeekSegment;
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::{self, TcpFlags};
+use crate::wire::tunnel::Tunnels;
 
 /// One TCP connection (one `tcp.stream`).
 #[derive(Debug, Clone)]
@@ -53,6 +54,8 @@ pub struct Conn {
     pub summary: ConnSummary,
     /// Whether this stream reused the ports of an earlier one.
     pub reused_ports: bool,
+    /// The tunnels its first segment came through.
+    pub tunnel: Tunnels,
 }
 
 impl Conn {
@@ -75,6 +78,7 @@ impl Conn {
             lifecycle: Lifecycle::new(opening.midstream),
             summary: ConnSummary::new(seg.time_ns, seg.flags, first.port, second.port),
             reused_ports: reused,
+            tunnel: seg.tunnel,
         }
     }
 
@@ -153,6 +157,8 @@ pub struct SegmentInput<'a> {
     pub time_ns: i128,
     /// Frame number.
     pub frame: u64,
+    /// The tunnels the segment came through (a connection keeps its first segment's).
+    pub tunnel: Tunnels,
 }
 
 fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {

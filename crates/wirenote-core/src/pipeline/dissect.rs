@@ -1,9 +1,9 @@
-//! The per-frame pipeline: link → IP (with defragmentation) → TCP → tracker → row.
+//! The per-frame pipeline: link → tunnels → IP (with defragmentation) → TCP → tracker → row
+//! (`decap` finds the innermost IP packet).
 //!
 //! [`Dissector::dissect`] never panics and never drops a frame: whatever cannot be decoded
 //! becomes a row whose `protocol` is `malformed` with a reason.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::app::exchange::ConnEnd;
@@ -12,11 +12,11 @@ use crate::capture::{Frame, FrameKind, Timestamp};
 use crate::conn::flow::Endpoint;
 use crate::conn::lifecycle::TcpState;
 use crate::conn::tracker::{Conn, SegmentInput, SegmentResult, Tracker};
+use crate::pipeline::decap::{self, mark_malformed, protocol_name};
 use crate::pipeline::pass::{Pass, Passing};
 use crate::record::Kind;
 use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
-use crate::wire::ip::{self, Defragmented, Defragmenter, IpPacket};
-use crate::wire::link::{self, ethertype};
+use crate::wire::ip::{self, Defragmenter, IpPacket};
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::{self, TcpFlags};
 
@@ -256,52 +256,24 @@ impl Dissector {
             record.info = format!("Custom Block: PEN = {pen}, {copy}");
             return record;
         }
-        let Some(packet) = network_packet(frame, &mut record) else {
+        let Some(reached) = decap::reach(frame, &mut self.defrag, &mut record) else {
             return record;
         };
-        record.src = Some(packet.src);
-        record.dst = Some(packet.dst);
-        let Some((payload, announced_len)) = self.transport_payload(&packet, &mut record) else {
-            return record;
+        let (payload, announced_len) = (&reached.payload[..], reached.announced_len);
+        let packet = IpPacket {
+            src: reached.src,
+            dst: reached.dst,
+            protocol: reached.protocol,
+            payload,
+            announced_len,
+            fragment: None,
         };
         if packet.protocol != ip::PROTO_TCP {
             record.protocol = protocol_name(packet.protocol);
             return record;
         }
-        self.dissect_tcp(frame, &packet, &payload, announced_len, &mut record);
+        self.dissect_tcp(frame, &packet, payload, announced_len, &mut record);
         record
-    }
-
-    /// The transport bytes of an IP packet and their announced length: the packet's own,
-    /// or, for the last fragment of a datagram, the reassembled datagram (owned, moved out
-    /// of the defragmenter: no copy). `None` while fragments are missing (the row then
-    /// says so, as tshark's Info does).
-    #[inline]
-    fn transport_payload<'p>(
-        &mut self,
-        packet: &IpPacket<'p>,
-        record: &mut PacketRecord,
-    ) -> Option<(Cow<'p, [u8]>, u32)> {
-        let Some(frag) = packet.fragment else {
-            return Some((Cow::Borrowed(packet.payload), packet.announced_len));
-        };
-        match self.defrag.add(packet) {
-            Defragmented::Incomplete => {
-                record.protocol = "IPv4";
-                record.info = format!(
-                    "Fragmented IP protocol (proto={} {}, off={}, ID={:04x})",
-                    protocol_name(packet.protocol),
-                    packet.protocol,
-                    frag.offset,
-                    frag.id
-                );
-                None
-            }
-            Defragmented::Complete(bytes) => {
-                let len = bytes.len() as u32;
-                Some((Cow::Owned(bytes), len))
-            }
-        }
     }
 
     /// TCP: the header, the tracker, the Info text, then the application layer.
@@ -336,6 +308,7 @@ impl Dissector {
             options: header.options(),
             time_ns: self.tracking_time(frame.timestamp),
             frame: frame.number,
+            tunnel: record.tunnel,
         };
         if header_len > announced_len {
             // Wireshark finds (or makes) the conversation, so the segment takes a stream
@@ -486,63 +459,6 @@ impl Dissector {
                 self.exchanges.extend(app.exchanges.finish(stream, end));
             }
         }
-    }
-}
-
-/// The IP packet inside a frame. `None` when there is none to go on with: an unsupported
-/// link type, a non-IP ethertype (the row names what it is) or a malformed header.
-#[inline]
-fn network_packet<'f>(frame: &Frame<'f>, record: &mut PacketRecord) -> Option<IpPacket<'f>> {
-    let net = match link::network_payload(frame.link_type, frame.data) {
-        Ok(net) => net,
-        Err(e @ link::LinkError::Unsupported(_)) => {
-            record.protocol = "Frame";
-            record.info = e.to_string();
-            return None;
-        }
-        Err(e) => {
-            mark_malformed(record, e.to_string());
-            return None;
-        }
-    };
-    match net.ethertype {
-        ethertype::IPV4 | ethertype::IPV6 => {}
-        ethertype::ARP => {
-            record.protocol = "ARP";
-            return None;
-        }
-        other => {
-            record.protocol = "Ethernet";
-            record.info = format!("Ethertype 0x{other:04x}");
-            return None;
-        }
-    }
-    match ip::parse(net.bytes) {
-        Ok(p) => Some(p),
-        Err(reason) => {
-            mark_malformed(record, reason);
-            None
-        }
-    }
-}
-
-/// Marks a row malformed, keeping what the layers before the failure filled in.
-fn mark_malformed(record: &mut PacketRecord, reason: String) {
-    record.protocol = "malformed";
-    record.malformed = Some(reason);
-}
-
-fn protocol_name(proto: u8) -> &'static str {
-    match proto {
-        ip::PROTO_TCP => "TCP",
-        ip::PROTO_UDP => "UDP",
-        ip::PROTO_ICMP => "ICMP",
-        ip::PROTO_ICMPV6 => "ICMPv6",
-        2 => "IGMP",
-        47 => "GRE",
-        50 => "ESP",
-        132 => "SCTP",
-        _ => "IP",
     }
 }
 

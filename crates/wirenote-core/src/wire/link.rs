@@ -1,7 +1,9 @@
 //! Link layers: find the network-layer packet inside a frame.
 //!
 //! Read, at least: the tcpdump.org LINKTYPE list (Ethernet 1, NULL 0, LOOP 108, RAW 101/12/14,
-//! IPV4 228, IPV6 229, LINUX_SLL 113, LINUX_SLL2 276) and IEEE 802.1Q for VLAN tags.
+//! IPV4 228, IPV6 229, LINUX_SLL 113, LINUX_SLL2 276, IEEE802_5 6, FDDI 10, IEEE802_11 105,
+//! IEEE802_11_RADIOTAP 127), IEEE 802.1Q for VLAN tags, IEEE 802.2 with RFC 1042 for
+//! LLC/SNAP, and IEEE 802.11 §9.2 for the data frame header (and §9.3.2.2 for A-MSDU).
 //!
 //! Only the framing is decoded here; IP and below are handed to `etherparse`.
 
@@ -27,6 +29,14 @@ pub mod linktype {
     pub const IPV6: u32 = 229;
     /// Linux "cooked" capture v2.
     pub const LINUX_SLL2: u32 = 276;
+    /// IEEE 802.5 Token Ring.
+    pub const TOKEN_RING: u32 = 6;
+    /// FDDI.
+    pub const FDDI: u32 = 10;
+    /// IEEE 802.11 without radio header.
+    pub const IEEE802_11: u32 = 105;
+    /// IEEE 802.11 after a radiotap header.
+    pub const IEEE802_11_RADIOTAP: u32 = 127;
 }
 
 /// EtherType values wirenote looks at.
@@ -115,10 +125,7 @@ fn be16(bytes: &[u8], at: usize) -> u16 {
 /// Strips the link header of `link_type` and returns the network-layer bytes.
 pub fn network_payload(link_type: u32, frame: &[u8]) -> Result<NetworkPayload<'_>, LinkError> {
     match link_type {
-        linktype::ETHERNET => {
-            need("Ethernet", frame, 14)?;
-            strip_vlans(be16(frame, 12), &frame[14..])
-        }
+        linktype::ETHERNET => ethernet(frame),
         linktype::NULL | linktype::LOOP => {
             need("Loopback", frame, 4)?;
             let word = [frame[0], frame[1], frame[2], frame[3]];
@@ -156,8 +163,88 @@ pub fn network_payload(link_type: u32, frame: &[u8]) -> Result<NetworkPayload<'_
             need("Linux cooked v2", frame, 20)?;
             strip_vlans(be16(frame, 0), &frame[20..])
         }
+        linktype::FDDI => {
+            // Frame control, then destination and source addresses; LLC follows.
+            need("FDDI", frame, 13)?;
+            Ok(llc(&frame[13..]))
+        }
+        linktype::TOKEN_RING => {
+            // Access and frame control, addresses, then source routing when the source
+            // address has its route bit, as long as its first byte's low five bits say.
+            need("Token Ring", frame, 14)?;
+            let route = if frame[8] & 0x80 != 0 {
+                need("Token Ring", frame, 15)?;
+                usize::from(frame[14] & 0x1f)
+            } else {
+                0
+            };
+            need("Token Ring", frame, 14 + route)?;
+            Ok(llc(&frame[14 + route..]))
+        }
+        linktype::IEEE802_11 => wlan(frame),
+        linktype::IEEE802_11_RADIOTAP => {
+            need("radiotap", frame, 4)?;
+            let len = usize::from(u16::from_le_bytes([frame[2], frame[3]]));
+            need("radiotap", frame, len)?;
+            wlan(&frame[len..])
+        }
         other => Err(LinkError::Unsupported(other)),
     }
+}
+
+/// An Ethernet frame (without FCS) inside a tunnel, or a frame of link type 1: the
+/// EtherType after any VLAN tags, or, for an IEEE 802.3 length field, the EtherType of
+/// its LLC/SNAP header when it has one.
+pub fn ethernet(frame: &[u8]) -> Result<NetworkPayload<'_>, LinkError> {
+    need("Ethernet", frame, 14)?;
+    let ethertype = be16(frame, 12);
+    if ethertype <= 1500 {
+        let snap = llc(&frame[14..]);
+        if snap.ethertype != 0 {
+            return Ok(snap);
+        }
+    }
+    strip_vlans(ethertype, &frame[14..])
+}
+
+/// IEEE 802.2 LLC with an RFC 1042 SNAP header (`aa aa 03`, OUI 0 or 0x0000f8, EtherType)
+/// and what follows; EtherType 0 (nothing wirenote follows) for any other LLC.
+pub fn llc(bytes: &[u8]) -> NetworkPayload<'_> {
+    match bytes {
+        [0xaa, 0xaa, 0x03, 0, 0, 0 | 0xf8, t0, t1, rest @ ..] => {
+            plain(u16::from_be_bytes([*t0, *t1]), rest)
+        }
+        _ => plain(0, bytes),
+    }
+}
+
+/// An IEEE 802.11 data frame (without FCS): the header (24 bytes, 30 with four
+/// addresses, 2 more for QoS and 4 more for HT control), then LLC/SNAP. Of an A-MSDU only
+/// the first subframe is read: the row model is one packet per frame. Management, control,
+/// null and protected frames give EtherType 0.
+pub fn wlan(frame: &[u8]) -> Result<NetworkPayload<'_>, LinkError> {
+    need("802.11", frame, 24)?;
+    let (control, flags) = (frame[0], frame[1]);
+    let subtype = control >> 4;
+    if (control >> 2) & 0x03 != 2 || subtype & 0x04 != 0 || flags & 0x40 != 0 {
+        return Ok(plain(0, &frame[24..]));
+    }
+    let mut len = if flags & 0x03 == 0x03 { 30 } else { 24 };
+    let qos = subtype & 0x08 != 0;
+    let amsdu = qos && frame.get(len).is_some_and(|q| q & 0x80 != 0);
+    if qos {
+        len += if flags & 0x80 != 0 { 6 } else { 2 };
+    }
+    need("802.11", frame, len)?;
+    let body = &frame[len..];
+    if !amsdu {
+        return Ok(llc(body));
+    }
+    // Subframe: destination, source, length, then that many bytes of LLC/SNAP and payload.
+    need("A-MSDU subframe", body, 14)?;
+    let sub_len = usize::from(be16(body, 12));
+    let end = (14 + sub_len).min(body.len());
+    Ok(llc(&body[14..end]))
 }
 
 fn plain(ethertype: u16, bytes: &[u8]) -> NetworkPayload<'_> {
@@ -167,6 +254,12 @@ fn plain(ethertype: u16, bytes: &[u8]) -> NetworkPayload<'_> {
         vlan_ids: [0; 4],
         vlan_count: 0,
     }
+}
+
+/// The network layer after `ethertype` when it is a VLAN tag or PPPoE (inside a tunnel:
+/// a VN-Tag followed by 802.1Q, say): the tags and PPPoE removed as after Ethernet.
+pub fn after_ethertype(ethertype: u16, bytes: &[u8]) -> Result<NetworkPayload<'_>, LinkError> {
+    strip_vlans(ethertype, bytes)
 }
 
 /// Removes any number of 802.1Q / 802.1ad tags (tshark ignores them for `tcp.stream`).

@@ -3,6 +3,8 @@
 //!
 //! * [`link`] finds the network-layer packet inside a frame (Ethernet, VLAN, SLL, NULL …).
 //! * [`ip`] reads IPv4/IPv6 and reassembles IPv4 fragments.
+//! * [`tunnel`] reads tunnel headers (MPLS, GRE, VXLAN, Geneve, GTP-U, Teredo…) and
+//!   names the stack of them a packet came through.
 //! * [`tcp`] views a TCP header, its flags and its options.
 //! * [`seq`] compares sequence numbers modulo 2^32.
 //!
@@ -13,3 +15,4 @@ pub mod ip;
 pub mod link;
 pub mod seq;
 pub mod tcp;
+pub mod tunnel;

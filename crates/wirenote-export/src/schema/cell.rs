@@ -331,6 +331,21 @@ pub fn markdown<T: Table>() -> String {
     out
 }
 
+/// The `tunnel` cell of the packet and connection tables (one spelling for both: the
+/// encapsulations' names joined with `/`, outermost first, as `Tunnels` displays them);
+/// empty when the packet came through none.
+pub(super) fn tunnel<'a>(
+    tunnels: &wirenote_core::wire::tunnel::Tunnels,
+    scratch: &'a mut String,
+) -> Cell<'a> {
+    if tunnels.is_empty() {
+        return Cell::Null;
+    }
+    scratch.clear();
+    let _ = std::fmt::Write::write_fmt(scratch, format_args!("{tunnels}"));
+    Cell::Text(scratch)
+}
+
 /// Defines a table's column enum, its [`Table`] impl and each column's documentation from
 /// one entry per column:
 ///

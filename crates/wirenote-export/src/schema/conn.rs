@@ -4,7 +4,7 @@
 use wirenote_core::conn::lifecycle::Side;
 use wirenote_core::record::ConnRecord;
 
-use super::cell::{table, Cell, Mirror};
+use super::cell::{table, tunnel, Cell, Mirror};
 
 const CONN_LOG: &str = "conn.log";
 
@@ -83,5 +83,8 @@ table! {
         Midstream = "midstream", Boolean, Mirror::None,
             "the capture started after the connection opened",
             |r, _s| r.midstream;
+        Tunnel = "tunnel", Text, Mirror::None,
+            "the tunnels the connection's first packet was taken out of, as in the per-packet rows",
+            |r, s| tunnel(&r.tunnel, s);
     }
 }

@@ -6,7 +6,7 @@ use wirenote_core::record::Kind;
 use wirenote_core::record::{HttpRecord, PacketRecord, TcpRecord};
 use wirenote_core::wire::tcp;
 
-use super::cell::{table, Cell, Mirror};
+use super::cell::{table, tunnel, Cell, Mirror};
 
 /// The cell of a TCP column: empty on frames that are not TCP.
 #[inline]
@@ -170,5 +170,8 @@ table! {
         HttpNote = "http_note", Text, Mirror::None,
             "`conditional`, `revalidated`, `keep-alive`/`close` (requests), `persistent`/`close` (responses), `;`-separated (rules below)",
             |r, s| per_message(r, s, |h| h.note.as_str().into());
+        Tunnel = "tunnel", Text, Mirror::None,
+            "the tunnels the packet was taken out of, outermost first, joined with `/` (`GRE`, `VXLAN`, `GRE-in-UDP/GRE`, `MPLS`…; list below); empty when none",
+            |r, s| tunnel(&r.tunnel, s);
     }
 }
