@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{require, workspace};
+use common::{require, workspace, Tcpdump};
 
 /// The declared length of both bodies: far more than either side lets through.
 const BODY_LEN: usize = 50_000_000;
@@ -142,33 +142,9 @@ fn recorded_cut_download_is_one_exchange() {
 fn record(capture: &Path, scenario: impl FnOnce(TcpListener)) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut tcpdump = Running(
-        Command::new("tcpdump")
-            .args(["-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w"])
-            .arg(capture)
-            .arg(format!("tcp port {port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = tcpdump.0.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !String::from_utf8_lossy(&seen).contains("listening on") && Instant::now() < deadline {
-        let mut byte = [0u8; 1];
-        if stderr.read(&mut byte).unwrap_or(0) == 0 {
-            break;
-        }
-        seen.push(byte[0]);
-    }
+    let tcpdump = Tcpdump::start(capture, port);
     scenario(listener);
-    std::thread::sleep(Duration::from_millis(500));
-    Command::new("kill")
-        .args(["-INT", &tcpdump.0.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = tcpdump.0.wait();
+    tcpdump.stop(Duration::from_millis(500));
 }
 
 /// The server reads the head and a little of the body, answers 413 and closes with the

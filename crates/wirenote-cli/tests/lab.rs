@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{on_path, require, workspace};
+use common::{on_path, require, workspace, Tcpdump};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -234,47 +234,14 @@ fn lab_end_to_end_with_tcpdump_and_chromium() {
     let log = work.path().join("access.log");
     let _server = start_server(port, &log, &[]);
     let capture = work.path().join("lab.pcap");
-    let mut tcpdump = Running(
-        Command::new("tcpdump")
-            .args([
-                "-i",
-                "lo",
-                "--immediate-mode",
-                "-U",
-                "-s",
-                "0",
-                "-w",
-                capture.to_str().unwrap(),
-                &format!("tcp port {port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    // tcpdump says "listening on lo" once the capture runs.
-    let mut stderr = tcpdump.0.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !String::from_utf8_lossy(&seen).contains("listening on") && Instant::now() < deadline {
-        let mut byte = [0u8; 1];
-        if stderr.read(&mut byte).unwrap_or(0) == 0 {
-            break;
-        }
-        seen.push(byte[0]);
-    }
+    let tcpdump = Tcpdump::start(&capture, port);
     let profile = work.path().join("profile");
     let url = format!("http://127.0.0.1:{port}/");
     let _browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let (first, last) = load_and_reload(&url, &profile, &log);
     assert!(first.contains("Student ID: 0000000") && last.contains("Student ID: 0000000"));
     // Packets reach tcpdump at once (--immediate-mode); give it a moment to write the last.
-    std::thread::sleep(Duration::from_millis(1000));
-    Command::new("kill")
-        .args(["-INT", &tcpdump.0.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = tcpdump.0.wait();
+    let rest = tcpdump.stop(Duration::from_millis(1000));
     let out = Command::new(env!("CARGO_BIN_EXE_wirenote"))
         .args(["annotate", capture.to_str().unwrap()])
         .output()
@@ -287,8 +254,6 @@ fn lab_end_to_end_with_tcpdump_and_chromium() {
     );
     let csv = String::from_utf8(out.stdout).unwrap();
     if std::panic::catch_unwind(|| check_lab_annotations(&csv)).is_err() {
-        let mut rest = String::new();
-        let _ = stderr.read_to_string(&mut rest);
         panic!(
             "annotation of the capture:\n{csv}\naccess log:\n{}\ntcpdump: {rest}",
             log_lines(&log).join("\n")
