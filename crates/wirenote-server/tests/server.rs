@@ -55,6 +55,26 @@ async fn body(response: axum::http::Response<Body>) -> Vec<u8> {
         .to_vec()
 }
 
+/// HEAD of the logo: 200, the logo's length, and no body.
+async fn head_of_logo_has_no_body(app: &axum::Router) {
+    let head = app
+        .clone()
+        .oneshot(
+            Request::head("/static/img/logo.jpg")
+                .header(header::HOST, "x")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        head.headers()[header::CONTENT_LENGTH],
+        DEFAULT_LOGO.len().to_string().as_str()
+    );
+    assert!(body(head).await.is_empty());
+}
+
 #[tokio::test]
 async fn page_in_english_and_chinese() {
     let dir = static_dir();
@@ -121,22 +141,7 @@ async fn logo_with_validators_and_both_kinds_of_304() {
     .await;
     assert_eq!(stale_tag.status(), StatusCode::OK);
 
-    let head = app
-        .clone()
-        .oneshot(
-            Request::head("/static/img/logo.jpg")
-                .header(header::HOST, "x")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(head.status(), StatusCode::OK);
-    assert_eq!(
-        head.headers()[header::CONTENT_LENGTH],
-        DEFAULT_LOGO.len().to_string().as_str()
-    );
-    assert!(body(head).await.is_empty());
+    head_of_logo_has_no_body(&app).await;
 
     let range = get(
         &app,
@@ -274,22 +279,7 @@ async fn embedded_logo_validators() {
         assert_eq!(again.headers()[header::ETAG], etag);
         assert!(body(again).await.is_empty());
     }
-    let head = app
-        .clone()
-        .oneshot(
-            Request::head("/static/img/logo.jpg")
-                .header(header::HOST, "x")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(head.status(), StatusCode::OK);
-    assert_eq!(
-        head.headers()[header::CONTENT_LENGTH],
-        DEFAULT_LOGO.len().to_string().as_str()
-    );
-    assert!(body(head).await.is_empty());
+    head_of_logo_has_no_body(&app).await;
     assert_eq!(
         get(&app, "/static/other.jpg", &[]).await.status(),
         StatusCode::NOT_FOUND
