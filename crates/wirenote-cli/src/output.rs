@@ -85,7 +85,8 @@ fn remove_stale(dir: &Path, target: &Path) {
     }
 }
 
-/// stdout, or a temporary file beside the target that is renamed over it on success.
+/// stdout, a temporary file beside the target that is renamed over it on success, or a
+/// target that is no regular file, written in place.
 pub(crate) enum Output {
     Stdout,
     File {
@@ -95,6 +96,13 @@ pub(crate) enum Output {
         shown: Arc<str>,
         /// Until renamed, the signal handler removes it.
         _registered: Registered,
+    },
+    /// Something that is not a regular file (`/dev/null`, a FIFO, a terminal): written
+    /// in place, as a shell's `>` would. Renaming a file over it would replace the
+    /// device itself.
+    Special {
+        file: std::fs::File,
+        shown: Arc<str>,
     },
 }
 
@@ -138,6 +146,14 @@ impl Output {
             return Ok(Output::Stdout);
         };
         let shown = shown(Some(target));
+        let special = std::fs::metadata(target).is_ok_and(|meta| !meta.is_file() && !meta.is_dir());
+        if special {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .map_err(|err| output_error(&shown, err))?;
+            return Ok(Output::Special { file, shown });
+        }
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -167,13 +183,17 @@ impl Output {
                 inner: temp.as_file(),
                 shown: Arc::clone(shown),
             }),
+            Output::Special { file, shown } => Box::new(Labelled {
+                inner: file,
+                shown: Arc::clone(shown),
+            }),
         }
     }
 
     /// Makes a file output durable and gives it its name.
     pub(crate) fn commit(self) -> io::Result<()> {
         match self {
-            Output::Stdout => Ok(()),
+            Output::Stdout | Output::Special { .. } => Ok(()),
             Output::File {
                 temp,
                 target,

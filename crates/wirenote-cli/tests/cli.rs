@@ -685,13 +685,14 @@ fn output_errors_name_the_path_given() {
     // The annotated pcapng copy (buffered; its last block is written at the end) on the
     // same full disk: also exit 2, named, and nothing left.
     let copy = dir.path().join("full.pcapng");
+    let rows = tempfile::tempdir().unwrap();
     let copy_out = run(&[
         "annotate",
         chromium.to_str().unwrap(),
         "--pcapng-out",
         copy.to_str().unwrap(),
         "-o",
-        "/dev/null",
+        rows.path().join("rows.csv").to_str().unwrap(),
     ]);
     let copy_left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     let _ = Command::new("umount").arg(dir.path()).status();
@@ -888,4 +889,41 @@ fn gzip_cut_short_is_damage_and_a_bad_gzip_stream_is_a_read_error() {
             && message.contains("corrupt gzip stream does not have a matching checksum"),
         "{message}"
     );
+}
+
+/// `-o` naming something that is no regular file (a FIFO here; `/dev/null` the same way)
+/// writes into it, as a shell's `>` would: renaming a finished file over it would replace
+/// the device or FIFO itself.
+#[test]
+fn an_output_that_is_no_regular_file_is_written_in_place() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("rows.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            std::fs::File::open(fifo)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        })
+    };
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let out = run(&[
+        "annotate",
+        fixture.to_str().unwrap(),
+        "-o",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = reader.join().unwrap();
+    assert!(text.starts_with("frame,") && text.lines().count() > 30);
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
 }
