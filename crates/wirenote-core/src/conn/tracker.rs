@@ -20,7 +20,9 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::conn::analysis::{self, Analysis, ConnTiming, Flags, Segment};
+use crate::conn::expiry::{Key, Queued, Queues, Quiet, Timeouts};
 use crate::conn::flow::{Endpoint, Flow};
+use crate::conn::forgotten::{self, Forgotten, Record};
 use crate::conn::lifecycle::{
     client_of_first_packet, Lifecycle, Role, SegmentEvent, Side, TcpState, Transition,
 };
@@ -56,6 +58,11 @@ pub struct Conn {
     pub reused_ports: bool,
     /// The tunnels its first segment came through.
     pub tunnel: Tunnels,
+    /// Whether a segment other than a SYN from `first` has been seen (else the
+    /// connection is an attempt, under the attempt timeout).
+    past_syn: bool,
+    /// The expiry queues holding an entry for it ([`Quiet::bit`]s).
+    queued: u8,
 }
 
 impl Conn {
@@ -79,7 +86,83 @@ impl Conn {
             summary: ConnSummary::new(seg.time_ns, seg.flags, first.port, second.port),
             reused_ports: reused,
             tunnel: seg.tunnel,
+            past_syn: !is_pure_syn(seg.flags),
+            queued: 0,
         }
+    }
+
+    /// The connection a forgotten `record` describes, recalled by `seg` on `key`: its
+    /// stream, endpoints, relative zeros, window scales and completeness as they were;
+    /// everything else starts again.
+    fn recalled(record: &Record, key: Key, seg: &SegmentInput<'_>) -> Conn {
+        let (first, second, first_side) = if record.first_is_low() {
+            (key.0, key.1, 0)
+        } else {
+            (key.1, key.0, 1)
+        };
+        let mut conn = Conn::new(record.stream, first, second, seg, false);
+        let opening = client_of_first_packet(seg.flags, seg.src.port, seg.dst.port);
+        conn.first_is_client = (opening.sender == Side::Client) == (seg.src == first);
+        for (flow, i) in [
+            (&mut conn.forward, first_side),
+            (&mut conn.reverse, 1 - first_side),
+        ] {
+            let side = record.side(i);
+            flow.base_seq = side.base_seq;
+            flow.win_scale = side.win_scale;
+        }
+        conn.summary.completeness = record.completeness;
+        conn.past_syn = true;
+        conn
+    }
+
+    /// Which timeout the connection is under.
+    #[inline]
+    pub fn quiet_kind(&self) -> Quiet {
+        if self.is_closed() {
+            Quiet::Closed
+        } else if self.past_syn {
+            Quiet::Idle
+        } else {
+            Quiet::Attempt
+        }
+    }
+
+    /// The entry to queue the connection with, if it has none in its kind's queue yet
+    /// (it is then marked as having one).
+    #[inline]
+    fn queue_entry(&mut self, key: Key) -> Option<(Quiet, Queued)> {
+        let kind = self.quiet_kind();
+        if self.queued & kind.bit() != 0 {
+            return None;
+        }
+        self.queued |= kind.bit();
+        let entry = Queued {
+            key,
+            stream: self.stream,
+            since: self.summary.last_time,
+        };
+        Some((kind, entry))
+    }
+
+    /// What is kept once it is forgotten.
+    fn record(&self, key: &Key) -> Record {
+        let first_is_low = self.first == key.0;
+        let side = |flow: &Flow| forgotten::Side {
+            base_seq: flow.base_seq,
+            win_scale: flow.win_scale,
+        };
+        let (low, high) = if first_is_low {
+            (&self.forward, &self.reverse)
+        } else {
+            (&self.reverse, &self.forward)
+        };
+        Record::new(
+            self.stream,
+            first_is_low,
+            [side(low), side(high)],
+            self.summary.completeness,
+        )
     }
 
     /// The client endpoint.
@@ -161,6 +244,11 @@ pub struct SegmentInput<'a> {
     pub tunnel: Tunnels,
 }
 
+#[inline]
+fn is_pure_syn(flags: TcpFlags) -> bool {
+    flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN
+}
+
 fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
     if a <= b {
         (a, b)
@@ -170,7 +258,7 @@ fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
 }
 
 /// Tracks every TCP conversation of a capture.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tracker {
     /// aHash: fast, and keyed per process so that a crafted capture cannot force collisions.
     /// Connections are boxed: a hash table keeps up to twice as many buckets as entries
@@ -182,12 +270,84 @@ pub struct Tracker {
     replaced: Vec<Conn>,
     /// See [`Tracker::set_time_floor`].
     time_floor: i128,
+    timeouts: Timeouts,
+    queues: Queues,
+    forgotten: Forgotten,
+    /// Keys forgotten records are filed under (random per process, like the map's).
+    hasher: ahash::RandomState,
+    /// Bytes of connection state (live and forgotten) past which the oldest are forgotten.
+    max_bytes: usize,
+    /// Connections forgotten early, and records dropped, for the memory budget.
+    shed: Shed,
+}
+
+/// What the memory budget cost (see [`Tracker::shed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shed {
+    /// Connections forgotten before their timeout.
+    pub connections: u64,
+    /// Records of forgotten connections dropped (their tuples, back, start new streams).
+    pub records: u64,
+}
+
+/// The default memory budget of a tracker: 1 GiB.
+pub const DEFAULT_MAX_BYTES: usize = 1 << 30;
+
+/// Bytes one live connection costs: the connection, its slot in the map (with the
+/// table's spare buckets) and one expiry entry.
+pub const CONN_COST: usize = std::mem::size_of::<Conn>()
+    + 16
+    + std::mem::size_of::<(Key, Box<Conn>)>() * 8 / 7
+    + 1
+    + std::mem::size_of::<Queued>();
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker::with_limits(Timeouts::default(), DEFAULT_MAX_BYTES)
+    }
 }
 
 impl Tracker {
     /// A tracker with no connections.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A tracker that forgets connections after `timeouts`, and the oldest ones first
+    /// once their state would take more than `max_bytes`.
+    pub fn with_limits(timeouts: Timeouts, max_bytes: usize) -> Self {
+        Tracker {
+            conns: HashMap::default(),
+            next_stream: 0,
+            replaced: Vec::new(),
+            time_floor: 0,
+            timeouts,
+            queues: Queues::default(),
+            forgotten: Forgotten::default(),
+            hasher: ahash::RandomState::new(),
+            max_bytes,
+            shed: Shed::default(),
+        }
+    }
+
+    /// What the memory budget has cost so far.
+    pub fn shed(&self) -> Shed {
+        self.shed
+    }
+
+    /// Records of forgotten connections kept.
+    pub fn forgotten_records(&self) -> usize {
+        self.forgotten.len()
+    }
+
+    /// Expiry-queue entries looked at so far (the tests bound it by the frames seen).
+    pub fn expiry_visits(&self) -> u64 {
+        self.queues.visited
+    }
+
+    /// Bytes of connection state held, as the budget counts them.
+    pub fn state_bytes(&self) -> usize {
+        self.conns.len() * CONN_COST + self.forgotten.bytes()
     }
 
     /// Number of conversations currently held.
@@ -203,7 +363,9 @@ impl Tracker {
     /// Feeds one segment and returns its stream, relative numbers and analysis.
     pub fn on_segment(&mut self, seg: &SegmentInput<'_>) -> SegmentResult {
         let key = conversation_key(seg.src, seg.dst);
+        let reused_forgotten = self.recall(key, seg);
         let (reused, syn_retry) = self.syn_on_known_ports(&key, seg);
+        let reused = reused || reused_forgotten;
         let (conn, is_new) = self.conn_for(key, seg, reused);
         let from_first = conn.first == seg.src;
         let stream = conn.stream;
@@ -258,6 +420,10 @@ impl Tracker {
         let from_client = from_first == conn.first_is_client;
         let (transition, completeness_before) =
             conn.follow_segment(from_client, from_first, seg, is_new, reused, analysis.flags);
+        conn.past_syn |= !(from_first && is_pure_syn(seg.flags));
+        if let Some((kind, entry)) = conn.queue_entry(key) {
+            self.queues.push(kind, entry);
+        }
         SegmentResult {
             stream,
             seq: rel_seq,
@@ -276,7 +442,34 @@ impl Tracker {
     /// like Wireshark, find or make its conversation, and change nothing else.
     pub fn stream_only(&mut self, seg: &SegmentInput<'_>) -> u64 {
         let key = conversation_key(seg.src, seg.dst);
-        self.conn_for(key, seg, false).0.stream
+        self.recall(key, seg);
+        let conn = self.conn_for(key, seg, false).0;
+        let stream = conn.stream;
+        if let Some((kind, entry)) = conn.queue_entry(key) {
+            self.queues.push(kind, entry);
+        }
+        stream
+    }
+
+    /// A segment on a key with no connection whose connection was forgotten: the
+    /// connection comes back (stream, relative zeros, scales, completeness), unless the
+    /// segment is a pure SYN with a new ISN, which starts a new stream for port reuse as
+    /// it would have on the live connection. Returns whether it does.
+    fn recall(&mut self, key: Key, seg: &SegmentInput<'_>) -> bool {
+        if self.forgotten.len() == 0 || self.conns.contains_key(&key) {
+            return false;
+        }
+        let hash = Forgotten::hash(&self.hasher, &key);
+        let Some(record) = self.forgotten.take(hash) else {
+            return false;
+        };
+        let side = record.side(usize::from(key.0 != seg.src));
+        if is_pure_syn(seg.flags) && side.base_seq.is_some_and(|base| base.0 != seg.seq) {
+            return true;
+        }
+        let conn = Conn::recalled(&record, key, seg);
+        self.conns.insert(key, Box::new(conn));
+        false
     }
 
     /// For a pure SYN on a known conversation: `(reused, syn_retry)`. A SYN with a new ISN
@@ -288,8 +481,7 @@ impl Tracker {
         key: &(Endpoint, Endpoint),
         seg: &SegmentInput<'_>,
     ) -> (bool, bool) {
-        let pure_syn = seg.flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN;
-        if !pure_syn {
+        if !is_pure_syn(seg.flags) {
             return (false, false);
         }
         let Some(conn) = self.conns.get(key) else {
@@ -493,30 +685,72 @@ impl Tracker {
         self.time_floor = floor_ns;
     }
 
-    /// Removes and returns connections that are finished and quiet for `linger_ns`, or
-    /// idle for `idle_ns`, as of capture time `now_ns`. Memory then follows the number of
-    /// open connections, not the length of the capture.
-    ///
-    /// Wireshark never forgets a conversation; a packet that arrives for an evicted
-    /// connection starts a new stream here. With the defaults (a closed connection lingers
-    /// 30 seconds, an idle one 1 hour of capture time) that needs a packet long after the
-    /// close, which the corpus does not have.
-    pub fn evict(&mut self, now_ns: i128, linger_ns: i128, idle_ns: i128) -> Vec<Conn> {
-        let expired: Vec<_> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| {
-                let quiet = now_ns - c.summary.last_time.max(self.time_floor);
-                (c.is_closed() && quiet > linger_ns) || quiet > idle_ns
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        let mut out: Vec<Conn> = expired
-            .iter()
-            .filter_map(|k| self.conns.remove(k).map(|c| *c))
-            .collect();
+    /// Removes and returns, in stream order, the connections whose timeout has expired
+    /// as of capture time `now_ns` (see [`crate::conn::expiry`]), then, while the state
+    /// held is over the memory budget, the oldest quiet ones. Each leaves a record that
+    /// gives its 4-tuple back its stream should it return. Memory then follows the number
+    /// of open connections, not the length of the capture, and the work is O(1) per
+    /// frame, amortised: only queue heads that are due are looked at.
+    pub fn evict(&mut self, now_ns: i128) -> Vec<Conn> {
+        let mut out = Vec::new();
+        for kind in Quiet::ALL {
+            let timeout = self.timeouts.of(kind);
+            while let Some(entry) = self.queues.pop_due(kind, now_ns, timeout, self.time_floor) {
+                out.extend(self.settle(kind, entry, Some((now_ns, timeout))));
+            }
+        }
+        if self.state_bytes() > self.max_bytes {
+            self.shed_to_budget(&mut out);
+        }
         out.sort_by_key(|c| c.stream);
         out
+    }
+
+    /// The memory budget: forgotten records may take a quarter of it (the oldest are
+    /// dropped), and the oldest quiet connections are forgotten until the state is
+    /// 1/16 under it (so that the next one shed is not a frame away).
+    fn shed_to_budget(&mut self, out: &mut Vec<Conn>) {
+        while self.forgotten.bytes() > self.max_bytes / 4 && self.forgotten.drop_oldest() {
+            self.shed.records += 1;
+        }
+        let target = self.max_bytes - self.max_bytes / 16;
+        while self.state_bytes() > target {
+            let Some((kind, entry)) = self.queues.pop_oldest() else {
+                break;
+            };
+            if let Some(conn) = self.settle(kind, entry, None) {
+                self.shed.connections += 1;
+                out.push(conn);
+            }
+            while self.forgotten.bytes() > self.max_bytes / 4 && self.forgotten.drop_oldest() {
+                self.shed.records += 1;
+            }
+        }
+    }
+
+    /// A queue entry of `kind` taken off its queue: its connection is forgotten if it
+    /// expired (`due` is `(now, timeout)`; `None` forgets it regardless), queued again if
+    /// it was seen since, or left alone if it is gone or now of another kind.
+    fn settle(&mut self, kind: Quiet, entry: Queued, due: Option<(i128, i128)>) -> Option<Conn> {
+        let conn = self.conns.get_mut(&entry.key)?;
+        if conn.stream != entry.stream {
+            return None;
+        }
+        conn.queued &= !kind.bit();
+        let current = conn.quiet_kind();
+        let expired = due.is_none_or(|(now_ns, timeout)| {
+            now_ns - conn.summary.last_time.max(self.time_floor) > timeout
+        });
+        if current != kind || !expired {
+            if let Some((kind, entry)) = conn.queue_entry(entry.key) {
+                self.queues.push(kind, entry);
+            }
+            return None;
+        }
+        let conn = self.conns.remove(&entry.key)?;
+        let hash = Forgotten::hash(&self.hasher, &entry.key);
+        self.forgotten.insert(hash, conn.record(&entry.key));
+        Some(*conn)
     }
 
     /// Takes the connections that port reuse displaced since the last call.
@@ -527,6 +761,8 @@ impl Tracker {
     /// Removes every connection, handing each to `each` in no particular order (end of
     /// capture, when only per-connection facts are wanted: no list of them is built).
     pub fn drain_each(&mut self, mut each: impl FnMut(Conn)) {
+        self.queues.clear();
+        self.forgotten.clear();
         for (_, conn) in self.conns.drain() {
             each(*conn);
         }
@@ -534,8 +770,34 @@ impl Tracker {
 
     /// Removes and returns every connection, in stream order (end of capture).
     pub fn drain(&mut self) -> Vec<Conn> {
+        self.queues.clear();
+        self.forgotten.clear();
         let mut out: Vec<Conn> = self.conns.drain().map(|(_, c)| *c).collect();
         out.sort_by_key(|c| c.stream);
         out
+    }
+}
+
+#[cfg(test)]
+mod sizes {
+    use super::*;
+
+    #[test]
+    fn print_sizes() {
+        use std::mem::size_of;
+        eprintln!(
+            "Conn {} Flow {} FlowAnalysis {} Lifecycle {} ConnSummary {} Zeek {} Tunnels {} ConnTiming {} Endpoint {} CONN_COST {} RECORD {}",
+            size_of::<Conn>(),
+            size_of::<Flow>(),
+            size_of::<analysis::FlowAnalysis>(),
+            size_of::<Lifecycle>(),
+            size_of::<ConnSummary>(),
+            size_of::<crate::conn::zeek::ZeekConn>(),
+            size_of::<Tunnels>(),
+            size_of::<ConnTiming>(),
+            size_of::<Endpoint>(),
+            CONN_COST,
+            forgotten::RECORD_COST,
+        );
     }
 }

@@ -11,7 +11,8 @@ use std::fmt;
 use std::io;
 
 use crate::capture::Frame;
-use crate::pipeline::dissect::{Dissector, Exchanges};
+use crate::conn::tracker::Shed;
+use crate::pipeline::dissect::{Dissector, Exchanges, Limits};
 use crate::pipeline::pass::Pass;
 use crate::record::{ConnRecord, ExchangeRecord, PacketRecord};
 
@@ -217,6 +218,11 @@ pub struct Driver {
 impl Driver {
     /// A driver for `pass` feeding `sink`; the dissector does what the sink wants.
     pub fn new(pass: Pass, sink: &dyn Sink) -> Driver {
+        Driver::with_limits(pass, sink, Limits::default())
+    }
+
+    /// [`Driver::new`] with `limits` on what the dissector remembers.
+    pub fn with_limits(pass: Pass, sink: &dyn Sink, limits: Limits) -> Driver {
         let wants = sink.wants();
         let exchanges = if wants.exchanges {
             Exchanges::Full
@@ -224,12 +230,17 @@ impl Driver {
             Exchanges::Framed
         };
         Driver {
-            dissector: Dissector::for_pass(pass, exchanges),
+            dissector: Dissector::for_pass_with(pass, exchanges, limits),
             wants,
             row: PacketRecord::default(),
             malformed_run: (0, 0, 0),
             gave_up: None,
         }
+    }
+
+    /// What the memory budget has cost so far (see [`Limits::max_bytes`]).
+    pub fn shed(&self) -> Shed {
+        self.dissector.shed()
     }
 
     /// Why the drive stopped before the end of the input, if it gave up on it (see
