@@ -3,7 +3,7 @@
 //!
 //! Wireshark never forgets a conversation: a segment on a known 4-tuple joins its stream,
 //! unless it is a pure SYN with a new ISN (port reuse: a new stream). So a forgotten
-//! connection leaves a [`Record`] of 32 bytes: its stream, which endpoint came first, both
+//! connection leaves a [`Record`] of 24 bytes (32 with its key): its stream, which endpoint came first, both
 //! sides' relative zero and window scale, and its completeness so far. A returning segment
 //! is then numbered, made relative and scaled as tshark would; what the record does not
 //! keep (sequence analysis, the lifecycle, the counters of the flows table) starts again.
@@ -19,7 +19,7 @@ use crate::conn::expiry::Key;
 use crate::conn::window::WindowScale;
 use crate::wire::seq::SeqNumber;
 
-/// A forgotten connection's facts (32 bytes).
+/// A forgotten connection's facts (24 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Record {
     pub(crate) stream: u64,
