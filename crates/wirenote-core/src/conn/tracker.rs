@@ -837,7 +837,10 @@ impl Tracker {
     /// gives its 4-tuple back its stream should it return. Memory then follows the number
     /// of open connections, not the length of the capture, and the work is O(1) per
     /// frame, amortised: only queue heads that are due are looked at.
-    pub fn evict(&mut self, now_ns: i128) -> Vec<Conn> {
+    ///
+    /// `app_bytes` is what the layers above keep for the open connections (HTTP state):
+    /// the budget counts it, and takes each connection forgotten for it to free its share.
+    pub fn evict(&mut self, now_ns: i128, app_bytes: usize) -> Vec<Conn> {
         let mut out = Vec::new();
         for kind in Quiet::ALL {
             let timeout = self.timeouts.of(kind);
@@ -845,8 +848,8 @@ impl Tracker {
                 out.extend(self.settle(kind, entry, Some((now_ns, timeout))));
             }
         }
-        if self.state_bytes() > self.max_bytes {
-            self.shed_to_budget(&mut out);
+        if self.state_bytes() + app_bytes > self.max_bytes {
+            self.shed_to_budget(&mut out, app_bytes);
         }
         out.sort_by_key(|c| c.stream);
         out
@@ -855,17 +858,19 @@ impl Tracker {
     /// The memory budget: forgotten records may take a quarter of it (the oldest are
     /// dropped), and the oldest quiet connections are forgotten until the state is
     /// 1/16 under it (so that the next one shed is not a frame away).
-    fn shed_to_budget(&mut self, out: &mut Vec<Conn>) {
+    fn shed_to_budget(&mut self, out: &mut Vec<Conn>, mut app_bytes: usize) {
+        let share = app_bytes / self.conns.len().max(1);
         while self.forgotten.bytes() > self.max_bytes / 4 && self.forgotten.drop_oldest() {
             self.shed.records += 1;
         }
         let target = self.max_bytes - self.max_bytes / 16;
-        while self.state_bytes() > target {
+        while self.state_bytes() + app_bytes > target {
             let Some((kind, entry)) = self.queues.pop_oldest() else {
                 break;
             };
             if let Some(conn) = self.settle(kind, entry, None) {
                 self.shed.connections += 1;
+                app_bytes = app_bytes.saturating_sub(share);
                 out.push(conn);
             }
             while self.forgotten.bytes() > self.max_bytes / 4 && self.forgotten.drop_oldest() {
@@ -923,6 +928,26 @@ impl Tracker {
         for (key, slot) in self.conns.drain() {
             each(slot.into_conn(&key));
         }
+    }
+
+    /// Removes every connection, handing each to `each` in stream order (end of
+    /// capture), one at a time: only their order (a stream and a key each) is listed,
+    /// never the connections themselves, which a connection kept small until now (an
+    /// attempt) would multiply by four.
+    pub fn drain_in_order(&mut self, mut each: impl FnMut(Conn)) {
+        self.queues.clear();
+        self.forgotten.clear();
+        let mut order: Vec<(u64, Key)> = self.conns.iter().map(|(k, s)| (s.stream(), *k)).collect();
+        order.sort_unstable_by_key(|&(stream, _)| stream);
+        for (_, key) in order {
+            if let Some(slot) = self.conns.remove(&key) {
+                if matches!(slot, Slot::Attempt(_)) {
+                    self.attempts -= 1;
+                }
+                each(slot.into_conn(&key));
+            }
+        }
+        self.conns = HashMap::default();
     }
 
     /// Removes and returns every connection, in stream order (end of capture).

@@ -78,6 +78,11 @@ pub enum Exchanges {
     Framed,
 }
 
+/// Bytes the HTTP state of one connection costs, as the memory budget counts it: the
+/// state itself and, measured on half-open connections with one request each (RSS per
+/// connection), about twice as much again on the heap.
+pub const APP_COST: usize = 3 * std::mem::size_of::<ConnApp>();
+
 impl Default for Dissector {
     fn default() -> Self {
         Dissector::for_pass_with(Pass::Single, Exchanges::Full, Limits::default())
@@ -174,38 +179,45 @@ impl Dissector {
     /// become final too). A first pass instead settles them one at a time, publishes the
     /// last facts and closes its board, and returns none.
     pub fn finish(&mut self) -> Vec<Conn> {
+        let mut out = Vec::new();
+        self.finish_with(|conn| out.push(conn));
+        out
+    }
+
+    /// [`Dissector::finish`], handing the connections to `each` one at a time, in stream
+    /// order: no list of them all is made (at the end of a SYN flood it would be most of
+    /// the memory).
+    pub fn finish_with(&mut self, mut each: impl FnMut(Conn)) {
         if self.passing.is_first() {
             self.settle_all();
             self.passing.end(self.last_frame);
-            return Vec::new();
+            return;
         }
-        let mut out = std::mem::take(&mut self.finished);
-        out.extend(self.tracker.drain());
-        out.sort_by_key(|c| c.stream);
-        for conn in &out {
-            self.close_app(conn);
-        }
+        let mut early = std::mem::take(&mut self.finished);
+        early.sort_by_key(|c| c.stream);
+        let mut early = early.into_iter().peekable();
+        let (apps, exchanges) = (&mut self.apps, &mut self.exchanges);
+        let mut hand_over = |conn: Conn| {
+            close_app(apps, exchanges, &conn);
+            each(conn);
+        };
+        self.tracker.drain_in_order(|conn| {
+            while let Some(before) = early.next_if(|e| e.stream < conn.stream) {
+                hand_over(before);
+            }
+            hand_over(conn);
+        });
+        early.for_each(&mut hand_over);
         let mut rest: Vec<(u64, ConnApp)> = self.apps.drain().collect();
         rest.sort_by_key(|(stream, _)| *stream);
         for (stream, mut app) in rest {
             self.exchanges
                 .extend(app.exchanges.finish(stream, ConnEnd::Open));
         }
-        out
     }
 
     fn close_app(&mut self, conn: &Conn) {
-        if let Some(mut app) = self.apps.remove(&conn.stream) {
-            let end = if conn.summary.first_rst.is_some() {
-                ConnEnd::Reset
-            } else if conn.is_closed() {
-                ConnEnd::Closed
-            } else {
-                ConnEnd::Open
-            };
-            self.exchanges
-                .extend(app.exchanges.finish(conn.stream, end));
-        }
+        close_app(&mut self.apps, &mut self.exchanges, conn);
     }
 
     /// The time a TCP frame counts at for connection tracking: its own, or for a frame
@@ -240,7 +252,7 @@ impl Dissector {
         if now_ns - previous > self.idle_ns {
             return;
         }
-        let evicted = self.tracker.evict(now_ns);
+        let evicted = self.tracker.evict(now_ns, self.apps.len() * APP_COST);
         for conn in &evicted {
             self.close_app(conn);
         }
@@ -485,6 +497,24 @@ impl Dissector {
                 self.exchanges.extend(app.exchanges.finish(stream, end));
             }
         }
+    }
+}
+
+/// A connection that ended: its HTTP exchanges are final now, with how it ended.
+fn close_app(
+    apps: &mut HashMap<u64, ConnApp, ahash::RandomState>,
+    exchanges: &mut Vec<ExchangeRecord>,
+    conn: &Conn,
+) {
+    if let Some(mut app) = apps.remove(&conn.stream) {
+        let end = if conn.summary.first_rst.is_some() {
+            ConnEnd::Reset
+        } else if conn.is_closed() {
+            ConnEnd::Closed
+        } else {
+            ConnEnd::Open
+        };
+        exchanges.extend(app.exchanges.finish(conn.stream, end));
     }
 }
 
