@@ -10,9 +10,11 @@
 //!
 //! Records are keyed by a 64-bit hash of the 4-tuple under the tracker's per-process
 //! random key (two tuples of one capture collide with a chance of about n / 2^64), and
-//! the oldest are dropped first when the tracker's memory budget says so.
+//! those of the earliest streams are dropped first when the tracker's memory budget says
+//! so: a quarter of them at a time, so that the pass over the table that finds them
+//! costs O(1) per record, amortised, and no list of the order is kept.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use crate::conn::expiry::Key;
@@ -101,13 +103,10 @@ impl Record {
     }
 }
 
-/// Forgotten connections by hashed key, oldest first.
+/// Forgotten connections by hashed key.
 #[derive(Debug, Default)]
 pub(crate) struct Forgotten {
     records: HashMap<u64, Record, NoHash>,
-    /// Hashed keys in the order they were forgotten (an entry whose record has been
-    /// recalled, or replaced by a later forgetting, is skipped when it comes up).
-    order: VecDeque<(u64, u64)>,
 }
 
 /// The keys are hashes already.
@@ -139,8 +138,8 @@ impl std::hash::Hasher for NoHasher {
     }
 }
 
-/// Bytes one record costs, with its share of the table and the order queue.
-pub const RECORD_COST: usize = std::mem::size_of::<(u64, Record)>() * 8 / 7 + 1 + 16;
+/// Bytes one record costs, with its share of the table's spare buckets.
+pub const RECORD_COST: usize = std::mem::size_of::<(u64, Record)>() * 8 / 7 + 1;
 
 impl Forgotten {
     pub(crate) fn hash(state: &impl BuildHasher, key: &Key) -> u64 {
@@ -149,14 +148,6 @@ impl Forgotten {
 
     pub(crate) fn insert(&mut self, hash: u64, record: Record) {
         self.records.insert(hash, record);
-        self.order.push_back((hash, record.stream));
-        // Recalled records leave their place in the order behind; dropping those now and
-        // then keeps the order within twice the records, at O(1) amortised.
-        if self.order.len() > 2 * self.records.len() + 1024 {
-            let records = &self.records;
-            self.order
-                .retain(|(hash, stream)| records.get(hash).is_some_and(|r| r.stream == *stream));
-        }
     }
 
     /// Takes the record of `hash`, if one is kept.
@@ -169,15 +160,17 @@ impl Forgotten {
         self.records.len()
     }
 
-    /// Drops the oldest record; false when there is none.
-    pub(crate) fn drop_oldest(&mut self) -> bool {
-        while let Some((hash, stream)) = self.order.pop_front() {
-            if self.records.get(&hash).is_some_and(|r| r.stream == stream) {
-                self.records.remove(&hash);
-                return true;
-            }
-        }
-        false
+    /// Drops the records of the earliest quarter of the streams kept (at least one
+    /// record while any is kept); returns how many.
+    pub(crate) fn drop_oldest(&mut self) -> u64 {
+        let streams = self.records.values().map(|r| r.stream);
+        let (Some(first), Some(last)) = (streams.clone().min(), streams.max()) else {
+            return 0;
+        };
+        let keep_from = first + (last - first) / 4 + 1;
+        let before = self.records.len();
+        self.records.retain(|_, r| r.stream >= keep_from);
+        (before - self.records.len()) as u64
     }
 
     /// Bytes held (approximately: what the records cost, see [`RECORD_COST`]).
@@ -187,6 +180,5 @@ impl Forgotten {
 
     pub(crate) fn clear(&mut self) {
         self.records.clear();
-        self.order.clear();
     }
 }

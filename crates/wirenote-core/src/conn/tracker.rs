@@ -860,9 +860,7 @@ impl Tracker {
     /// 1/16 under it (so that the next one shed is not a frame away).
     fn shed_to_budget(&mut self, out: &mut Vec<Conn>, mut app_bytes: usize) {
         let share = app_bytes / self.conns.len().max(1);
-        while self.forgotten.bytes() > self.max_bytes / 4 && self.forgotten.drop_oldest() {
-            self.shed.records += 1;
-        }
+        self.drop_records();
         let target = self.max_bytes - self.max_bytes / 16;
         while self.state_bytes() + app_bytes > target {
             let Some((kind, entry)) = self.queues.pop_oldest() else {
@@ -873,8 +871,16 @@ impl Tracker {
                 app_bytes = app_bytes.saturating_sub(share);
                 out.push(conn);
             }
-            while self.forgotten.bytes() > self.max_bytes / 4 && self.forgotten.drop_oldest() {
-                self.shed.records += 1;
+            self.drop_records();
+        }
+    }
+
+    /// Records beyond a quarter of the budget: the earliest streams' go.
+    fn drop_records(&mut self) {
+        while self.forgotten.bytes() > self.max_bytes / 4 {
+            match self.forgotten.drop_oldest() {
+                0 => break,
+                dropped => self.shed.records += dropped,
             }
         }
     }
@@ -982,6 +988,6 @@ mod sizes {
         assert_eq!(ATTEMPT_COST, 209);
         assert_eq!(CONN_COST, 977);
         const { assert!(ATTEMPT_COST <= 512 && CONN_COST <= 1024) };
-        assert_eq!(forgotten::RECORD_COST, 53);
+        assert_eq!(forgotten::RECORD_COST, 37);
     }
 }
