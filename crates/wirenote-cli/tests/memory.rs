@@ -64,7 +64,8 @@ fn a_forgotten_tuple_that_comes_back_gets_tsharks_stream() {
     if !require("tshark") {
         return;
     }
-    let dir = tempfile_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let cap = dir.join("returning.pcap");
     returning_tuples(&cap);
     let cap = cap.to_str().unwrap();
@@ -124,15 +125,10 @@ fn tshark_acks(cap: &str) -> Vec<u8> {
         .stdout
 }
 
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("wirenote-memory-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn the_timeout_flags_change_what_is_forgotten() {
-    let dir = tempfile_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let cap = dir.join("flags.pcap");
     returning_tuples(&cap);
     let cap = cap.to_str().unwrap();
@@ -164,7 +160,8 @@ fn the_timeout_flags_change_what_is_forgotten() {
 
 #[test]
 fn the_memory_budget_says_once_how_many_it_forgot() {
-    let dir = tempfile_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let cap = dir.join("many.pcap");
     let frames: Vec<(u64, Vec<u8>)> = (0..20_000u32)
         .map(|i| {
