@@ -186,6 +186,42 @@ pub struct TableFlags {
     /// tools that compare with tshark's text; never for a file a person opens).
     #[arg(long)]
     pub verbatim: bool,
+    #[command(flatten)]
+    pub memory: MemoryFlags,
+}
+
+/// When connections are forgotten, and how much memory their state may take. Wireshark
+/// never forgets one; wirenote must, for memory, and a forgotten 4-tuple that comes back
+/// keeps its stream number (see the README's "Memory" section for what else restarts).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MemoryFlags {
+    /// Forget a connection that got no further than its SYNs after this many seconds
+    /// of capture time without a packet (Zeek's `tcp_attempt_delay`).
+    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    pub attempt_timeout: f64,
+    /// Forget any other open connection after this many seconds without a packet.
+    #[arg(long, value_name = "SECONDS", default_value = "3600")]
+    pub idle_timeout: f64,
+    /// Forget a closed (or reset) connection this many seconds after its last packet.
+    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    pub close_linger: f64,
+    /// Memory for connection state (`512MiB`, `2GiB`, `1000000000`); past it the oldest
+    /// quiet connections are forgotten first, with one warning saying how many. Two
+    /// passes at once share it.
+    #[arg(long, value_name = "BYTES", default_value = "1GiB")]
+    pub max_memory: String,
+}
+
+impl Default for MemoryFlags {
+    /// The flags' defaults, as clap fills them in.
+    fn default() -> Self {
+        MemoryFlags {
+            attempt_timeout: 5.0,
+            idle_timeout: 3600.0,
+            close_linger: 30.0,
+            max_memory: "1GiB".into(),
+        }
+    }
 }
 
 /// Language of `explain`.

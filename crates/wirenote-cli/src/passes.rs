@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use wirenote_core::{Discard, DriveError, Driver, FactBoard, Frame, Pass, Sink, Step};
+use wirenote_core::{Discard, DriveError, Driver, FactBoard, Frame, Limits, Pass, Sink, Step};
 
 use crate::input::StopReading;
 
@@ -17,20 +17,27 @@ pub(crate) type Walk<'w> = &'w mut dyn FnMut(
 ) -> anyhow::Result<Option<String>>;
 
 /// Drives every frame `walk` yields through a dissector for `pass` into `sink`, then
-/// finishes the sink. Returns the damage warning, if any.
+/// finishes the sink under `limits`. Returns the damage warning, if any. A pass whose
+/// rows are read says once, at the end, if the memory budget made it forget connections
+/// early (a first pass forgets the same ones and says nothing).
 pub(crate) fn drive(
     name: &str,
     walk: Walk<'_>,
     pass: Pass,
+    limits: Limits,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<Option<String>> {
-    let mut driver = Driver::new(pass, sink);
+    let warns = !matches!(pass, Pass::First(_));
+    let mut driver = Driver::with_limits(pass, sink, limits);
     let damage = walk(&mut |frame| match driver.frame(frame, sink) {
         Ok(Step::Continue) => Ok(()),
         Ok(Step::Stop) => Err(StopReading.into()),
         Err(err) => Err(drive_error(err)),
     })?;
     driver.finish(sink)?;
+    if let Some(warning) = crate::memory::warning(name, driver.shed(), &limits).filter(|_| warns) {
+        eprintln!("{warning}");
+    }
     // Giving up on a run of malformed frames is damage too: every row so far is written.
     Ok(damage.or_else(|| driver.gave_up().map(|why| format!("{name}: {why}"))))
 }
@@ -49,9 +56,16 @@ fn drive_error(err: DriveError) -> anyhow::Error {
 pub(crate) fn two_passes(
     name: &str,
     walk: Walk<'_>,
+    limits: Limits,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<Option<String>> {
     let board = Arc::new(FactBoard::new());
-    drive(name, walk, Pass::First(Arc::clone(&board)), &mut Discard)?;
-    drive(name, walk, Pass::Second(board), sink)
+    drive(
+        name,
+        walk,
+        Pass::First(Arc::clone(&board)),
+        limits,
+        &mut Discard,
+    )?;
+    drive(name, walk, Pass::Second(board), limits, sink)
 }

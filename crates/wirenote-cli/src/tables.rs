@@ -259,6 +259,7 @@ mod tests {
             stream: Vec::new(),
             excel: false,
             verbatim: false,
+            memory: crate::args::MemoryFlags::default(),
         }
     }
 

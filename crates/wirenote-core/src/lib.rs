@@ -40,9 +40,10 @@ pub mod record;
 pub mod wire;
 
 pub use capture::{CaptureError, CaptureReader, Format, Frame, FrameKind, Timestamp};
+pub use conn::expiry::Timeouts;
 pub use conn::flow::Endpoint;
-pub use conn::tracker::{Conn, Tracker};
+pub use conn::tracker::{Conn, Shed, Tracker};
 pub use pipeline::board::{CloseOnDrop, FactBoard};
-pub use pipeline::dissect::{Dissector, Exchanges};
+pub use pipeline::dissect::{Dissector, Exchanges, Limits};
 pub use pipeline::drive::{Discard, DriveError, Driver, Sink, Step, Wants, MALFORMED_RUN_LIMIT};
 pub use pipeline::pass::Pass;

@@ -156,7 +156,11 @@ impl StreamOrder {
         mut write: impl FnMut(&ConnRecord) -> io::Result<()>,
     ) -> io::Result<()> {
         for conn in conns {
-            self.waiting.insert(conn.stream, conn.clone());
+            // A stream already written came back after it was forgotten: its row stays
+            // the first part's (see the README's "Memory").
+            if conn.stream >= self.next {
+                self.waiting.insert(conn.stream, conn.clone());
+            }
         }
         while let Some(record) = self.waiting.remove(&self.next) {
             write(&record)?;

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use wirenote_core::{CloseOnDrop, Discard, FactBoard, Pass, Sink};
+use wirenote_core::{CloseOnDrop, Discard, FactBoard, Limits, Pass, Sink};
+
+use crate::memory;
 use wirenote_export::{AnnotatedCopy, TableOptions, WorkbookInfo};
 
 use crate::args::{AnnotateArgs, AnnotateFormat};
@@ -30,6 +32,8 @@ struct Config {
     output: Option<PathBuf>,
     pcapng_out: Option<PathBuf>,
     single_pass: bool,
+    /// Each pass's: two passes at once share the budget.
+    limits: Limits,
 }
 
 impl Config {
@@ -60,6 +64,7 @@ impl Config {
             output: args.output.clone(),
             pcapng_out: args.pcapng_out.clone(),
             single_pass: args.single_pass,
+            limits: memory::limits(&args.tables.memory, if args.single_pass { 1 } else { 2 })?,
         })
     }
 
@@ -145,6 +150,7 @@ fn two_passes_at_once(
                     &capture.name,
                     &mut walk,
                     Pass::First(Arc::clone(&board)),
+                    config.limits,
                     &mut Discard,
                 )
             })
@@ -206,7 +212,7 @@ fn annotate(
             sinks.push(copy);
         }
         sinks.push(pipe);
-        drive(source, walk, pass, &mut sinks)
+        drive(source, walk, pass, config.limits, &mut sinks)
     })
 }
 

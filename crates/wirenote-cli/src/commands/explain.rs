@@ -61,6 +61,7 @@ impl Collected {
             &capture.name,
             &mut |each| capture.for_each_frame(each),
             Pass::Single,
+            wirenote_core::Limits::default(),
             self,
         )?;
         self.connections.sort_by_key(|c| c.stream);

@@ -36,6 +36,7 @@ pub(crate) fn run(args: &OutputArgs, table: &OneTable) -> anyhow::Result<Exit> {
         check_parquet(&args.tables)?;
     }
     let options = table_options(&args.tables, &[table.name], format == FormatArg::Csv)?;
+    let limits = crate::memory::limits(&args.tables.memory, 1)?;
     let path = args.input.path();
     let info = workbook_info(&path.file_name().map_or_else(
         || path.display().to_string(),
@@ -62,6 +63,7 @@ pub(crate) fn run(args: &OutputArgs, table: &OneTable) -> anyhow::Result<Exit> {
             &capture.name,
             &mut |each| capture.for_each_frame(each),
             Pass::Single,
+            limits,
             &mut sink,
         )
     })?;

@@ -20,7 +20,10 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::conn::analysis::{self, Analysis, ConnTiming, Flags, Segment};
+use crate::conn::attempt::Attempt;
+use crate::conn::expiry::{Key, Queued, Queues, Quiet, Timeouts};
 use crate::conn::flow::{Endpoint, Flow};
+use crate::conn::forgotten::{self, Forgotten, Record};
 use crate::conn::lifecycle::{
     client_of_first_packet, Lifecycle, Role, SegmentEvent, Side, TcpState, Transition,
 };
@@ -56,6 +59,11 @@ pub struct Conn {
     pub reused_ports: bool,
     /// The tunnels its first segment came through.
     pub tunnel: Tunnels,
+    /// Whether a segment other than a SYN from `first` has been seen (else the
+    /// connection is an attempt, under the attempt timeout).
+    past_syn: bool,
+    /// The expiry queues holding an entry for it ([`Quiet::bit`]s).
+    queued: u8,
 }
 
 impl Conn {
@@ -79,7 +87,107 @@ impl Conn {
             summary: ConnSummary::new(seg.time_ns, seg.flags, first.port, second.port),
             reused_ports: reused,
             tunnel: seg.tunnel,
+            past_syn: !is_pure_syn(seg.flags),
+            queued: 0,
         }
+    }
+
+    /// The connection a forgotten `record` describes, recalled by `seg` on `key`: its
+    /// stream, endpoints, relative zeros, window scales and completeness as they were;
+    /// everything else starts again.
+    fn recalled(record: &Record, key: Key, seg: &SegmentInput<'_>) -> Conn {
+        let (first, second, first_side) = if record.first_is_low() {
+            (key.0, key.1, 0)
+        } else {
+            (key.1, key.0, 1)
+        };
+        let mut conn = Conn::new(record.stream, first, second, seg, false);
+        let opening = client_of_first_packet(seg.flags, seg.src.port, seg.dst.port);
+        conn.first_is_client = (opening.sender == Side::Client) == (seg.src == first);
+        for (flow, i) in [
+            (&mut conn.forward, first_side),
+            (&mut conn.reverse, 1 - first_side),
+        ] {
+            let side = record.side(i);
+            flow.base_seq = side.base_seq;
+            flow.win_scale = side.win_scale;
+        }
+        conn.summary.completeness = record.completeness;
+        conn.past_syn = true;
+        conn
+    }
+
+    /// The connection an attempt stands for: its one segment fed to a new connection,
+    /// as it was when it arrived.
+    fn from_attempt(attempt: &Attempt, key: &Key) -> Conn {
+        let (src, dst) = attempt.endpoints(key);
+        let (options, len) = attempt.options();
+        let seg = SegmentInput {
+            src,
+            dst,
+            seq: attempt.seq,
+            ack: attempt.ack,
+            flags: attempt.flags(),
+            window: attempt.window,
+            len: 0,
+            options: &options[..len],
+            time_ns: attempt.time_ns,
+            frame: attempt.frame,
+            tunnel: attempt.tunnel,
+        };
+        let mut conn = Conn::new(attempt.stream, src, dst, &seg, false);
+        apply(&mut conn, &seg, true, false, false);
+        conn.queued = Quiet::Attempt.bit();
+        conn
+    }
+
+    /// Which timeout the connection is under.
+    #[inline]
+    pub fn quiet_kind(&self) -> Quiet {
+        if self.is_closed() {
+            Quiet::Closed
+        } else if self.past_syn {
+            Quiet::Idle
+        } else {
+            Quiet::Attempt
+        }
+    }
+
+    /// The entry to queue the connection with, if it has none in its kind's queue yet
+    /// (it is then marked as having one).
+    #[inline]
+    fn queue_entry(&mut self, key: Key) -> Option<(Quiet, Queued)> {
+        let kind = self.quiet_kind();
+        if self.queued & kind.bit() != 0 {
+            return None;
+        }
+        self.queued |= kind.bit();
+        let entry = Queued {
+            key,
+            stream: self.stream,
+            since: self.summary.last_time,
+        };
+        Some((kind, entry))
+    }
+
+    /// What is kept once it is forgotten.
+    fn record(&self, key: &Key) -> Record {
+        let first_is_low = self.first == key.0;
+        let side = |flow: &Flow| forgotten::Side {
+            base_seq: flow.base_seq,
+            win_scale: flow.win_scale,
+        };
+        let (low, high) = if first_is_low {
+            (&self.forward, &self.reverse)
+        } else {
+            (&self.reverse, &self.forward)
+        };
+        Record::new(
+            self.stream,
+            first_is_low,
+            [side(low), side(high)],
+            self.summary.completeness,
+        )
     }
 
     /// The client endpoint.
@@ -161,6 +269,11 @@ pub struct SegmentInput<'a> {
     pub tunnel: Tunnels,
 }
 
+#[inline]
+fn is_pure_syn(flags: TcpFlags) -> bool {
+    flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN
+}
+
 fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
     if a <= b {
         (a, b)
@@ -170,18 +283,128 @@ fn conversation_key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
 }
 
 /// Tracks every TCP conversation of a capture.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tracker {
     /// aHash: fast, and keyed per process so that a crafted capture cannot force collisions.
     /// Connections are boxed: a hash table keeps up to twice as many buckets as entries
     /// (more after churn leaves tombstones), and an inline `Conn` would make each spare
     /// bucket cost its full size.
-    conns: HashMap<(Endpoint, Endpoint), Box<Conn>, ahash::RandomState>,
+    conns: HashMap<Key, Slot, ahash::RandomState>,
+    /// How many slots hold an [`Attempt`].
+    attempts: usize,
     next_stream: u64,
     /// Connections displaced by port reuse, waiting to be collected.
     replaced: Vec<Conn>,
     /// See [`Tracker::set_time_floor`].
     time_floor: i128,
+    timeouts: Timeouts,
+    queues: Queues,
+    forgotten: Forgotten,
+    /// Keys forgotten records are filed under (random per process, like the map's).
+    hasher: ahash::RandomState,
+    /// Bytes of connection state (live and forgotten) past which the oldest are forgotten.
+    max_bytes: usize,
+    /// Connections forgotten early, and records dropped, for the memory budget.
+    shed: Shed,
+}
+
+/// A connection as the tracker holds it: whole, or as its one SYN.
+#[derive(Debug)]
+enum Slot {
+    Conn(Box<Conn>),
+    Attempt(Box<Attempt>),
+}
+
+impl Slot {
+    fn quiet_kind(&self) -> Quiet {
+        match self {
+            Slot::Conn(conn) => conn.quiet_kind(),
+            Slot::Attempt(_) => Quiet::Attempt,
+        }
+    }
+
+    fn stream(&self) -> u64 {
+        match self {
+            Slot::Conn(conn) => conn.stream,
+            Slot::Attempt(attempt) => attempt.stream,
+        }
+    }
+
+    fn last_time(&self) -> i128 {
+        match self {
+            Slot::Conn(conn) => conn.summary.last_time,
+            Slot::Attempt(attempt) => attempt.time_ns,
+        }
+    }
+
+    /// The connection, made whole in place if it was an attempt (one fewer then).
+    fn whole(&mut self, key: &Key, attempts: &mut usize) -> &mut Conn {
+        if let Slot::Attempt(attempt) = self {
+            *attempts -= 1;
+            let conn = Conn::from_attempt(attempt, key);
+            *self = Slot::Conn(Box::new(conn));
+        }
+        match self {
+            Slot::Conn(conn) => conn,
+            Slot::Attempt(_) => self.whole(key, attempts),
+        }
+    }
+
+    /// The whole connection (an attempt's rebuilt from its segment).
+    fn into_conn(self, key: &Key) -> Conn {
+        match self {
+            Slot::Conn(conn) => *conn,
+            Slot::Attempt(attempt) => Conn::from_attempt(&attempt, key),
+        }
+    }
+}
+
+/// The attempt `seg`, a pure SYN that made stream `stream` on `key`, leaves.
+fn attempt_of(seg: &SegmentInput<'_>, key: &Key, stream: u64) -> Attempt {
+    let window_scale = tcp::Options::new(seg.options)
+        .filter_map(|option| match option {
+            tcp::TcpOption::WindowScale(s) => Some(s),
+            _ => None,
+        })
+        .last();
+    Attempt::new(
+        stream,
+        key.0 == seg.src,
+        (seg.seq, seg.ack, seg.flags, seg.window),
+        window_scale,
+        seg.time_ns,
+        seg.frame,
+        seg.tunnel,
+    )
+}
+
+/// What the memory budget cost (see [`Tracker::shed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shed {
+    /// Connections forgotten before their timeout.
+    pub connections: u64,
+    /// Records of forgotten connections dropped (their tuples, back, start new streams).
+    pub records: u64,
+}
+
+/// The default memory budget of a tracker: 1 GiB.
+pub const DEFAULT_MAX_BYTES: usize = 1 << 30;
+
+/// Bytes a connection costs besides its own: its slot in the map (with the table's
+/// spare buckets), one expiry entry and the allocator's overhead.
+const SLOT_COST: usize =
+    std::mem::size_of::<(Key, Slot)>() * 8 / 7 + 1 + std::mem::size_of::<Queued>() + 16;
+
+/// Bytes one live connection costs, all told.
+pub const CONN_COST: usize = std::mem::size_of::<Conn>() + SLOT_COST;
+
+/// Bytes one connection that has seen only a SYN costs, all told.
+pub const ATTEMPT_COST: usize = std::mem::size_of::<Attempt>() + SLOT_COST;
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker::with_limits(Timeouts::default(), DEFAULT_MAX_BYTES)
+    }
 }
 
 impl Tracker {
@@ -190,93 +413,127 @@ impl Tracker {
         Self::default()
     }
 
+    /// A tracker that forgets connections after `timeouts`, and the oldest ones first
+    /// once their state would take more than `max_bytes`.
+    pub fn with_limits(timeouts: Timeouts, max_bytes: usize) -> Self {
+        Tracker {
+            conns: HashMap::default(),
+            attempts: 0,
+            next_stream: 0,
+            replaced: Vec::new(),
+            time_floor: 0,
+            timeouts,
+            queues: Queues::default(),
+            forgotten: Forgotten::default(),
+            hasher: ahash::RandomState::new(),
+            max_bytes,
+            shed: Shed::default(),
+        }
+    }
+
+    /// What the memory budget has cost so far.
+    pub fn shed(&self) -> Shed {
+        self.shed
+    }
+
+    /// Records of forgotten connections kept.
+    pub fn forgotten_records(&self) -> usize {
+        self.forgotten.len()
+    }
+
+    /// Expiry-queue entries looked at so far (the tests bound it by the frames seen).
+    pub fn expiry_visits(&self) -> u64 {
+        self.queues.visited
+    }
+
+    /// Bytes of connection state held, as the budget counts them.
+    pub fn state_bytes(&self) -> usize {
+        (self.conns.len() - self.attempts) * CONN_COST
+            + self.attempts * ATTEMPT_COST
+            + self.forgotten.bytes()
+    }
+
     /// Number of conversations currently held.
     pub fn open_connections(&self) -> usize {
         self.conns.len()
     }
 
-    /// Looks up the connection a result refers to.
+    /// Looks up the connection a result refers to (none for a connection that has seen
+    /// only its SYN: it is kept as that segment).
     pub fn conn(&self, a: Endpoint, b: Endpoint) -> Option<&Conn> {
-        self.conns.get(&conversation_key(a, b)).map(|c| &**c)
+        match self.conns.get(&conversation_key(a, b))? {
+            Slot::Conn(conn) => Some(conn),
+            Slot::Attempt(_) => None,
+        }
     }
 
     /// Feeds one segment and returns its stream, relative numbers and analysis.
     pub fn on_segment(&mut self, seg: &SegmentInput<'_>) -> SegmentResult {
         let key = conversation_key(seg.src, seg.dst);
+        let reused_forgotten = self.recall(key, seg);
         let (reused, syn_retry) = self.syn_on_known_ports(&key, seg);
-        let (conn, is_new) = self.conn_for(key, seg, reused);
-        let from_first = conn.first == seg.src;
-        let stream = conn.stream;
-        let (fwd, rev) = if from_first {
-            (&mut conn.forward, &mut conn.reverse)
-        } else {
-            (&mut conn.reverse, &mut conn.forward)
-        };
-        let mut analysis_flags = Flags::empty();
-        if reused {
-            analysis_flags.insert(Flags::REUSED_PORTS);
-        }
-        if rebase_on_new_syn_ack(fwd, seg) {
-            analysis_flags.insert(Flags::REUSED_PORTS);
-        }
-        learn_window_scale(fwd, rev, seg);
-        learn_bases(fwd, rev, seg);
-
-        let segment = Segment {
-            seq: SeqNumber(seg.seq),
-            ack: SeqNumber(seg.ack),
-            flags: seg.flags,
-            len: seg.len,
-            raw_window: seg.window,
-            time_ns: seg.time_ns,
-            frame: seg.frame,
-        };
-        let mut analysis = analysis::analyze(
-            &mut fwd.analysis,
-            &mut rev.analysis,
-            rev.win_scale,
-            &mut conn.timing,
-            &segment,
-            syn_retry,
-        );
-        analysis.flags.insert(analysis_flags);
-
-        let window = match fwd.win_scale {
-            WindowScale::Shift(s) if !seg.flags.contains(TcpFlags::SYN) => {
-                u32::from(seg.window) << s
+        let reused = reused || reused_forgotten;
+        if !reused && is_pure_syn(seg.flags) && seg.len == 0 {
+            if let Entry::Vacant(vacant) = self.conns.entry(key) {
+                let stream = self.next_stream;
+                self.next_stream += 1;
+                let mut conn = Conn::new(stream, seg.src, seg.dst, seg, false);
+                let result = apply(&mut conn, seg, true, false, false);
+                // One SYN and nothing else: kept as that segment (see `conn::attempt`).
+                let kind = conn.quiet_kind();
+                conn.queued = kind.bit();
+                let slot = if kind == Quiet::Attempt {
+                    self.attempts += 1;
+                    Slot::Attempt(Box::new(attempt_of(seg, &key, stream)))
+                } else {
+                    Slot::Conn(Box::new(conn))
+                };
+                vacant.insert(slot);
+                let since = seg.time_ns;
+                self.queues.push(kind, Queued { key, stream, since });
+                return result;
             }
-            _ => u32::from(seg.window),
-        };
-        let fwd_base = fwd.base_seq.unwrap_or_default();
-        let rev_base = rev.base_seq;
-        let rel_seq = seg.seq.wrapping_sub(fwd_base.0);
-        // Without the ACK flag tshark shows the raw acknowledgment field.
-        let rel_ack = match (seg.flags.contains(TcpFlags::ACK), rev_base) {
-            (true, Some(base)) => seg.ack.wrapping_sub(base.0),
-            _ => seg.ack,
-        };
-        let from_client = from_first == conn.first_is_client;
-        let (transition, completeness_before) =
-            conn.follow_segment(from_client, from_first, seg, is_new, reused, analysis.flags);
-        SegmentResult {
-            stream,
-            seq: rel_seq,
-            ack: rel_ack,
-            window,
-            from_first,
-            ack_base: rev_base.map(|b| b.0),
-            analysis,
-            from_client,
-            transition,
-            completeness_before,
         }
+        let (conn, is_new) = self.conn_for(key, seg, reused);
+        let result = apply(conn, seg, is_new, reused, syn_retry);
+        if let Some((kind, entry)) = conn.queue_entry(key) {
+            self.queues.push(kind, entry);
+        }
+        result
     }
 
     /// The stream of a segment whose TCP header is bogus (longer than its IP payload):
     /// like Wireshark, find or make its conversation, and change nothing else.
     pub fn stream_only(&mut self, seg: &SegmentInput<'_>) -> u64 {
         let key = conversation_key(seg.src, seg.dst);
-        self.conn_for(key, seg, false).0.stream
+        self.recall(key, seg);
+        let conn = self.conn_for(key, seg, false).0;
+        let stream = conn.stream;
+        if let Some((kind, entry)) = conn.queue_entry(key) {
+            self.queues.push(kind, entry);
+        }
+        stream
+    }
+
+    /// A segment on a key with no connection whose connection was forgotten: the
+    /// connection comes back (stream, relative zeros, scales, completeness), unless the
+    /// segment is a pure SYN with a new ISN, which starts a new stream for port reuse as
+    /// it would have on the live connection. Returns whether it does.
+    fn recall(&mut self, key: Key, seg: &SegmentInput<'_>) -> bool {
+        if self.forgotten.len() == 0 || self.conns.contains_key(&key) {
+            return false;
+        }
+        let hash = Forgotten::hash(&self.hasher, &key);
+        let Some(record) = self.forgotten.take(hash) else {
+            return false;
+        };
+        let side = record.side(usize::from(key.0 != seg.src));
+        if is_pure_syn(seg.flags) && side.base_seq.is_some_and(|base| base.0 != seg.seq) {
+            return true;
+        }
+        let conn = Conn::recalled(&record, key, seg);
+        self.conns.insert(key, Slot::Conn(Box::new(conn)));
+        false
     }
 
     /// For a pure SYN on a known conversation: `(reused, syn_retry)`. A SYN with a new ISN
@@ -288,19 +545,20 @@ impl Tracker {
         key: &(Endpoint, Endpoint),
         seg: &SegmentInput<'_>,
     ) -> (bool, bool) {
-        let pure_syn = seg.flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN;
-        if !pure_syn {
+        if !is_pure_syn(seg.flags) {
             return (false, false);
         }
-        let Some(conn) = self.conns.get(key) else {
-            return (false, false);
+        let base = match self.conns.get(key) {
+            None => return (false, false),
+            Some(Slot::Conn(conn)) if conn.first == seg.src => conn.forward.base_seq,
+            Some(Slot::Conn(conn)) => conn.reverse.base_seq,
+            // The SYN set its sender's base; the other side has none yet.
+            Some(Slot::Attempt(attempt)) => {
+                let sender = attempt.endpoints(key).0;
+                (sender == seg.src).then_some(SeqNumber(attempt.seq))
+            }
         };
-        let fwd = if conn.first == seg.src {
-            &conn.forward
-        } else {
-            &conn.reverse
-        };
-        match fwd.base_seq {
+        match base {
             Some(base) => {
                 let reused = base.0 != seg.seq;
                 (reused, !reused)
@@ -319,20 +577,24 @@ impl Tracker {
         seg: &SegmentInput<'_>,
         reused: bool,
     ) -> (&mut Conn, bool) {
+        let attempts = &mut self.attempts;
         match self.conns.entry(key) {
-            Entry::Occupied(entry) if !reused => (entry.into_mut(), false),
+            Entry::Occupied(entry) if !reused => (entry.into_mut().whole(&key, attempts), false),
             entry => {
                 let conn = Box::new(Conn::new(self.next_stream, seg.src, seg.dst, seg, reused));
                 self.next_stream += 1;
-                let conn = match entry {
+                let slot = match entry {
                     Entry::Occupied(mut e) => {
-                        let old = e.insert(conn);
-                        self.replaced.push(*old);
+                        let old = e.insert(Slot::Conn(conn));
+                        if matches!(old, Slot::Attempt(_)) {
+                            *attempts -= 1;
+                        }
+                        self.replaced.push(old.into_conn(&key));
                         e.into_mut()
                     }
-                    Entry::Vacant(e) => e.insert(conn),
+                    Entry::Vacant(e) => e.insert(Slot::Conn(conn)),
                 };
-                (conn, true)
+                (slot.whole(&key, attempts), true)
             }
         }
     }
@@ -388,6 +650,82 @@ fn learn_bases(fwd: &mut Flow, rev: &mut Flow, seg: &SegmentInput<'_>) {
     }
     if seg.flags.contains(TcpFlags::ACK) && rev.base_seq.is_none() {
         rev.base_seq = Some(SeqNumber(seg.ack.wrapping_sub(1)));
+    }
+}
+
+/// One segment on its connection: bases, window scale, analysis, lifecycle, summary.
+/// `is_new` when the segment created the connection, `reused` when that was port reuse,
+/// `syn_retry` for a SYN repeating its side's ISN.
+fn apply(
+    conn: &mut Conn,
+    seg: &SegmentInput<'_>,
+    is_new: bool,
+    reused: bool,
+    syn_retry: bool,
+) -> SegmentResult {
+    let from_first = conn.first == seg.src;
+    let stream = conn.stream;
+    let (fwd, rev) = if from_first {
+        (&mut conn.forward, &mut conn.reverse)
+    } else {
+        (&mut conn.reverse, &mut conn.forward)
+    };
+    let mut analysis_flags = Flags::empty();
+    if reused {
+        analysis_flags.insert(Flags::REUSED_PORTS);
+    }
+    if rebase_on_new_syn_ack(fwd, seg) {
+        analysis_flags.insert(Flags::REUSED_PORTS);
+    }
+    learn_window_scale(fwd, rev, seg);
+    learn_bases(fwd, rev, seg);
+
+    let segment = Segment {
+        seq: SeqNumber(seg.seq),
+        ack: SeqNumber(seg.ack),
+        flags: seg.flags,
+        len: seg.len,
+        raw_window: seg.window,
+        time_ns: seg.time_ns,
+        frame: seg.frame,
+    };
+    let mut analysis = analysis::analyze(
+        &mut fwd.analysis,
+        &mut rev.analysis,
+        rev.win_scale,
+        &mut conn.timing,
+        &segment,
+        syn_retry,
+    );
+    analysis.flags.insert(analysis_flags);
+
+    let window = match fwd.win_scale {
+        WindowScale::Shift(s) if !seg.flags.contains(TcpFlags::SYN) => u32::from(seg.window) << s,
+        _ => u32::from(seg.window),
+    };
+    let fwd_base = fwd.base_seq.unwrap_or_default();
+    let rev_base = rev.base_seq;
+    let rel_seq = seg.seq.wrapping_sub(fwd_base.0);
+    // Without the ACK flag tshark shows the raw acknowledgment field.
+    let rel_ack = match (seg.flags.contains(TcpFlags::ACK), rev_base) {
+        (true, Some(base)) => seg.ack.wrapping_sub(base.0),
+        _ => seg.ack,
+    };
+    let from_client = from_first == conn.first_is_client;
+    let (transition, completeness_before) =
+        conn.follow_segment(from_client, from_first, seg, is_new, reused, analysis.flags);
+    conn.past_syn |= !(from_first && is_pure_syn(seg.flags));
+    SegmentResult {
+        stream,
+        seq: rel_seq,
+        ack: rel_ack,
+        window,
+        from_first,
+        ack_base: rev_base.map(|b| b.0),
+        analysis,
+        from_client,
+        transition,
+        completeness_before,
     }
 }
 
@@ -493,30 +831,93 @@ impl Tracker {
         self.time_floor = floor_ns;
     }
 
-    /// Removes and returns connections that are finished and quiet for `linger_ns`, or
-    /// idle for `idle_ns`, as of capture time `now_ns`. Memory then follows the number of
-    /// open connections, not the length of the capture.
+    /// Removes and returns, in stream order, the connections whose timeout has expired
+    /// as of capture time `now_ns` (see [`crate::conn::expiry`]), then, while the state
+    /// held is over the memory budget, the oldest quiet ones. Each leaves a record that
+    /// gives its 4-tuple back its stream should it return. Memory then follows the number
+    /// of open connections, not the length of the capture, and the work is O(1) per
+    /// frame, amortised: only queue heads that are due are looked at.
     ///
-    /// Wireshark never forgets a conversation; a packet that arrives for an evicted
-    /// connection starts a new stream here. With the defaults (a closed connection lingers
-    /// 30 seconds, an idle one 1 hour of capture time) that needs a packet long after the
-    /// close, which the corpus does not have.
-    pub fn evict(&mut self, now_ns: i128, linger_ns: i128, idle_ns: i128) -> Vec<Conn> {
-        let expired: Vec<_> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| {
-                let quiet = now_ns - c.summary.last_time.max(self.time_floor);
-                (c.is_closed() && quiet > linger_ns) || quiet > idle_ns
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        let mut out: Vec<Conn> = expired
-            .iter()
-            .filter_map(|k| self.conns.remove(k).map(|c| *c))
-            .collect();
+    /// `app_bytes` is what the layers above keep for the open connections (HTTP state):
+    /// the budget counts it, and takes each connection forgotten for it to free its share.
+    pub fn evict(&mut self, now_ns: i128, app_bytes: usize) -> Vec<Conn> {
+        let mut out = Vec::new();
+        for kind in Quiet::ALL {
+            let timeout = self.timeouts.of(kind);
+            while let Some(entry) = self.queues.pop_due(kind, now_ns, timeout, self.time_floor) {
+                out.extend(self.settle(kind, entry, Some((now_ns, timeout))));
+            }
+        }
+        if self.state_bytes() + app_bytes > self.max_bytes {
+            self.shed_to_budget(&mut out, app_bytes);
+        }
         out.sort_by_key(|c| c.stream);
         out
+    }
+
+    /// The memory budget: forgotten records may take a quarter of it (the oldest are
+    /// dropped), and the oldest quiet connections are forgotten until the state is
+    /// 1/16 under it (so that the next one shed is not a frame away).
+    fn shed_to_budget(&mut self, out: &mut Vec<Conn>, mut app_bytes: usize) {
+        let share = app_bytes / self.conns.len().max(1);
+        self.drop_records();
+        let target = self.max_bytes - self.max_bytes / 16;
+        while self.state_bytes() + app_bytes > target {
+            let Some((kind, entry)) = self.queues.pop_oldest() else {
+                break;
+            };
+            if let Some(conn) = self.settle(kind, entry, None) {
+                self.shed.connections += 1;
+                app_bytes = app_bytes.saturating_sub(share);
+                out.push(conn);
+            }
+            self.drop_records();
+        }
+    }
+
+    /// Records beyond a quarter of the budget: the earliest streams' go.
+    fn drop_records(&mut self) {
+        while self.forgotten.bytes() > self.max_bytes / 4 {
+            match self.forgotten.drop_oldest() {
+                0 => break,
+                dropped => self.shed.records += dropped,
+            }
+        }
+    }
+
+    /// A queue entry of `kind` taken off its queue: its connection is forgotten if it
+    /// expired (`due` is `(now, timeout)`; `None` forgets it regardless), queued again if
+    /// it was seen since, or left alone if it is gone or now of another kind.
+    fn settle(&mut self, kind: Quiet, entry: Queued, due: Option<(i128, i128)>) -> Option<Conn> {
+        let slot = self.conns.get_mut(&entry.key)?;
+        if slot.stream() != entry.stream {
+            return None;
+        }
+        let expired = due.is_none_or(|(now_ns, timeout)| {
+            now_ns - slot.last_time().max(self.time_floor) > timeout
+        });
+        let current = slot.quiet_kind();
+        if let Slot::Conn(conn) = slot {
+            conn.queued &= !kind.bit();
+            if current != kind || !expired {
+                if let Some((kind, entry)) = conn.queue_entry(entry.key) {
+                    self.queues.push(kind, entry);
+                }
+                return None;
+            }
+        } else if !expired {
+            let since = slot.last_time();
+            self.queues.push(Quiet::Attempt, Queued { since, ..entry });
+            return None;
+        }
+        let slot = self.conns.remove(&entry.key)?;
+        if matches!(slot, Slot::Attempt(_)) {
+            self.attempts -= 1;
+        }
+        let conn = slot.into_conn(&entry.key);
+        let hash = Forgotten::hash(&self.hasher, &entry.key);
+        self.forgotten.insert(hash, conn.record(&entry.key));
+        Some(conn)
     }
 
     /// Takes the connections that port reuse displaced since the last call.
@@ -527,15 +928,66 @@ impl Tracker {
     /// Removes every connection, handing each to `each` in no particular order (end of
     /// capture, when only per-connection facts are wanted: no list of them is built).
     pub fn drain_each(&mut self, mut each: impl FnMut(Conn)) {
-        for (_, conn) in self.conns.drain() {
-            each(*conn);
+        self.queues.clear();
+        self.forgotten.clear();
+        self.attempts = 0;
+        for (key, slot) in self.conns.drain() {
+            each(slot.into_conn(&key));
         }
+    }
+
+    /// Removes every connection, handing each to `each` in stream order (end of
+    /// capture), one at a time: only their order (a stream and a key each) is listed,
+    /// never the connections themselves, which a connection kept small until now (an
+    /// attempt) would multiply by four.
+    pub fn drain_in_order(&mut self, mut each: impl FnMut(Conn)) {
+        self.queues.clear();
+        self.forgotten.clear();
+        let mut order: Vec<(u64, Key)> = self.conns.iter().map(|(k, s)| (s.stream(), *k)).collect();
+        order.sort_unstable_by_key(|&(stream, _)| stream);
+        for (_, key) in order {
+            if let Some(slot) = self.conns.remove(&key) {
+                if matches!(slot, Slot::Attempt(_)) {
+                    self.attempts -= 1;
+                }
+                each(slot.into_conn(&key));
+            }
+        }
+        self.conns = HashMap::default();
     }
 
     /// Removes and returns every connection, in stream order (end of capture).
     pub fn drain(&mut self) -> Vec<Conn> {
-        let mut out: Vec<Conn> = self.conns.drain().map(|(_, c)| *c).collect();
+        self.queues.clear();
+        self.forgotten.clear();
+        self.attempts = 0;
+        let mut out: Vec<Conn> = self
+            .conns
+            .drain()
+            .map(|(key, slot)| slot.into_conn(&key))
+            .collect();
         out.sort_by_key(|c| c.stream);
         out
+    }
+}
+
+#[cfg(test)]
+mod sizes {
+    use super::*;
+    use std::mem::size_of;
+
+    /// Issue #19's budget: at most 512 bytes for a connection that has seen only a SYN,
+    /// 1 KiB for an established one with nothing buffered, all told (the table's slot
+    /// and spare buckets, the expiry entry, the allocator's overhead). Pinned so that a
+    /// field added to `Conn` is a decision.
+    #[test]
+    fn a_connection_costs_what_the_readme_says() {
+        assert_eq!(size_of::<Attempt>(), 64);
+        assert_eq!(size_of::<Conn>(), 832);
+        assert_eq!(size_of::<Record>(), 24);
+        assert_eq!(ATTEMPT_COST, 209);
+        assert_eq!(CONN_COST, 977);
+        const { assert!(ATTEMPT_COST <= 512 && CONN_COST <= 1024) };
+        assert_eq!(forgotten::RECORD_COST, 37);
     }
 }

@@ -9,9 +9,11 @@ use std::collections::HashMap;
 use crate::app::exchange::ConnEnd;
 use crate::app::reassembly::{AppPass, Columns, ConnApp, PayloadSegment};
 use crate::capture::{Frame, FrameKind, Timestamp};
+use crate::conn::expiry::Timeouts;
+pub use crate::conn::expiry::CLOSED_LINGER_NS;
 use crate::conn::flow::Endpoint;
 use crate::conn::lifecycle::TcpState;
-use crate::conn::tracker::{Conn, SegmentInput, SegmentResult, Tracker};
+use crate::conn::tracker::{Conn, SegmentInput, SegmentResult, Shed, Tracker, DEFAULT_MAX_BYTES};
 use crate::pipeline::decap::{self, mark_malformed, protocol_name};
 use crate::pipeline::pass::{Pass, Passing};
 use crate::record::Kind;
@@ -22,7 +24,7 @@ use crate::wire::tcp::{self, TcpFlags};
 
 /// Turns frames into [`PacketRecord`]s, keeping the state that needs (connections, IP
 /// fragments). Memory grows with open connections, not with frames.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Dissector {
     tracker: Tracker,
     defrag: Defragmenter,
@@ -37,13 +39,32 @@ pub struct Dissector {
     finished: Vec<Conn>,
     /// HTTP exchanges whose outcome is known, not yet taken.
     exchanges: Vec<ExchangeRecord>,
-    /// Capture time of the last eviction sweep.
-    last_sweep_ns: i128,
     /// Capture time of the previous TCP frame that had one.
     last_frame_ns: Option<i128>,
     /// A TCP frame without a timestamp has been seen and no frame with one yet.
     untimed: bool,
-    frames_since_sweep: u32,
+    /// The idle timeout, which also bounds a clock jump that moves the expiry clock.
+    idle_ns: i128,
+}
+
+/// How much a dissector may remember: when connections are forgotten, and the bytes
+/// their state may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The timeouts of each kind of connection.
+    pub timeouts: Timeouts,
+    /// Bytes of connection state (live and forgotten) past which the oldest quiet
+    /// connections are forgotten first.
+    pub max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeouts: Timeouts::default(),
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
 }
 
 /// What the HTTP exchanges a dissector hands out ([`Dissector::take_exchanges`]) carry.
@@ -57,11 +78,16 @@ pub enum Exchanges {
     Framed,
 }
 
-/// A closed connection lingers this long (capture time) before it is forgotten.
-pub const CLOSED_LINGER_NS: i128 = 30 * 1_000_000_000;
-/// A connection with no packet for this long (capture time) is forgotten.
-pub const IDLE_TIMEOUT_NS: i128 = 3600 * 1_000_000_000;
-const SWEEP_EVERY_FRAMES: u32 = 8192;
+/// Bytes the HTTP state of one connection costs, as the memory budget counts it: the
+/// state itself and, measured on half-open connections with one request each (RSS per
+/// connection), about twice as much again on the heap.
+pub const APP_COST: usize = 3 * std::mem::size_of::<ConnApp>();
+
+impl Default for Dissector {
+    fn default() -> Self {
+        Dissector::for_pass_with(Pass::Single, Exchanges::Full, Limits::default())
+    }
+}
 
 impl Dissector {
     /// A single-pass dissector with no state whose exchanges carry their text.
@@ -72,11 +98,30 @@ impl Dissector {
     /// A dissector for `pass` (see [`Pass`]) whose exchanges carry what `exchanges`
     /// says. A first pass keeps no text whatever `exchanges` says: nobody reads it.
     pub fn for_pass(pass: Pass, exchanges: Exchanges) -> Self {
+        Dissector::for_pass_with(pass, exchanges, Limits::default())
+    }
+
+    /// [`Dissector::for_pass`] with `limits` on what it remembers. Both passes of a pair
+    /// must have the same limits: they forget the same connections at the same frames.
+    pub fn for_pass_with(pass: Pass, exchanges: Exchanges, limits: Limits) -> Self {
         Dissector {
+            tracker: Tracker::with_limits(limits.timeouts, limits.max_bytes),
+            defrag: Defragmenter::default(),
+            apps: HashMap::default(),
             passing: Passing::new(pass),
             exchanges_kept: exchanges,
-            ..Self::default()
+            last_frame: 0,
+            finished: Vec::new(),
+            exchanges: Vec::new(),
+            last_frame_ns: None,
+            untimed: false,
+            idle_ns: limits.timeouts.idle_ns,
         }
+    }
+
+    /// What the memory budget has cost so far (connections forgotten early).
+    pub fn shed(&self) -> Shed {
+        self.tracker.shed()
     }
 
     /// Whether the pass should stop before `frame`: a second pass at the end its first
@@ -134,38 +179,45 @@ impl Dissector {
     /// become final too). A first pass instead settles them one at a time, publishes the
     /// last facts and closes its board, and returns none.
     pub fn finish(&mut self) -> Vec<Conn> {
+        let mut out = Vec::new();
+        self.finish_with(|conn| out.push(conn));
+        out
+    }
+
+    /// [`Dissector::finish`], handing the connections to `each` one at a time, in stream
+    /// order: no list of them all is made (at the end of a SYN flood it would be most of
+    /// the memory).
+    pub fn finish_with(&mut self, mut each: impl FnMut(Conn)) {
         if self.passing.is_first() {
             self.settle_all();
             self.passing.end(self.last_frame);
-            return Vec::new();
+            return;
         }
-        let mut out = std::mem::take(&mut self.finished);
-        out.extend(self.tracker.drain());
-        out.sort_by_key(|c| c.stream);
-        for conn in &out {
-            self.close_app(conn);
-        }
+        let mut early = std::mem::take(&mut self.finished);
+        early.sort_by_key(|c| c.stream);
+        let mut early = early.into_iter().peekable();
+        let (apps, exchanges) = (&mut self.apps, &mut self.exchanges);
+        let mut hand_over = |conn: Conn| {
+            close_app(apps, exchanges, &conn);
+            each(conn);
+        };
+        self.tracker.drain_in_order(|conn| {
+            while let Some(before) = early.next_if(|e| e.stream < conn.stream) {
+                hand_over(before);
+            }
+            hand_over(conn);
+        });
+        early.for_each(&mut hand_over);
         let mut rest: Vec<(u64, ConnApp)> = self.apps.drain().collect();
         rest.sort_by_key(|(stream, _)| *stream);
         for (stream, mut app) in rest {
             self.exchanges
                 .extend(app.exchanges.finish(stream, ConnEnd::Open));
         }
-        out
     }
 
     fn close_app(&mut self, conn: &Conn) {
-        if let Some(mut app) = self.apps.remove(&conn.stream) {
-            let end = if conn.summary.first_rst.is_some() {
-                ConnEnd::Reset
-            } else if conn.is_closed() {
-                ConnEnd::Closed
-            } else {
-                ConnEnd::Open
-            };
-            self.exchanges
-                .extend(app.exchanges.finish(conn.stream, end));
-        }
+        close_app(&mut self.apps, &mut self.exchanges, conn);
     }
 
     /// The time a TCP frame counts at for connection tracking: its own, or for a frame
@@ -188,33 +240,19 @@ impl Dissector {
         }
     }
 
+    /// Forgets the connections whose timeout expired (see [`crate::conn::expiry`]): on
+    /// every TCP frame, at O(1) amortised cost.
     fn sweep(&mut self, now_ns: i128) {
         // A clock glitch (one frame stamped far in the future) must not make every
         // connection look idle: a jump larger than the idle timeout since the previous
-        // frame does not move the sweep clock.
+        // frame does not move the expiry clock.
         let Some(previous) = self.last_frame_ns.replace(now_ns) else {
             return;
         };
-        if now_ns - previous > IDLE_TIMEOUT_NS {
+        if now_ns - previous > self.idle_ns {
             return;
         }
-        self.frames_since_sweep += 1;
-        // A sweep visits every open connection, so it waits for at least as many frames
-        // as there are open connections (and for 1/64 of them when capture time calls
-        // for it): its cost stays O(1) per frame, amortised, however many are open. With
-        // fewer than 8,192 open, the schedule is what it always was.
-        let open = self.tracker.open_connections() as u32;
-        let due_by_frames = self.frames_since_sweep >= SWEEP_EVERY_FRAMES.max(open);
-        let due_by_time = now_ns - self.last_sweep_ns >= CLOSED_LINGER_NS
-            && (open < SWEEP_EVERY_FRAMES || self.frames_since_sweep >= open / 64);
-        if !due_by_frames && !due_by_time {
-            return;
-        }
-        self.frames_since_sweep = 0;
-        self.last_sweep_ns = now_ns;
-        let evicted = self
-            .tracker
-            .evict(now_ns, CLOSED_LINGER_NS, IDLE_TIMEOUT_NS);
+        let evicted = self.tracker.evict(now_ns, self.apps.len() * APP_COST);
         for conn in &evicted {
             self.close_app(conn);
         }
@@ -459,6 +497,24 @@ impl Dissector {
                 self.exchanges.extend(app.exchanges.finish(stream, end));
             }
         }
+    }
+}
+
+/// A connection that ended: its HTTP exchanges are final now, with how it ended.
+fn close_app(
+    apps: &mut HashMap<u64, ConnApp, ahash::RandomState>,
+    exchanges: &mut Vec<ExchangeRecord>,
+    conn: &Conn,
+) {
+    if let Some(mut app) = apps.remove(&conn.stream) {
+        let end = if conn.summary.first_rst.is_some() {
+            ConnEnd::Reset
+        } else if conn.is_closed() {
+            ConnEnd::Closed
+        } else {
+            ConnEnd::Open
+        };
+        exchanges.extend(app.exchanges.finish(conn.stream, end));
     }
 }
 

@@ -11,7 +11,8 @@ use std::fmt;
 use std::io;
 
 use crate::capture::Frame;
-use crate::pipeline::dissect::{Dissector, Exchanges};
+use crate::conn::tracker::Shed;
+use crate::pipeline::dissect::{Dissector, Exchanges, Limits};
 use crate::pipeline::pass::Pass;
 use crate::record::{ConnRecord, ExchangeRecord, PacketRecord};
 
@@ -202,6 +203,9 @@ impl From<io::Error> for DriveError {
 /// "frame" per 16 bytes, and gigabytes of rows saying so).
 pub const MALFORMED_RUN_LIMIT: u64 = 100_000;
 
+/// Connections handed to the sink at once at the end of a capture.
+const FINISH_BATCH: usize = 4096;
+
 /// Drives frames through one pass's dissector into a sink.
 #[derive(Debug)]
 pub struct Driver {
@@ -217,6 +221,11 @@ pub struct Driver {
 impl Driver {
     /// A driver for `pass` feeding `sink`; the dissector does what the sink wants.
     pub fn new(pass: Pass, sink: &dyn Sink) -> Driver {
+        Driver::with_limits(pass, sink, Limits::default())
+    }
+
+    /// [`Driver::new`] with `limits` on what the dissector remembers.
+    pub fn with_limits(pass: Pass, sink: &dyn Sink, limits: Limits) -> Driver {
         let wants = sink.wants();
         let exchanges = if wants.exchanges {
             Exchanges::Full
@@ -224,12 +233,17 @@ impl Driver {
             Exchanges::Framed
         };
         Driver {
-            dissector: Dissector::for_pass(pass, exchanges),
+            dissector: Dissector::for_pass_with(pass, exchanges, limits),
             wants,
             row: PacketRecord::default(),
             malformed_run: (0, 0, 0),
             gave_up: None,
         }
+    }
+
+    /// What the memory budget has cost so far (see [`Limits::max_bytes`]).
+    pub fn shed(&self) -> Shed {
+        self.dissector.shed()
     }
 
     /// Why the drive stopped before the end of the input, if it gave up on it (see
@@ -298,10 +312,23 @@ impl Driver {
     /// The end of the capture: the remaining connections and exchanges to the sink, which
     /// then finishes. A first pass publishes its last facts and closes its board.
     pub fn finish(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
-        let rest = self.dissector.finish();
-        if self.wants.connections && !rest.is_empty() {
-            let records: Vec<ConnRecord> = rest.iter().map(ConnRecord::from_conn).collect();
-            sink.connections(&records)?;
+        // In batches: a list of every connection left would be most of the memory at
+        // the end of a flood.
+        let wants = self.wants.connections;
+        let mut batch: Vec<ConnRecord> = Vec::new();
+        let mut written = Ok(());
+        self.dissector.finish_with(|conn| {
+            if wants && written.is_ok() {
+                batch.push(ConnRecord::from_conn(&conn));
+                if batch.len() == FINISH_BATCH {
+                    written = sink.connections(&batch);
+                    batch.clear();
+                }
+            }
+        });
+        written?;
+        if !batch.is_empty() {
+            sink.connections(&batch)?;
         }
         self.hand_over_exchanges(sink)?;
         sink.finish()

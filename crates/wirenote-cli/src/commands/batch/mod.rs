@@ -28,6 +28,7 @@ use crate::output::TEMP_PREFIX;
 use crate::progress::{on_terminal, Progress};
 use inputs::{expand, output_paths, parse_shard, shard_of, up_to_date, Input, What};
 use summary::{Earlier, SummaryRow};
+use wirenote_core::Limits;
 use wirenote_export::TableOptions;
 
 use crate::tables::{check_lua, check_parquet, table_options, TableName};
@@ -39,6 +40,8 @@ struct Config {
     jobs: usize,
     format: AnnotateFormat,
     options: TableOptions,
+    /// Each capture's two passes run one after the other: each has the whole budget.
+    limits: Limits,
     force: bool,
     quiet: bool,
     /// What the last run's summary said of each capture (for the rows of skipped ones).
@@ -70,6 +73,7 @@ impl Config {
             jobs: args.jobs.unwrap_or(0),
             format: args.format,
             options,
+            limits: crate::memory::limits(&args.tables.memory, 1)?,
             force: args.force,
             quiet: args.quiet,
             earlier: summary::earlier(&args.output),
@@ -190,6 +194,7 @@ fn process_one(
         &outputs,
         config.format,
         &config.options,
+        config.limits,
         stop,
         Arc::clone(&read),
     );

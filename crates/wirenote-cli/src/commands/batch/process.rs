@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
-use wirenote_core::{Frame, Sink, Wants};
+use wirenote_core::{Frame, Limits, Sink, Wants};
 use wirenote_export::{
     ConnParquet, ConnTable, ExchangeParquet, ExchangeTable, Format, PacketParquet, TableOptions,
     Workbook,
@@ -93,6 +93,7 @@ pub(super) fn process(
     outputs: &[PathBuf],
     format: AnnotateFormat,
     options: &TableOptions,
+    limits: Limits,
     stop: &AtomicBool,
     read: Arc<AtomicU64>,
 ) -> anyhow::Result<(Counts, Option<String>)> {
@@ -157,7 +158,7 @@ pub(super) fn process(
             .map(|s| &mut **s as &mut dyn Sink)
             .collect();
         all.push(&mut rows);
-        two_passes(&capture.name, &mut walk, &mut all)?
+        two_passes(&capture.name, &mut walk, limits, &mut all)?
     };
     let counts = rows.0;
     drop(sinks);
