@@ -3,6 +3,9 @@
 #   bench/run.sh                 # ~300 MB captures of both kinds, 3 rounds
 #   SIZE=50M ROUNDS=1 bench/run.sh
 #   ONLY=batch bench/run.sh      # only Parquet vs CSV and batch -j1/-j2 (no tshark)
+#   ONLY=hostile bench/run.sh    # only the hostile shapes (SYN flood, half-open, pipelined,
+#                                # long header) beside tshark, and the issue #19 targets
+#   ONLY=hostile QUICK=1 SHAPES="long-header pipelined" NO_TSHARK=1 bench/run.sh
 # Prints median wall times, the ratios the performance issue asks for, and peak RSS
 # (from /usr/bin/time -v). Not a test: numbers go into the issue note.
 set -euo pipefail
@@ -148,6 +151,146 @@ batch_scaling() {
   rm -rf "$dir" "$WORK/batch-out"
 }
 
+# Hostile traffic (issue #19): for each shape, wall time and peak RSS of annotate,
+# annotate --single-pass, flows and tshark; frames/s beside normal traffic; a PASS/FAIL
+# line per target. Sizes default to the issue's; QUICK=1 runs smaller ones (their
+# PASS/FAIL lines say so), and each size is an environment variable.
+if [ "${QUICK:-0}" = 1 ]; then
+  SYN_COUNT=${SYN_COUNT:-100000}; FPS_SYN_COUNT=${FPS_SYN_COUNT:-50000}; HALF_OPEN=${HALF_OPEN:-20000}
+  PIPELINED=${PIPELINED:-50000}; LONG_HEADER=${LONG_HEADER:-1M}; NORMAL_SIZE=${NORMAL_SIZE:-20M}
+else
+  SYN_COUNT=${SYN_COUNT:-2000000}; FPS_SYN_COUNT=${FPS_SYN_COUNT:-1000000}; HALF_OPEN=${HALF_OPEN:-200000}
+  PIPELINED=${PIPELINED:-1000000}; LONG_HEADER=${LONG_HEADER:-5M}; NORMAL_SIZE=${NORMAL_SIZE:-100M}
+fi
+SHAPES=${SHAPES:-syn-flood half-open pipelined long-header}
+
+# One timed run: prints "seconds max_rss_kib exit_status".
+timed_status() {
+  /usr/bin/time -f "%e %M %x" -o "$WORK/time.txt" "$@" > /dev/null 2> "$WORK/stderr.txt" || true
+  tail -1 "$WORK/time.txt"
+}
+
+# Generates a capture into $WORK/$1.pcap (the rest: wirenote-gen's arguments); prints its frames.
+hostile_gen() {
+  local name=$1; shift
+  "$GEN" "$@" --seed 1 -o "$WORK/$name.pcap" 2> "$WORK/gen.txt"
+  cat "$WORK/$name.pcap" > /dev/null   # warm the page cache
+  grep -o '[0-9]* frames' "$WORK/gen.txt" | cut -d' ' -f1
+}
+
+# Times one tool on $WORK/$2.pcap and prints its row; leaves "seconds rss status" in $row.
+hostile_row() {
+  local tool=$1 file="$WORK/$2.pcap" frames=$3
+  case $tool in
+    annotate)    row=$(timed_status "$WN" annotate "$file") ;;
+    single-pass) row=$(timed_status "$WN" annotate --single-pass "$file") ;;
+    flows)       row=$(timed_status "$WN" flows "$file") ;;
+    tshark)      row=$(timed_status tshark -r "$file" "${TSHARK_FIELDS[@]}") ;;
+  esac
+  read -r s r x <<< "$row"
+  awk -v t="$tool" -v s="$s" -v r="$r" -v x="$x" -v f="$frames" 'BEGIN {
+    fps = s > 0 ? sprintf("%9.0f frames/s", f / s) : "  (under 0.01 s)";
+    printf "  %-12s %8.2f s  %8d KiB (%6.1f MiB)  %s%s\n", t, s, r, r / 1024, fps, (x == 0 ? "" : "  exit " x);
+  }'
+}
+
+# PASS/FAIL: $1 the target's words, $2 an awk condition over v, $3 the value, $4 a note.
+verdict() {
+  if awk -v v="$3" "BEGIN { exit !($2) }"; then printf 'PASS  %s: %s%s\n' "$1" "$3" "$4"
+  else printf 'FAIL  %s: %s%s\n' "$1" "$3" "$4"; fi
+}
+
+# "" at the issue's size, else a note that this run is smaller.
+size_note() { [ "$1" = "$2" ] && echo "" || echo "  (at $1; the issue's size is $2)"; }
+
+hostile() {
+  local tools="annotate single-pass flows"
+  [ "${NO_TSHARK:-0}" = 1 ] || tools+=" tshark"
+  printf '\n== hostile traffic (one run each: wall seconds, peak RSS, frames/s)\n'
+  local frames; frames=$(hostile_gen normal --kind short --size "$NORMAL_SIZE")
+  printf -- '-- normal traffic: short connections, %s, %s frames\n' "$NORMAL_SIZE" "$frames"
+  hostile_row annotate normal "$frames"
+  local normal_fps; normal_fps=$(awk -v f="$frames" -v s="${row%% *}" 'BEGIN { print f / s }')
+  hostile_row single-pass normal "$frames"
+  local normal_fps1; normal_fps1=$(awk -v f="$frames" -v s="${row%% *}" 'BEGIN { print f / s }')
+  rm -f "$WORK/normal.pcap"
+  declare -A result=()
+  for shape in $SHAPES; do
+    local args=() what
+    case $shape in
+      syn-flood)   args=(--count "$SYN_COUNT"); what="$SYN_COUNT SYNs" ;;
+      half-open)   args=(--count "$HALF_OPEN"); what="$HALF_OPEN connections" ;;
+      pipelined)   args=(--count "$PIPELINED"); what="$PIPELINED requests on one connection" ;;
+      long-header) args=(--size "$LONG_HEADER"); what="a $LONG_HEADER header line" ;;
+      *) echo "unknown shape $shape"; exit 2 ;;
+    esac
+    frames=$(hostile_gen "$shape" --kind "$shape" "${args[@]}")
+    printf -- '-- %s: %s, %s MB, %s frames\n' "$shape" "$what" "$(( $(stat -c %s "$WORK/$shape.pcap") / 1000000 ))" "$frames"
+    for tool in $tools; do
+      hostile_row "$tool" "$shape" "$frames"
+      result[$shape.$tool]=$row
+      result[$shape.frames]=$frames
+    done
+    rm -f "$WORK/$shape.pcap"
+  done
+  # The frames/s target speaks of 1M SYNs; the RSS one of 2M: a second, smaller flood.
+  if [[ " $SHAPES " == *" syn-flood "* && "$FPS_SYN_COUNT" != "$SYN_COUNT" ]]; then
+    frames=$(hostile_gen flood-fps --kind syn-flood --count "$FPS_SYN_COUNT")
+    printf -- '-- syn-flood: %s SYNs (for frames/s), %s frames\n' "$FPS_SYN_COUNT" "$frames"
+    for tool in annotate single-pass; do
+      hostile_row "$tool" flood-fps "$frames"
+      result[fps-flood.$tool]=$row
+    done
+    result[fps-flood.frames]=$frames
+    rm -f "$WORK/flood-fps.pcap"
+  elif [[ " $SHAPES " == *" syn-flood "* ]]; then
+    for k in annotate single-pass frames; do result[fps-flood.$k]=${result[syn-flood.$k]}; done
+  fi
+  printf '\n== issue #19 targets (default settings)\n'
+  local worst v
+  if [ -n "${result[syn-flood.annotate]:-}" ]; then
+    worst=0
+    for tool in annotate single-pass flows; do
+      v=$(echo "${result[syn-flood.$tool]}" | cut -d' ' -f2); [ "$v" -gt "$worst" ] && worst=$v
+    done
+    verdict "SYN flood: peak RSS of annotate, --single-pass and flows <= 256 MiB" 'v <= 256' \
+      "$(awk -v r="$worst" 'BEGIN { printf "%.1f", r / 1024 }')" " MiB$(size_note "$SYN_COUNT" 2000000)"
+  fi
+  for pair in fps-flood:FPS_SYN_COUNT:1000000:"SYN flood" half-open:HALF_OPEN:200000:half-open; do
+    local key=${pair%%:*} rest=${pair#*:}; local var=${rest%%:*}; rest=${rest#*:}
+    local issue=${rest%%:*} label=${rest#*:}
+    [ -n "${result[$key.annotate]:-}" ] || continue
+    for tool in annotate single-pass; do
+      local base=$normal_fps; [ "$tool" = single-pass ] && base=$normal_fps1
+      v=$(awk -v f="${result[$key.frames]}" -v s="$(echo "${result[$key.$tool]}" | cut -d' ' -f1)" -v b="$base" \
+        'BEGIN { printf "%.2f", f / (s > 0 ? s : 0.01) / b }')
+      verdict "$label ($tool): frames/s >= 0.5 x normal traffic's" 'v >= 0.5' "$v" \
+        "x$(size_note "${!var}" "$issue")"
+    done
+  done
+  if [ -n "${result[pipelined.flows]:-}" ]; then
+    v=$(echo "${result[pipelined.flows]}" | awk '{ printf "%.1f", $2 / 1024 }')
+    verdict "pipelined: peak RSS of flows <= 64 MiB" 'v <= 64' "$v" " MiB$(size_note "$PIPELINED" 1000000)"
+  fi
+  if [ -n "${result[long-header.annotate]:-}" ]; then
+    worst=0
+    for tool in annotate single-pass flows; do
+      v=$(echo "${result[long-header.$tool]}" | cut -d' ' -f1)
+      worst=$(awk -v a="$worst" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
+    done
+    verdict "long header: wall time of annotate, --single-pass and flows <= 1 s" 'v <= 1' "$worst" \
+      " s$(size_note "$LONG_HEADER" 5M)"
+  fi
+  for key in "${!result[@]}"; do
+    case $key in *.frames) ;; *) [ "${result[$key]##* }" = 0 ] || echo "note: $key exited ${result[$key]##* }" ;; esac
+  done
+}
+
+if [ "${ONLY:-}" = hostile ]; then
+  echo "wirenote hostile-traffic benchmark on $(nproc) cores, $(uname -r); tshark $(tshark --version | head -1 | cut -d' ' -f3)"
+  hostile
+  exit 0
+fi
 if [ "${ONLY:-}" = batch ]; then
   echo "wirenote batch and Parquet benchmark on $(nproc) cores, $(uname -r)"
   parquet_vs_csv
@@ -161,3 +304,4 @@ rm -f "$WORK"/short.pcap "$WORK"/keepalive.pcap
 parquet_vs_csv
 batch_scaling
 if [ "${MEMORY:-1}" = 1 ]; then memory; fi
+if [ "${HOSTILE:-1}" = 1 ]; then hostile; fi

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Fuzzes every target for SECONDS seconds each (default 20) from the committed seeds,
+# Fuzzes every target for SECONDS_EACH seconds each (default 20) from the committed seeds,
 # with cargo-fuzz and the nightly toolchain (coverage-guided libFuzzer, AddressSanitizer).
 #   fuzz/run.sh            # CI: a short run of each target
 #   SECONDS_EACH=600 fuzz/run.sh capture
 # The working corpus grows under fuzz/corpus/ (not committed); a crash is saved under
-# fuzz/artifacts/ and fails the run. Without a nightly toolchain it says so and exits 0.
+# fuzz/artifacts/ and fails the run, and so does a target that does not build or a
+# fuzzer that stops on its own (an out-of-memory, a timeout). Without a nightly toolchain
+# it says so and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")"
 EACH=${SECONDS_EACH:-20}
@@ -17,13 +19,22 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(capture http pipeline)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"
+  status=0
   cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
-    -max_total_time="$EACH" -rss_limit_mb=2048 -print_final_stats=1 2>&1 \
-    | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)" || true
+    -max_total_time="$EACH" -rss_limit_mb=2048 -print_final_stats=1 > "$log" 2>&1 || status=$?
+  grep -E "^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)" "$log" || true
   if [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
+    tail -n 40 "$log"
     echo "fuzz: $target found a crash: $(ls "artifacts/$target")"
+    exit 1
+  fi
+  if [ "$status" -ne 0 ]; then
+    tail -n 40 "$log"
+    echo "fuzz: $target failed (exit $status) without saving a crash; see above"
     exit 1
   fi
   echo "fuzz: $target ran ${EACH}s without a crash"

@@ -11,13 +11,24 @@
 //! segments, and connections aborted with RST. Several connections are interleaved. The
 //! output depends only on the seed (ChaCha8), so every run of a benchmark reads the same
 //! bytes.
+//!
+//! [`hostile`] writes the shapes an attacker or a broken peer sends instead (a SYN flood,
+//! half-open connections, deep pipelining, a header line megabytes long), to measure
+//! what they cost.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod hostile;
+mod pcap;
 
 use std::io::{self, Write};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+pub use crate::pcap::{write_pcap, TcpFrame};
+use crate::pcap::{write_record, MSS, PCAP_HEADER, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN};
+pub use hostile::{generate_hostile, Shape};
 
 /// Which traffic to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,13 +38,6 @@ pub enum Kind {
     /// Long keep-alive connections with many exchanges.
     KeepAlive,
 }
-
-const MSS: usize = 1460;
-const TCP_SYN: u8 = 0x02;
-const TCP_ACK: u8 = 0x10;
-const TCP_PSH: u8 = 0x08;
-const TCP_FIN: u8 = 0x01;
-const TCP_RST: u8 = 0x04;
 
 /// One side of a simulated connection.
 #[derive(Debug, Clone, Copy)]
@@ -47,93 +51,6 @@ struct Side {
 /// A frame waiting to be written, with its connection-relative order.
 struct Frame {
     data: Vec<u8>,
-}
-
-/// An Ethernet/IPv4/TCP frame, built field by field (checksums left zero: Wireshark
-/// does not verify them by default). Shared by the generator and the tests.
-#[derive(Debug, Clone, Default)]
-pub struct TcpFrame<'a> {
-    /// Source and destination MAC addresses.
-    pub macs: ([u8; 6], [u8; 6]),
-    /// Source and destination IPv4 addresses.
-    pub ips: ([u8; 4], [u8; 4]),
-    /// Source and destination ports.
-    pub ports: (u16, u16),
-    /// Raw sequence number.
-    pub seq: u32,
-    /// Raw acknowledgment number.
-    pub ack: u32,
-    /// TCP flag byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10).
-    pub flags: u8,
-    /// Raw window.
-    pub window: u16,
-    /// TCP options (a whole number of 32-bit words).
-    pub options: &'a [u8],
-    /// Payload.
-    pub payload: &'a [u8],
-}
-
-impl TcpFrame<'_> {
-    /// The frame's bytes.
-    pub fn build(&self) -> Vec<u8> {
-        let tcp_len = 20 + self.options.len();
-        let total = 20 + tcp_len + self.payload.len();
-        let mut f = Vec::with_capacity(14 + total);
-        f.extend_from_slice(&self.macs.1);
-        f.extend_from_slice(&self.macs.0);
-        f.extend_from_slice(&[0x08, 0x00]);
-        f.extend_from_slice(&[
-            0x45,
-            0,
-            (total >> 8) as u8,
-            total as u8,
-            0,
-            0,
-            0x40,
-            0,
-            64,
-            6,
-            0,
-            0,
-        ]);
-        f.extend_from_slice(&self.ips.0);
-        f.extend_from_slice(&self.ips.1);
-        f.extend_from_slice(&self.ports.0.to_be_bytes());
-        f.extend_from_slice(&self.ports.1.to_be_bytes());
-        f.extend_from_slice(&self.seq.to_be_bytes());
-        f.extend_from_slice(&self.ack.to_be_bytes());
-        f.extend_from_slice(&[((tcp_len / 4) as u8) << 4, self.flags]);
-        f.extend_from_slice(&self.window.to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0, 0]);
-        f.extend_from_slice(self.options);
-        f.extend_from_slice(self.payload);
-        f
-    }
-}
-
-/// Writes a classic pcap (little-endian, µs, Ethernet) of `(time in µs, frame)` records.
-pub fn write_pcap<'f>(
-    out: &mut impl Write,
-    frames: impl IntoIterator<Item = (u64, &'f [u8])>,
-) -> io::Result<()> {
-    out.write_all(&PCAP_HEADER)?;
-    for (time_us, data) in frames {
-        write_record(out, time_us, data)?;
-    }
-    Ok(())
-}
-
-const PCAP_HEADER: [u8; 24] = [
-    0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
-];
-
-fn write_record(out: &mut impl Write, time_us: u64, data: &[u8]) -> io::Result<()> {
-    let len = data.len() as u32;
-    out.write_all(&((time_us / 1_000_000) as u32).to_le_bytes())?;
-    out.write_all(&((time_us % 1_000_000) as u32).to_le_bytes())?;
-    out.write_all(&len.to_le_bytes())?;
-    out.write_all(&len.to_le_bytes())?;
-    out.write_all(data)
 }
 
 #[allow(clippy::too_many_arguments)]
