@@ -154,6 +154,27 @@ impl Output {
                 .map_err(|err| output_error(&shown, err))?;
             return Ok(Output::Special { file, shown });
         }
+        // A symlink (`/dev/stdout` redirected to a file, a link in a lab folder) is written
+        // through: the finished file is renamed over what it points to, not over the link.
+        let is_link = std::fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink());
+        let resolved = if is_link {
+            match std::fs::canonicalize(target) {
+                Ok(path) => Some(path),
+                // A dangling link: written through in place, never renamed over.
+                Err(_) => {
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .open(target)
+                        .map_err(|err| output_error(&shown, err))?;
+                    return Ok(Output::Special { file, shown });
+                }
+            }
+        } else {
+            None
+        };
+        let target = resolved.as_deref().unwrap_or(target);
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),

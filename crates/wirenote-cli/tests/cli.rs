@@ -927,3 +927,50 @@ fn an_output_that_is_no_regular_file_is_written_in_place() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "{left:?}");
 }
+
+/// `-o` naming a symlink (say `/dev/stdout` redirected to a file) writes through it: the
+/// finished file replaces what the link points to, and the link stays a link.
+#[test]
+fn an_output_that_is_a_symlink_is_written_through() {
+    let links = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let real = files.path().join("rows.csv");
+    std::fs::write(&real, "old\n").unwrap();
+    let link = links.path().join("rows.csv");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let fixture = workspace().join("fixtures/lab-5000.pcap");
+    let out = run(&[
+        "annotate",
+        fixture.to_str().unwrap(),
+        "-o",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&real)
+        .unwrap()
+        .starts_with("frame,"));
+    assert_eq!(std::fs::read_dir(links.path()).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(files.path()).unwrap().count(), 1);
+    // A link to a file not there yet: written through, the link kept.
+    let later = files.path().join("later.csv");
+    let dangling = links.path().join("later.csv");
+    std::os::unix::fs::symlink(&later, &dangling).unwrap();
+    let out = run(&[
+        "annotate",
+        fixture.to_str().unwrap(),
+        "-o",
+        dangling.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&later)
+        .unwrap()
+        .starts_with("frame,"));
+}
