@@ -3,7 +3,9 @@
 
 use wirenote_bench::TcpFrame;
 use wirenote_core::record::PacketRecord;
-use wirenote_core::{Dissector, Exchanges, Frame, FrameKind, Limits, Pass, Timeouts, Timestamp};
+use wirenote_core::{
+    Dissector, Exchanges, Frame, FrameKind, Limits, Pass, Shed, Timeouts, Timestamp,
+};
 
 const SECOND: i128 = 1_000_000_000;
 
@@ -220,4 +222,110 @@ fn expiry_looks_only_at_what_is_due() {
     let visits = feed.dissector.tracker().expiry_visits() - before;
     assert_eq!(feed.forgotten.len(), 4_999);
     assert!(visits <= 5_000 + 4_999 + 8, "{visits}");
+}
+
+/// Frames of 1,500 clients that open, some answered and some closed, go quiet past the
+/// attempt timeout, and come back: with the ISN of before (the record taken back), with a
+/// new one (port reuse), or mid-connection; seeded, so every run is the same.
+fn churn() -> Vec<(i64, Vec<u8>)> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut frames = Vec::new();
+    for round in 0..6i64 {
+        let start = round * 8_000;
+        for host in 0..1500u32 {
+            let ms = start + i64::from(host);
+            let isn = if next(3) == 0 {
+                7_000 + round as u32
+            } else {
+                100
+            };
+            frames.push((ms, segment(host, 1000, isn, 0, 0x02, true)));
+            match next(4) {
+                0 => {}
+                1 => frames.push((ms + 400, segment(host, 1000, 500, isn + 1, 0x12, false))),
+                2 => frames.push((ms + 500, segment(host, 1000, isn + 1, 501, 0x10, true))),
+                _ => frames.push((ms + 600, segment(host, 1000, 500, isn + 1, 0x14, false))),
+            }
+        }
+    }
+    frames.sort_by_key(|(ms, _)| *ms);
+    frames
+}
+
+fn frame_at(number: u64, ms: i64, data: &[u8]) -> Frame<'_> {
+    Frame {
+        number,
+        timestamp: Some(Timestamp {
+            secs: ms / 1000,
+            nanos: (ms % 1000) as u32 * 1_000_000,
+        }),
+        link_type: 1,
+        interface_id: 0,
+        orig_len: data.len() as u32,
+        data,
+        kind: FrameKind::Packet,
+        offset: 0,
+        raw_time: None,
+        section: 0,
+        snaplen: 65535,
+        options: &[],
+        options_big_endian: false,
+    }
+}
+
+/// Stream, relative seq and ack of every frame, through a dissector for `pass`, and what
+/// the budget cost.
+fn numbers(pass: Pass, limits: Limits, frames: &[(i64, Vec<u8>)]) -> (Vec<(u64, u32, u32)>, Shed) {
+    let mut dissector = Dissector::for_pass_with(pass, Exchanges::Framed, limits);
+    let mut out = Vec::new();
+    for (i, (ms, data)) in frames.iter().enumerate() {
+        let row = dissector.dissect(&frame_at(i as u64 + 1, *ms, data));
+        dissector.take_finished();
+        let tcp = row.tcp.expect("a TCP row");
+        out.push((tcp.stream, tcp.relative_seq, tcp.relative_ack));
+    }
+    let shed = dissector.shed();
+    dissector.finish();
+    (out, shed)
+}
+
+/// A second pass keeps no records of forgotten connections: it asks its first pass,
+/// running at once on another thread, for each one taken back. Its numbers are a single
+/// pass's, with the default budget and with one so small that records are dropped.
+#[test]
+fn a_second_pass_takes_back_what_its_first_pass_took() {
+    let frames = churn();
+    for max_bytes in [Limits::default().max_bytes, 64 << 10] {
+        let limits = Limits {
+            max_bytes,
+            ..limits(5, 3600, 2)
+        };
+        let (single, shed) = numbers(Pass::Single, limits, &frames);
+        assert_eq!(shed.records > 0, max_bytes < 1 << 20, "{shed:?}");
+        let board = std::sync::Arc::new(wirenote_core::FactBoard::new());
+        let first = {
+            let board = std::sync::Arc::clone(&board);
+            let frames = frames.clone();
+            std::thread::spawn(move || {
+                let _close = wirenote_core::CloseOnDrop(&board);
+                numbers(Pass::First(std::sync::Arc::clone(&board)), limits, &frames)
+            })
+        };
+        let second = numbers(Pass::Second(board), limits, &frames);
+        assert_eq!(first.join().unwrap().0, single, "budget {max_bytes}");
+        assert_eq!(second.0, single, "budget {max_bytes}");
+        let streams = single.iter().map(|n| n.0).max().unwrap() + 1;
+        // Port reuse made new streams, records taken back kept theirs (under the small
+        // budget, most answers find neither and start streams of their own).
+        assert!(
+            max_bytes < 1 << 20 || (3_000..7_500).contains(&streams),
+            "both kinds of return: {streams} streams, budget {max_bytes}"
+        );
+    }
 }

@@ -67,8 +67,10 @@ struct Pending {
     conditional: bool,
     keeps_alive: bool,
     /// The request itself, for the exchange table's text columns (`None` when only
-    /// per-packet rows are wanted: see [`Exchanges::rows_only`]).
-    message: Option<Message>,
+    /// per-packet rows are wanted: see [`Exchanges::rows_only`]). Boxed: a request waits
+    /// here on every connection awaiting its answer (200,000 of them in a half-open
+    /// flood), and an inline message would make each slot of the queue its full size.
+    message: Option<Box<Message>>,
     /// Only its head has arrived so far.
     open: bool,
     /// Its body bytes so far (kept also when `message` is not).
@@ -288,7 +290,7 @@ impl Exchanges {
                     time: item.time,
                     conditional: m.head.conditional,
                     keeps_alive: m.keeps_alive(),
-                    message: (!self.rows_only).then(|| m.clone()),
+                    message: (!self.rows_only).then(|| Box::new(m.clone())),
                     open: item.head_only,
                     arrived: m.body_len,
                 });

@@ -23,7 +23,7 @@ use crate::conn::analysis::{self, Analysis, ConnTiming, Flags, Segment};
 use crate::conn::attempt::Attempt;
 use crate::conn::expiry::{Key, Queued, Queues, Quiet, Timeouts};
 use crate::conn::flow::{Endpoint, Flow};
-use crate::conn::forgotten::{self, Forgotten, Record};
+use crate::conn::forgotten::{self, Ask, Memory, Record, Taken};
 use crate::conn::lifecycle::{
     client_of_first_packet, Lifecycle, Role, SegmentEvent, Side, TcpState, Transition,
 };
@@ -101,7 +101,7 @@ impl Conn {
         } else {
             (key.1, key.0, 1)
         };
-        let mut conn = Conn::new(record.stream, first, second, seg, false);
+        let mut conn = Conn::new(record.stream(), first, second, seg, false);
         let opening = client_of_first_packet(seg.flags, seg.src.port, seg.dst.port);
         conn.first_is_client = (opening.sender == Side::Client) == (seg.src == first);
         for (flow, i) in [
@@ -170,8 +170,8 @@ impl Conn {
         Some((kind, entry))
     }
 
-    /// What is kept once it is forgotten.
-    fn record(&self, key: &Key) -> Record {
+    /// What is kept once it is forgotten (nothing past stream `u32::MAX`).
+    fn record(&self, key: &Key) -> Option<Record> {
         let first_is_low = self.first == key.0;
         let side = |flow: &Flow| forgotten::Side {
             base_seq: flow.base_seq,
@@ -269,6 +269,17 @@ pub struct SegmentInput<'a> {
     pub tunnel: Tunnels,
 }
 
+/// What a segment on a key with no live connection found of a forgotten one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recall {
+    /// No record: a new connection.
+    Nothing,
+    /// A record, and the segment is a pure SYN with a new ISN: a new stream (port reuse).
+    Reused,
+    /// The connection is back, live again.
+    Back,
+}
+
 #[inline]
 fn is_pure_syn(flags: TcpFlags) -> bool {
     flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN
@@ -299,10 +310,12 @@ pub struct Tracker {
     time_floor: i128,
     timeouts: Timeouts,
     queues: Queues,
-    forgotten: Forgotten,
+    /// Records of forgotten connections (see [`forgotten::Memory`]).
+    forgotten: Memory,
     /// Keys forgotten records are filed under (random per process, like the map's).
     hasher: ahash::RandomState,
-    /// Bytes of connection state (live and forgotten) past which the oldest are forgotten.
+    /// Bytes of connection state past which the oldest are forgotten: live connections
+    /// may take three quarters of it, records of forgotten ones the rest.
     max_bytes: usize,
     /// Connections forgotten early, and records dropped, for the memory budget.
     shed: Shed,
@@ -424,11 +437,30 @@ impl Tracker {
             time_floor: 0,
             timeouts,
             queues: Queues::default(),
-            forgotten: Forgotten::default(),
+            forgotten: Memory::default(),
             hasher: ahash::RandomState::new(),
             max_bytes,
             shed: Shed::default(),
         }
+    }
+
+    /// Makes this the tracker of a first pass: it lists the records of forgotten
+    /// connections it takes back, for [`Tracker::take_taken`].
+    pub(crate) fn list_taken(&mut self) {
+        if let Memory::Here { taken, .. } = &mut self.forgotten {
+            *taken = Some(Vec::new());
+        }
+    }
+
+    /// Makes this the tracker of a second pass: it keeps no records of forgotten
+    /// connections, and `ask`s its first pass for the one taken back at a frame.
+    pub(crate) fn follow(&mut self, ask: Ask) {
+        self.forgotten = Memory::FirstPass { ask, at_most: 0 };
+    }
+
+    /// The records a first pass's tracker took back since the last call.
+    pub(crate) fn take_taken(&mut self) -> Vec<Taken> {
+        self.forgotten.take_taken()
     }
 
     /// What the memory budget has cost so far.
@@ -448,9 +480,18 @@ impl Tracker {
 
     /// Bytes of connection state held, as the budget counts them.
     pub fn state_bytes(&self) -> usize {
-        (self.conns.len() - self.attempts) * CONN_COST
-            + self.attempts * ATTEMPT_COST
-            + self.forgotten.bytes()
+        self.live_bytes() + self.forgotten.bytes()
+    }
+
+    /// Bytes of live connections, as the budget counts them: the same in both passes of
+    /// a pair (a second pass keeps no records), so that they shed the same connections.
+    fn live_bytes(&self) -> usize {
+        (self.conns.len() - self.attempts) * CONN_COST + self.attempts * ATTEMPT_COST
+    }
+
+    /// The share of the budget live connections may take.
+    fn live_budget(&self) -> usize {
+        self.max_bytes - self.max_bytes / 4
     }
 
     /// Number of conversations currently held.
@@ -470,9 +511,15 @@ impl Tracker {
     /// Feeds one segment and returns its stream, relative numbers and analysis.
     pub fn on_segment(&mut self, seg: &SegmentInput<'_>) -> SegmentResult {
         let key = conversation_key(seg.src, seg.dst);
-        let reused_forgotten = self.recall(key, seg);
-        let (reused, syn_retry) = self.syn_on_known_ports(&key, seg);
-        let reused = reused || reused_forgotten;
+        let (reused, syn_retry) = if self.conns.contains_key(&key) {
+            self.syn_on_known_ports(&key, seg)
+        } else {
+            match self.recall(key, seg) {
+                Recall::Reused => (true, false),
+                Recall::Back => self.syn_on_known_ports(&key, seg),
+                Recall::Nothing => (false, false),
+            }
+        };
         if !reused && is_pure_syn(seg.flags) && seg.len == 0 {
             if let Entry::Vacant(vacant) = self.conns.entry(key) {
                 let stream = self.next_stream;
@@ -506,7 +553,9 @@ impl Tracker {
     /// like Wireshark, find or make its conversation, and change nothing else.
     pub fn stream_only(&mut self, seg: &SegmentInput<'_>) -> u64 {
         let key = conversation_key(seg.src, seg.dst);
-        self.recall(key, seg);
+        if !self.conns.contains_key(&key) {
+            self.recall(key, seg);
+        }
         let conn = self.conn_for(key, seg, false).0;
         let stream = conn.stream;
         if let Some((kind, entry)) = conn.queue_entry(key) {
@@ -515,25 +564,21 @@ impl Tracker {
         stream
     }
 
-    /// A segment on a key with no connection whose connection was forgotten: the
+    /// A segment on a key with no live connection whose connection was forgotten: the
     /// connection comes back (stream, relative zeros, scales, completeness), unless the
     /// segment is a pure SYN with a new ISN, which starts a new stream for port reuse as
-    /// it would have on the live connection. Returns whether it does.
-    fn recall(&mut self, key: Key, seg: &SegmentInput<'_>) -> bool {
-        if self.forgotten.len() == 0 || self.conns.contains_key(&key) {
-            return false;
-        }
-        let hash = Forgotten::hash(&self.hasher, &key);
-        let Some(record) = self.forgotten.take(hash) else {
-            return false;
+    /// it would have on the live connection.
+    fn recall(&mut self, key: Key, seg: &SegmentInput<'_>) -> Recall {
+        let Some(record) = self.forgotten.take(&self.hasher, &key, seg.frame) else {
+            return Recall::Nothing;
         };
         let side = record.side(usize::from(key.0 != seg.src));
         if is_pure_syn(seg.flags) && side.base_seq.is_some_and(|base| base.0 != seg.seq) {
-            return true;
+            return Recall::Reused;
         }
         let conn = Conn::recalled(&record, key, seg);
         self.conns.insert(key, Slot::Conn(Box::new(conn)));
-        false
+        Recall::Back
     }
 
     /// For a pure SYN on a known conversation: `(reused, syn_retry)`. A SYN with a new ISN
@@ -848,21 +893,23 @@ impl Tracker {
                 out.extend(self.settle(kind, entry, Some((now_ns, timeout))));
             }
         }
-        if self.state_bytes() + app_bytes > self.max_bytes {
+        if self.live_bytes() + app_bytes > self.live_budget() {
             self.shed_to_budget(&mut out, app_bytes);
+        }
+        if self.forgotten.bytes() > self.max_bytes / 4 {
+            self.drop_records();
         }
         out.sort_by_key(|c| c.stream);
         out
     }
 
-    /// The memory budget: forgotten records may take a quarter of it (the oldest are
-    /// dropped), and the oldest quiet connections are forgotten until the state is
-    /// 1/16 under it (so that the next one shed is not a frame away).
+    /// The memory budget's share for live connections: the oldest quiet ones are
+    /// forgotten until their state is 1/16 under it (so that the next one shed is not a
+    /// frame away).
     fn shed_to_budget(&mut self, out: &mut Vec<Conn>, mut app_bytes: usize) {
         let share = app_bytes / self.conns.len().max(1);
-        self.drop_records();
-        let target = self.max_bytes - self.max_bytes / 16;
-        while self.state_bytes() + app_bytes > target {
+        let target = self.live_budget() - self.live_budget() / 16;
+        while self.live_bytes() + app_bytes > target {
             let Some((kind, entry)) = self.queues.pop_oldest() else {
                 break;
             };
@@ -871,14 +918,18 @@ impl Tracker {
                 app_bytes = app_bytes.saturating_sub(share);
                 out.push(conn);
             }
-            self.drop_records();
         }
     }
 
-    /// Records beyond a quarter of the budget: the earliest streams' go.
+    /// Records beyond a quarter of the budget: the earliest streams' go (in a first
+    /// pass, its second pass then finds none either).
     fn drop_records(&mut self) {
-        while self.forgotten.bytes() > self.max_bytes / 4 {
-            match self.forgotten.drop_oldest() {
+        let quarter = self.max_bytes / 4;
+        let Some(table) = self.forgotten.table() else {
+            return;
+        };
+        while table.bytes() > quarter {
+            match table.drop_oldest() {
                 0 => break,
                 dropped => self.shed.records += dropped,
             }
@@ -889,13 +940,17 @@ impl Tracker {
     /// expired (`due` is `(now, timeout)`; `None` forgets it regardless), queued again if
     /// it was seen since, or left alone if it is gone or now of another kind.
     fn settle(&mut self, kind: Quiet, entry: Queued, due: Option<(i128, i128)>) -> Option<Conn> {
-        let slot = self.conns.get_mut(&entry.key)?;
+        // One lookup: the entry is kept, queued again, or removed through it.
+        let Entry::Occupied(mut occupied) = self.conns.entry(entry.key) else {
+            return None;
+        };
+        let slot = occupied.get_mut();
         if slot.stream() != entry.stream {
             return None;
         }
-        let expired = due.is_none_or(|(now_ns, timeout)| {
-            now_ns - slot.last_time().max(self.time_floor) > timeout
-        });
+        let floor = self.time_floor;
+        let expired =
+            due.is_none_or(|(now_ns, timeout)| now_ns - slot.last_time().max(floor) > timeout);
         let current = slot.quiet_kind();
         if let Slot::Conn(conn) = slot {
             conn.queued &= !kind.bit();
@@ -910,13 +965,13 @@ impl Tracker {
             self.queues.push(Quiet::Attempt, Queued { since, ..entry });
             return None;
         }
-        let slot = self.conns.remove(&entry.key)?;
+        let slot = occupied.remove();
         if matches!(slot, Slot::Attempt(_)) {
             self.attempts -= 1;
         }
         let conn = slot.into_conn(&entry.key);
-        let hash = Forgotten::hash(&self.hasher, &entry.key);
-        self.forgotten.insert(hash, conn.record(&entry.key));
+        self.forgotten
+            .keep(&self.hasher, &entry.key, conn.record(&entry.key));
         Some(conn)
     }
 
@@ -984,10 +1039,10 @@ mod sizes {
     fn a_connection_costs_what_the_readme_says() {
         assert_eq!(size_of::<Attempt>(), 64);
         assert_eq!(size_of::<Conn>(), 832);
-        assert_eq!(size_of::<Record>(), 24);
+        assert_eq!(size_of::<Record>(), 16);
         assert_eq!(ATTEMPT_COST, 209);
         assert_eq!(CONN_COST, 977);
         const { assert!(ATTEMPT_COST <= 512 && CONN_COST <= 1024) };
-        assert_eq!(forgotten::RECORD_COST, 37);
+        assert_eq!(forgotten::RECORD_COST, 28);
     }
 }

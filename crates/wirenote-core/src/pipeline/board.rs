@@ -9,13 +9,22 @@
 //! where connections live until the end, the second pass waits for the end, as it
 //! would without the board.
 //!
-//! The first pass publishes in batches (at each eviction sweep), so the lock is taken
-//! about once per 8,192 frames on its side and once per connection and per request on
-//! the follower's side.
+//! The first pass publishes in batches (when connections were settled, or every 4,096
+//! frames), so the lock is taken rarely on its side, and once per connection and per
+//! request on the follower's side.
+//!
+//! The board also carries the records of forgotten connections the first pass took back
+//! (a 4-tuple that returned after its connection was forgotten): a second pass keeps no
+//! records of its own (see `conn::forgotten`), and asks, on a segment of a 4-tuple with no
+//! live connection once connections have been forgotten, whether the first pass took one
+//! back at that frame, waiting until the first pass has published that far.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
+
+use crate::conn::expiry::Key;
+use crate::conn::forgotten::{Record, Taken};
 
 /// Marks a settled completeness value (values use the low six bits).
 const SETTLED: u8 = 0x80;
@@ -50,6 +59,11 @@ struct Board {
     completeness: Vec<u8>,
     /// Response frame by request frame; taken (removed) by the follower.
     response_in: HashMap<u64, u64>,
+    /// Records of forgotten connections the first pass took back, by frame and key;
+    /// taken (removed) by the follower.
+    taken: HashMap<(u64, Key), Record>,
+    /// The first pass has published everything up to this frame.
+    through: u64,
     /// The first pass is over (finished or failed): nothing more will be published.
     over: bool,
 }
@@ -66,8 +80,27 @@ impl FactBoard {
     }
 
     /// Publishes settled connections and the request/response pairs learned so far.
+    #[cfg(test)]
     pub(crate) fn publish(&self, settled: &[(u64, u8)], pairs: &[(u64, u64)]) {
+        self.publish_through(settled, pairs, Vec::new(), 0);
+    }
+
+    /// [`FactBoard::publish`], with the records taken back, everything learned up to
+    /// frame `through`.
+    pub(crate) fn publish_through(
+        &self,
+        settled: &[(u64, u8)],
+        pairs: &[(u64, u64)],
+        taken: Vec<Taken>,
+        through: u64,
+    ) {
         let mut board = self.lock();
+        board.through = board.through.max(through);
+        board.taken.extend(
+            taken
+                .into_iter()
+                .map(|(frame, key, record)| ((frame, key), record)),
+        );
         for &(stream, value) in settled {
             let i = stream as usize;
             if board.completeness.len() <= i {
@@ -135,6 +168,17 @@ impl FactBoard {
             }
             board = self.changed.wait(board).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// The record of a forgotten connection the first pass took back at `frame` for
+    /// `key`, waiting until the first pass has published that far; `None` if it took
+    /// none (or ended before it got there).
+    pub(crate) fn take_back(&self, frame: u64, key: &Key) -> Option<Record> {
+        let mut board = self.lock();
+        while board.through < frame && !board.over {
+            board = self.changed.wait(board).unwrap_or_else(|e| e.into_inner());
+        }
+        board.taken.remove(&(frame, *key))
     }
 
     /// The response frame of the request completed in `frame`. Only asked once the

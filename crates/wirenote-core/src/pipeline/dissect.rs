@@ -5,6 +5,7 @@
 //! becomes a row whose `protocol` is `malformed` with a reason.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::app::exchange::ConnEnd;
 use crate::app::reassembly::{AppPass, Columns, ConnApp, PayloadSegment};
@@ -28,7 +29,9 @@ use crate::wire::tcp::{self, TcpFlags};
 pub struct Dissector {
     tracker: Tracker,
     defrag: Defragmenter,
-    apps: HashMap<u64, ConnApp, ahash::RandomState>,
+    /// HTTP state by stream, boxed: a table keeps up to twice as many buckets as
+    /// entries, and an inline `ConnApp` would make each spare bucket its full size.
+    apps: HashMap<u64, Box<ConnApp>, ahash::RandomState>,
     /// Which pass this is, and what it has told or fetched from the other.
     passing: Passing,
     /// Whether HTTP exchanges ([`Dissector::take_exchanges`]) carry their text.
@@ -104,8 +107,17 @@ impl Dissector {
     /// [`Dissector::for_pass`] with `limits` on what it remembers. Both passes of a pair
     /// must have the same limits: they forget the same connections at the same frames.
     pub fn for_pass_with(pass: Pass, exchanges: Exchanges, limits: Limits) -> Self {
+        let mut tracker = Tracker::with_limits(limits.timeouts, limits.max_bytes);
+        match &pass {
+            Pass::Single => {}
+            Pass::First(_) => tracker.list_taken(),
+            Pass::Second(board) => {
+                let board = Arc::clone(board);
+                tracker.follow(Box::new(move |frame, key| board.take_back(frame, key)));
+            }
+        }
         Dissector {
-            tracker: Tracker::with_limits(limits.timeouts, limits.max_bytes),
+            tracker,
             defrag: Defragmenter::default(),
             apps: HashMap::default(),
             passing: Passing::new(pass),
@@ -166,7 +178,8 @@ impl Dissector {
             self.passing
                 .learn_completeness(conn.stream, conn.summary.completeness);
         }
-        self.passing.publish_if_due();
+        self.passing.learn_taken(self.tracker.take_taken());
+        self.passing.publish_if_due(self.last_frame);
         out
     }
 
@@ -189,6 +202,7 @@ impl Dissector {
     /// the memory).
     pub fn finish_with(&mut self, mut each: impl FnMut(Conn)) {
         if self.passing.is_first() {
+            self.passing.learn_taken(self.tracker.take_taken());
             self.settle_all();
             self.passing.end(self.last_frame);
             return;
@@ -208,7 +222,7 @@ impl Dissector {
             hand_over(conn);
         });
         early.for_each(&mut hand_over);
-        let mut rest: Vec<(u64, ConnApp)> = self.apps.drain().collect();
+        let mut rest: Vec<(u64, Box<ConnApp>)> = self.apps.drain().collect();
         rest.sort_by_key(|(stream, _)| *stream);
         for (stream, mut app) in rest {
             self.exchanges
@@ -455,7 +469,7 @@ impl Dissector {
         let app = self
             .apps
             .entry(stream)
-            .or_insert_with(|| ConnApp::new(pass, rows_only));
+            .or_insert_with(|| Box::new(ConnApp::new(pass, rows_only)));
         let seen = app.on_payload(segment, columns);
         if seen.is_empty() {
             return;
@@ -502,7 +516,7 @@ impl Dissector {
 
 /// A connection that ended: its HTTP exchanges are final now, with how it ended.
 fn close_app(
-    apps: &mut HashMap<u64, ConnApp, ahash::RandomState>,
+    apps: &mut HashMap<u64, Box<ConnApp>, ahash::RandomState>,
     exchanges: &mut Vec<ExchangeRecord>,
     conn: &Conn,
 ) {

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::conn::forgotten::Taken;
 use crate::conn::tracker::{next_completeness, SegmentInput};
 use crate::pipeline::board::FactBoard;
 
@@ -39,6 +40,10 @@ pub(crate) struct Passing {
     unpublished: Vec<(u64, u8)>,
     /// First pass: request/response pairs not yet published.
     unpublished_pairs: Vec<(u64, u64)>,
+    /// First pass: records of forgotten connections taken back, not yet published.
+    unpublished_taken: Vec<Taken>,
+    /// First pass: the frame it has published through.
+    published_through: u64,
     /// Second pass: each connection's value once fetched ([`NOT_FETCHED`] before).
     shown: Vec<u8>,
     /// Second pass: the first pass ended without settling a connection met here (it
@@ -99,26 +104,42 @@ impl Passing {
         }
     }
 
-    /// Publishes with each sweep's settled connections (their pairs are all learned by
-    /// then), or when many pairs wait: the board's lock is taken rarely.
-    pub(crate) fn publish_if_due(&mut self) {
-        if !self.unpublished.is_empty() || self.unpublished_pairs.len() >= 4096 {
-            self.publish();
+    /// A first pass learns the records of forgotten connections its tracker took back.
+    #[inline]
+    pub(crate) fn learn_taken(&mut self, taken: Vec<Taken>) {
+        if self.is_first() && !taken.is_empty() {
+            self.unpublished_taken.extend(taken);
         }
     }
 
-    fn publish(&mut self) {
+    /// Publishes, after `frame`, settled connections (their pairs are all learned by
+    /// then) and records taken back, or when many pairs wait, or every 4,096 frames (a
+    /// follower asking about a record waits for the frame): the board's lock is taken
+    /// rarely.
+    pub(crate) fn publish_if_due(&mut self, frame: u64) {
+        if !self.unpublished.is_empty()
+            || !self.unpublished_taken.is_empty()
+            || self.unpublished_pairs.len() >= 4096
+            || frame >= self.published_through + 4096
+        {
+            self.publish(frame);
+        }
+    }
+
+    fn publish(&mut self, frame: u64) {
         if let Pass::First(board) = &self.pass {
-            board.publish(&self.unpublished, &self.unpublished_pairs);
+            let taken = std::mem::take(&mut self.unpublished_taken);
+            board.publish_through(&self.unpublished, &self.unpublished_pairs, taken, frame);
             self.unpublished.clear();
             self.unpublished_pairs.clear();
+            self.published_through = frame;
         }
     }
 
     /// Ends a first pass that read to `last_frame`: everything is published, the board
     /// closed.
     pub(crate) fn end(&mut self, last_frame: u64) {
-        self.publish();
+        self.publish(last_frame);
         if let Pass::First(board) = &self.pass {
             board.finish_at(last_frame);
             board.close();
