@@ -177,12 +177,27 @@ fn server(seq: u32) -> Peer {
     }
 }
 
+/// SYNs a second in a flood by default: issue #19's 2,000,000 SYNs in 60 s of capture.
+pub const SYN_FLOOD_RATE: u64 = 33_333;
+
 /// Writes a classic pcap (µs, Ethernet) of the `shape`, sized by `amount` (see [`Shape`]);
-/// returns the number of frames written.
+/// returns the number of frames written. A SYN flood comes at [`SYN_FLOOD_RATE`].
 pub fn generate_hostile(
     shape: Shape,
     amount: u64,
     seed: u64,
+    out: &mut impl Write,
+) -> io::Result<u64> {
+    generate_hostile_at(shape, amount, seed, SYN_FLOOD_RATE, out)
+}
+
+/// [`generate_hostile`], a SYN flood coming at `syn_rate` SYNs a second (at most one a
+/// microsecond, the capture's resolution).
+pub fn generate_hostile_at(
+    shape: Shape,
+    amount: u64,
+    seed: u64,
+    syn_rate: u64,
     out: &mut impl Write,
 ) -> io::Result<u64> {
     out.write_all(&PCAP_HEADER)?;
@@ -193,7 +208,7 @@ pub fn generate_hostile(
         frames: 0,
     };
     match shape {
-        Shape::SynFlood => syn_flood(&mut w, amount)?,
+        Shape::SynFlood => syn_flood(&mut w, amount, (1_000_000 / syn_rate.max(1)).max(1))?,
         Shape::HalfOpen => half_open(&mut w, amount)?,
         Shape::Pipelined => pipelined(&mut w, amount)?,
         Shape::LongHeader => long_header(&mut w, amount)?,
@@ -202,13 +217,14 @@ pub fn generate_hostile(
     Ok(w.frames)
 }
 
-/// `count` SYNs, 10 µs apart (100,000 a second, a modest flood): the whole flood lies
-/// well inside any idle timeout, so nothing may be forgotten for being old.
-fn syn_flood(w: &mut Writer<impl Write>, count: u64) -> io::Result<()> {
+/// `count` SYNs, `gap_us` apart (30 µs by default: 33,333 a second, a modest flood): the
+/// whole flood lies well inside any idle timeout, so nothing may be forgotten for being
+/// old, and an attempt timeout of 5 s holds about 167,000 SYNs at once.
+fn syn_flood(w: &mut Writer<impl Write>, count: u64, gap_us: u64) -> io::Result<()> {
     let victim = server(0);
     for i in 0..count {
         let mut from = client(i, w.rng.random());
-        w.send(&mut from, &victim, TCP_SYN, &[], 10)?;
+        w.send(&mut from, &victim, TCP_SYN, &[], gap_us)?;
     }
     Ok(())
 }

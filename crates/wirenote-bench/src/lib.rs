@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub use crate::pcap::{write_pcap, TcpFrame};
 use crate::pcap::{write_record, MSS, PCAP_HEADER, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN};
-pub use hostile::{generate_hostile, Shape};
+pub use hostile::{generate_hostile, generate_hostile_at, Shape, SYN_FLOOD_RATE};
 
 /// Which traffic to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::io::BufWriter;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use wirenote_bench::{generate, generate_hostile, Kind, Shape};
+use wirenote_bench::{generate, generate_hostile_at, Kind, Shape, SYN_FLOOD_RATE};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum KindArg {
@@ -44,6 +44,10 @@ struct Args {
     /// optional K/M/G suffix (powers of 1000 here: 2M is 2,000,000).
     #[arg(long)]
     count: Option<String>,
+    /// SYNs a second (syn-flood; default 33,333: 2M SYNs take 60 s of capture, as issue
+    /// #19 measured).
+    #[arg(long, default_value_t = SYN_FLOOD_RATE)]
+    rate: u64,
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -100,7 +104,7 @@ fn main() -> anyhow::Result<()> {
                 Some(text) => parse_amount(text, 1000)?,
                 None => shape.default_amount(),
             };
-            generate_hostile(shape, amount, args.seed, &mut out)?
+            generate_hostile_at(shape, amount, args.seed, args.rate, &mut out)?
         }
     };
     eprintln!(
