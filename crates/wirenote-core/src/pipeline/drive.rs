@@ -312,6 +312,10 @@ impl Driver {
     /// The end of the capture: the remaining connections and exchanges to the sink, which
     /// then finishes. A first pass publishes its last facts and closes its board.
     pub fn finish(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        if self.wants == Wants::default() {
+            self.dissector.finish_unwanted();
+            return sink.finish();
+        }
         // In batches: a list of every connection left would be most of the memory at
         // the end of a flood.
         let wants = self.wants.connections;
