@@ -110,8 +110,9 @@ pub struct Exchanges {
     paired: Vec<(u64, u64)>,
     /// `trans_depth` of the request whose head arrived and whose body has not.
     open_request: Option<u64>,
-    /// A response whose head arrived and whose body has not.
-    open_response: Option<SeenMessage>,
+    /// A response whose head arrived and whose body has not (boxed: it is rare, and a
+    /// message inline would be most of every connection's pairing state).
+    open_response: Option<Box<SeenMessage>>,
     /// Only per-packet rows are wanted: exchanges keep what their notes need (frames,
     /// conditional, persistence) but no text, so that no strings are copied for a table
     /// nobody reads.
@@ -262,7 +263,7 @@ impl Exchanges {
             Kind::Request if !item.head_only && self.complete_open_request(item) => {}
             Kind::Response if item.head_only => {
                 if !m.status.is_some_and(|s| (100..200).contains(&s)) {
-                    self.open_response = Some(item.clone());
+                    self.open_response = Some(Box::new(item.clone()));
                 }
             }
             Kind::Request => {
@@ -283,6 +284,11 @@ impl Exchanges {
                 }
                 if item.head_only {
                     self.open_request = Some(self.depth);
+                }
+                if self.pending.capacity() == 0 {
+                    // Most connections never have more than one request waiting: a queue
+                    // grown as usual would hold room for four on every one.
+                    self.pending.reserve_exact(1);
                 }
                 self.pending.push_back(Pending {
                     depth: self.depth,
