@@ -20,6 +20,12 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     if !matches!(cli.command, Command::Batch(_) | Command::Serve(_)) {
         crate::output::remove_temporaries_on_signal();
     }
+    if matches!(
+        cli.command,
+        Command::Annotate(_) | Command::Flows(_) | Command::Http(_)
+    ) {
+        crate::passes::leave_state_to_exit();
+    }
     report(match cli.command {
         Command::Annotate(args) => annotate::run(&args),
         Command::Flows(args) => flows::run(&args),

@@ -980,15 +980,6 @@ impl Tracker {
         std::mem::take(&mut self.replaced)
     }
 
-    /// Forgets every connection and record at once (end of capture, when nothing is
-    /// wanted of them).
-    pub fn clear(&mut self) {
-        self.queues.clear();
-        self.forgotten.clear();
-        self.attempts = 0;
-        self.conns = HashMap::default();
-    }
-
     /// Removes every connection, handing each to `each` in no particular order (end of
     /// capture, when only per-connection facts are wanted: no list of them is built).
     pub fn drain_each(&mut self, mut each: impl FnMut(Conn)) {

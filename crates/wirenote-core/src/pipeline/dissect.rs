@@ -156,6 +156,8 @@ impl Dissector {
         for conn in std::mem::take(&mut self.finished) {
             settled.push((conn.stream, conn.summary.completeness));
         }
+        // Freed here, before the second pass builds its own state: freed later, it would
+        // add to the second pass's at the peak (glibc keeps a thread's freed memory).
         self.tracker
             .drain_each(|conn| settled.push((conn.stream, conn.summary.completeness)));
         self.apps.clear();
@@ -198,18 +200,16 @@ impl Dissector {
     }
 
     /// Ends the capture for a caller that wants neither the remaining connections nor
-    /// their HTTP exchanges (the rows of `annotate`): they are dropped, not rebuilt one by
-    /// one in stream order to be handed over (that was a fifth of the time of a capture
-    /// ending with 200,000 half-open connections). A first pass still settles and
-    /// publishes them.
+    /// their HTTP exchanges (the rows of `annotate`): they are not rebuilt one by one in
+    /// stream order to be handed over (that was a fifth of the time of a capture ending
+    /// with 200,000 half-open connections), only left with the dissector, for its drop
+    /// (or the process's exit) to release. A first pass still settles and publishes them.
     pub fn finish_unwanted(&mut self) {
         if self.passing.is_first() {
             self.finish_with(drop);
             return;
         }
         self.finished.clear();
-        self.tracker.clear();
-        self.apps.clear();
         self.exchanges.clear();
     }
 
