@@ -6,6 +6,10 @@
 #   ONLY=hostile bench/run.sh    # only the hostile shapes (SYN flood, half-open, pipelined,
 #                                # long header) beside tshark, and the issue #19 targets
 #   ONLY=hostile QUICK=1 SHAPES="long-header pipelined" NO_TSHARK=1 bench/run.sh
+#   REAL=DIR bench/run.sh        # also real traffic: DIR/close.pcap and DIR/keepalive.pcap
+#                                # as ../shared/bench/make-captures.sh records them
+#   REAL=record bench/run.sh     # records them first (root; nginx, wrk, tcpdump, ethtool)
+#   ONLY=real REAL=DIR bench/run.sh   # only the real captures
 # Prints median wall times, the ratios the performance issue asks for, and peak RSS
 # (from /usr/bin/time -v). Not a test: numbers go into the issue note.
 set -euo pipefail
@@ -22,7 +26,7 @@ cargo build --profile profiling -q -p wirenote-cli -p wirenote-bench
 WN=target/profiling/wirenote
 GEN=target/profiling/wirenote-gen
 # wirenote: two passes, like tshark -2 (the default); wirenote1: --single-pass, like tshark.
-TOOLS="wirenote wirenote1 xlsx tshark tshark2 cat catpipe"
+TOOLS="wirenote wirenote1 xlsx tshark tshark2 cat catpipe dd"
 TSHARK_FIELDS=(-n -T fields -e frame.number -e tcp.stream -e tcp.flags.str -e tcp.seq -e tcp.ack -e tcp.len
   -e tcp.analysis.flags -e http.request.method -e http.response.code -e http.request_in -e http.response_in)
 
@@ -37,6 +41,38 @@ report_kind() {
   local kind=$1 file="$WORK/$1.pcap"
   "$GEN" --kind "$kind" --size "$SIZE" --seed 1 -o "$file" 2> "$WORK/gen.txt"
   local frames; frames=$(grep -o '[0-9]* frames' "$WORK/gen.txt" | cut -d' ' -f1)
+  report_file "$kind (wirenote-gen)" "$file" "$frames"
+}
+
+# Real traffic (issue #20): nginx serving wrk across a veth pair, recorded by
+# ../shared/bench/make-captures.sh; the same table as for generated captures, plus
+# `flows` against `tcptrace -n -l`.
+report_real() {
+  local dir=$REAL
+  if [ "$dir" = record ]; then
+    dir="$WORK/real"
+    OUT="$dir" TARGET_MB=${TARGET_MB:-75} bash ../shared/bench/make-captures.sh >&2
+  fi
+  command -v tcptrace >/dev/null || { apt-get update -qq && apt-get install -y -qq tcptrace >/dev/null; }
+  for kind in close keepalive; do
+    local file="$dir/$kind.pcap"
+    [ -f "$file" ] || { echo "no $file (see ../shared/bench/make-captures.sh)"; continue; }
+    local frames; frames=$(capinfos -c -M "$file" | awk -F': *' '/Number of packets/ { print $2 }')
+    report_file "$kind (real traffic, nginx/wrk)" "$file" "$frames"
+    local tf="" tt="" out
+    for round in $(seq "$ROUNDS"); do
+      out=$(timed "$WN" flows "$file"); tf+="${out%% *}"$'\n'
+      out=$(timed tcptrace -n -l "$file"); tt+="${out%% *}"$'\n'
+    done
+    awk -v f="$(printf '%s' "$tf" | median)" -v t="$(printf '%s' "$tt" | median)" 'BEGIN {
+      printf "flows %.3f s, tcptrace -n -l %.3f s: tcptrace / flows %.1fx (target >= 4x)\n", f, t, t / f;
+    }'
+  done
+}
+
+# The table for one capture: $1 its name, $2 the file, $3 its frames.
+report_file() {
+  local kind=$1 file=$2 frames=$3
   local bytes; bytes=$(stat -c %s "$file")
   cat "$file" > /dev/null   # warm the page cache
   declare -A t rss
@@ -53,6 +89,7 @@ report_kind() {
         tshark2)  out=$(timed tshark -r "$file" -2 "${TSHARK_FIELDS[@]}") ;;
         cat)      out=$(timed cat "$file") ;;
         catpipe)  out=$(timed sh -c "cat '$file' | cat") ;;
+        dd)       out=$(timed dd if="$file" of=/dev/null bs=1M status=none) ;;
       esac
       t[$name]+="${out%% *}"$'\n'
       r=${out##* }; [ "$r" -gt "${rss[$name]}" ] && rss[$name]=$r
@@ -64,13 +101,14 @@ report_kind() {
   for name in $TOOLS; do
     printf '%-10s %8.3f s  %8d KiB\n' "$name" "${m[$name]}" "${rss[$name]}"
   done
-  awk -v w="${m[wirenote]}" -v w1="${m[wirenote1]}" -v t1="${m[tshark]}" -v t2="${m[tshark2]}" -v c="${m[cat]}" -v cp="${m[catpipe]}" -v b="$bytes" -v f="$frames" 'BEGIN {
+  awk -v w="${m[wirenote]}" -v w1="${m[wirenote1]}" -v t1="${m[tshark]}" -v t2="${m[tshark2]}" -v c="${m[cat]}" -v cp="${m[catpipe]}" -v d="${m[dd]}" -v b="$bytes" -v f="$frames" 'BEGIN {
     printf "wirenote: %.0f MB/s, %.2f us/frame\n", b / 1e6 / w, w * 1e6 / f;
     printf "tshark single pass / wirenote: %.1fx (target >= 50x)\n", t1 / w;
     printf "tshark -2 / wirenote:          %.1fx (target >= 60x)\n", t2 / w;
-    printf "tshark single pass / wirenote --single-pass: %.1fx (like for like)\n", t1 / w1;
+    printf "tshark single pass / wirenote --single-pass: %.1fx (like for like; target >= 80x)\n", t1 / w1;
     printf "wirenote / cat F >/dev/null:   %.1fx (target <= 4x; cat may not copy at all)\n", w / (c > 0 ? c : 0.001);
     printf "wirenote / cat F | cat:        %.1fx\n", w / cp;
+    printf "wirenote / dd bs=1M:            %.1fx the read time (target <= 8x)\n", w / (d > 0 ? d : 0.001);
   }'
   # Packet-sheet cells: 39 columns a frame (37 schema columns, time and first_time split
   # into date-time and epoch text); rust_xlsxwriter publishes 200,000 cells in 135.2 ms.
@@ -291,6 +329,11 @@ if [ "${ONLY:-}" = hostile ]; then
   hostile
   exit 0
 fi
+if [ "${ONLY:-}" = real ]; then
+  echo "wirenote real-traffic benchmark on $(nproc) cores, $(uname -r); tshark $(tshark --version | head -1 | cut -d' ' -f3)"
+  report_real
+  exit 0
+fi
 if [ "${ONLY:-}" = batch ]; then
   echo "wirenote batch and Parquet benchmark on $(nproc) cores, $(uname -r)"
   parquet_vs_csv
@@ -301,6 +344,7 @@ echo "wirenote benchmark on $(nproc) cores, $(uname -r); tshark $(tshark --versi
 report_kind short
 report_kind keepalive
 rm -f "$WORK"/short.pcap "$WORK"/keepalive.pcap
+if [ -n "${REAL:-}" ]; then report_real; fi
 parquet_vs_csv
 batch_scaling
 if [ "${MEMORY:-1}" = 1 ]; then memory; fi
