@@ -48,25 +48,7 @@ impl Feed {
 
     fn at(&mut self, ms: i64, data: &[u8]) -> PacketRecord {
         self.number += 1;
-        let frame = Frame {
-            number: self.number,
-            timestamp: Some(Timestamp {
-                secs: ms / 1000,
-                nanos: (ms % 1000) as u32 * 1_000_000,
-            }),
-            link_type: 1,
-            interface_id: 0,
-            orig_len: data.len() as u32,
-            data,
-            kind: FrameKind::Packet,
-            offset: 0,
-            raw_time: None,
-            section: 0,
-            snaplen: 65535,
-            options: &[],
-            options_big_endian: false,
-        };
-        let row = self.dissector.dissect(&frame);
+        let row = self.dissector.dissect(&frame_at(self.number, ms, data));
         let ended = self.dissector.take_finished();
         self.forgotten.extend(ended.iter().map(|c| c.stream));
         row
@@ -258,6 +240,7 @@ fn churn() -> Vec<(i64, Vec<u8>)> {
     frames
 }
 
+/// Frame `number`, Ethernet, at `ms` milliseconds.
 fn frame_at(number: u64, ms: i64, data: &[u8]) -> Frame<'_> {
     Frame {
         number,
