@@ -21,13 +21,25 @@ pub struct Tcpdump {
 
 impl Tcpdump {
     /// Starts capturing `tcp port {port}` on `lo` into `path` (every packet written at
-    /// once), and returns when tcpdump says it is listening (10 s at most).
+    /// once, with a 32 MiB kernel buffer: loopback segments are up to 64 KiB, and a busy
+    /// machine left the default 2 MiB to overflow), and returns when tcpdump says it is
+    /// listening (10 s at most).
     pub fn start(path: &std::path::Path, port: u16) -> Tcpdump {
         use std::io::Read;
         use std::process::{Command, Stdio};
         use std::time::{Duration, Instant};
         let mut child = Command::new("tcpdump")
-            .args(["-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w"])
+            .args([
+                "-i",
+                "lo",
+                "--immediate-mode",
+                "-U",
+                "-B",
+                "32768",
+                "-s",
+                "0",
+                "-w",
+            ])
             .arg(path)
             .arg(format!("tcp port {port}"))
             .stdout(Stdio::null())
@@ -62,6 +74,15 @@ impl Tcpdump {
         let _ = self.stderr.read_to_string(&mut rest);
         rest
     }
+}
+
+/// The "N packets dropped by kernel" of tcpdump's summary (0 when it says none).
+pub fn dropped_by_kernel(summary: &str) -> u64 {
+    summary
+        .lines()
+        .find(|l| l.contains("dropped by kernel"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 impl Drop for Tcpdump {
