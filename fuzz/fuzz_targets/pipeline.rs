@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wirenote_core::{Frame, FrameKind, Timestamp};
+use wirenote_core::{Frame, Timestamp};
 use wirenote_core::Dissector;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,21 +17,8 @@ fuzz_target!(|data: &[u8]| {
         let (bytes, next) = tail.split_at(len);
         rest = next;
         number += 1;
-        let frame = Frame {
-            number,
-            timestamp: Some(Timestamp { secs: number as i64, nanos: 0 }),
-            link_type,
-            interface_id: 0,
-            orig_len: bytes.len() as u32,
-            data: bytes,
-            kind: FrameKind::Packet,
-            offset: 0,
-            raw_time: None,
-            section: 0,
-            snaplen: 65535,
-            options: &[],
-            options_big_endian: false,
-        };
+        let timestamp = Some(Timestamp { secs: number as i64, nanos: 0 });
+        let frame = Frame::packet(number, timestamp, link_type, bytes);
         dissector.dissect(&frame);
     }
     dissector.finish();

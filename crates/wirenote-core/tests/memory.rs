@@ -3,9 +3,7 @@
 
 use wirenote_bench::TcpFrame;
 use wirenote_core::record::PacketRecord;
-use wirenote_core::{
-    Dissector, Exchanges, Frame, FrameKind, Limits, Pass, Shed, Timeouts, Timestamp,
-};
+use wirenote_core::{Dissector, Exchanges, Frame, Limits, Pass, Shed, Timeouts, Timestamp};
 
 const SECOND: i128 = 1_000_000_000;
 
@@ -242,24 +240,11 @@ fn churn() -> Vec<(i64, Vec<u8>)> {
 
 /// Frame `number`, Ethernet, at `ms` milliseconds.
 fn frame_at(number: u64, ms: i64, data: &[u8]) -> Frame<'_> {
-    Frame {
-        number,
-        timestamp: Some(Timestamp {
-            secs: ms / 1000,
-            nanos: (ms % 1000) as u32 * 1_000_000,
-        }),
-        link_type: 1,
-        interface_id: 0,
-        orig_len: data.len() as u32,
-        data,
-        kind: FrameKind::Packet,
-        offset: 0,
-        raw_time: None,
-        section: 0,
-        snaplen: 65535,
-        options: &[],
-        options_big_endian: false,
-    }
+    let timestamp = Timestamp {
+        secs: ms / 1000,
+        nanos: (ms % 1000) as u32 * 1_000_000,
+    };
+    Frame::packet(number, Some(timestamp), 1, data)
 }
 
 /// Stream, relative seq and ack of every frame, through a dissector for `pass`, and what

@@ -16,7 +16,7 @@ use wirenote_bench::TcpFrame;
 use wirenote_core::conn::lifecycle::{Role, TcpState};
 use wirenote_core::pipeline::dissect::CLOSED_LINGER_NS;
 use wirenote_core::record::TcpRecord;
-use wirenote_core::{CaptureError, CaptureReader, Dissector, Frame, FrameKind, Timestamp};
+use wirenote_core::{CaptureError, CaptureReader, Dissector, Frame, Timestamp};
 
 /// A pcap header (little-endian, µs, Ethernet) followed by `body`.
 fn pcap_with(body: &[u8]) -> Vec<u8> {
@@ -58,21 +58,7 @@ fn tcp_frame(
 }
 
 fn frame(number: u64, secs: i64, data: &[u8]) -> Frame<'_> {
-    Frame {
-        number,
-        timestamp: Some(Timestamp { secs, nanos: 0 }),
-        link_type: 1,
-        interface_id: 0,
-        orig_len: data.len() as u32,
-        data,
-        kind: FrameKind::Packet,
-        offset: 0,
-        raw_time: None,
-        section: 0,
-        snaplen: 65535,
-        options: &[],
-        options_big_endian: false,
-    }
+    Frame::packet(number, Some(Timestamp { secs, nanos: 0 }), 1, data)
 }
 
 fn read_all(file: &[u8]) {

@@ -148,6 +148,31 @@ pub struct RawTime {
 }
 
 impl<'a> Frame<'a> {
+    /// Packet `number` of a classic pcap at `timestamp`: `data` whole (not cut by a snap
+    /// length), no options. What tests, benchmarks and fuzz targets feed a dissector.
+    pub fn packet(
+        number: u64,
+        timestamp: Option<Timestamp>,
+        link_type: u32,
+        data: &'a [u8],
+    ) -> Frame<'a> {
+        Frame {
+            number,
+            timestamp,
+            link_type,
+            interface_id: 0,
+            orig_len: data.len() as u32,
+            data,
+            kind: FrameKind::Packet,
+            offset: 0,
+            raw_time: None,
+            section: 0,
+            snaplen: 65535,
+            options: &[],
+            options_big_endian: false,
+        }
+    }
+
     /// The packet's comments (pcapng `opt_comment`). Like Wireshark, a comment ends at a
     /// NUL byte if it has one; invalid UTF-8 is replaced.
     pub fn comments(&self) -> impl Iterator<Item = std::borrow::Cow<'a, str>> + 'a {
