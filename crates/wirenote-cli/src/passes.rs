@@ -23,8 +23,8 @@ static STATE_LEFT_TO_EXIT: AtomicBool = AtomicBool::new(false);
 /// For a command that reads one capture and exits (`annotate`, `flows`, `http`): a
 /// finished pass's connection state is left for the process's exit to release, not
 /// freed connection by connection. Freeing 200,000 half-open connections' state took a
-/// fifth of such a run (glibc coalescing the free chunks); the memory is the peak the
-/// run already reached. `batch` and `serve`, which go on, never set it.
+/// fifth of such a run (with glibc's malloc, coalescing the free chunks); the memory is
+/// the peak the run already reached. `batch` and `serve`, which go on, never set it.
 pub(crate) fn leave_state_to_exit() {
     STATE_LEFT_TO_EXIT.store(true, Ordering::Relaxed);
 }
@@ -53,7 +53,8 @@ pub(crate) fn drive(
     }
     // Giving up on a run of malformed frames is damage too: every row so far is written.
     let damage = damage.or_else(|| driver.gave_up().map(|why| format!("{name}: {why}")));
-    // A first pass frees its state as it ends, before the second pass builds its own.
+    // A first pass's state is freed here, on its own thread: it closed its board as it
+    // finished, and the second pass goes on meanwhile.
     if warns && STATE_LEFT_TO_EXIT.load(Ordering::Relaxed) {
         std::mem::forget(driver);
     }
