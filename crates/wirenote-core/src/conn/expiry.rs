@@ -98,6 +98,9 @@ pub(crate) struct Queued {
     pub(crate) since: i128,
 }
 
+/// How far from the back of a queue [`Queues::retract`] looks.
+const RETRACT_REACH: usize = 8;
+
 /// The three queues, and a count of the entries looked at (for the tests that show the
 /// work is bounded).
 #[derive(Debug, Default)]
@@ -132,6 +135,27 @@ impl Queues {
         queue.pop_front()
     }
 
+    /// Removes the entry of `kind` for `stream` on `key` if it is among the last
+    /// [`RETRACT_REACH`] queued, and says whether it did. A connection that leaves the
+    /// attempt queue's kind (its SYN was answered) usually does so a few frames after it
+    /// was queued: its entry, which would later cost a lookup of a connection long out
+    /// of the cache only to be dropped, goes at once, at a bounded cost.
+    pub(crate) fn retract(&mut self, kind: Quiet, key: &Key, stream: u64) -> bool {
+        let queue = &mut self.queues[kind as usize];
+        let len = queue.len();
+        let reach = len.saturating_sub(RETRACT_REACH);
+        match (reach..len)
+            .rev()
+            .find(|&i| queue[i].stream == stream && queue[i].key == *key)
+        {
+            Some(i) => {
+                queue.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The oldest entry of any kind (for the memory budget), removed.
     pub(crate) fn pop_oldest(&mut self) -> Option<(Quiet, Queued)> {
         let kind = Quiet::ALL
@@ -147,5 +171,63 @@ impl Queues {
         for queue in &mut self.queues {
             queue.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn key(port: u16) -> Key {
+        let at = |port| Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port,
+        };
+        (at(port), at(80))
+    }
+
+    /// Ten attempts queued, streams 0–9 on ports 1000–1009.
+    fn queues() -> Queues {
+        let mut queues = Queues::default();
+        for stream in 0..10 {
+            let entry = Queued {
+                key: key(1000 + stream as u16),
+                stream,
+                since: 0,
+            };
+            queues.push(Quiet::Attempt, entry);
+        }
+        queues
+    }
+
+    fn streams(queues: &mut Queues) -> Vec<u64> {
+        std::iter::from_fn(|| queues.pop_due(Quiet::Attempt, 10, 1, 0))
+            .map(|e| e.stream)
+            .collect()
+    }
+
+    #[test]
+    fn an_entry_near_the_end_is_taken_back_and_the_order_kept() {
+        let mut queues = queues();
+        assert!(queues.retract(Quiet::Attempt, &key(1007), 7));
+        assert!(queues.retract(Quiet::Attempt, &key(1009), 9));
+        assert_eq!(streams(&mut queues), [0, 1, 2, 3, 4, 5, 6, 8]);
+    }
+
+    #[test]
+    fn an_entry_is_taken_back_only_for_its_stream_and_key_and_within_reach() {
+        let mut queues = queues();
+        assert!(
+            !queues.retract(Quiet::Attempt, &key(1009), 8),
+            "other stream"
+        );
+        assert!(!queues.retract(Quiet::Attempt, &key(1008), 9), "other key");
+        assert!(!queues.retract(Quiet::Idle, &key(1009), 9), "other queue");
+        assert!(
+            !queues.retract(Quiet::Attempt, &key(1001), 1),
+            "out of reach"
+        );
+        assert_eq!(streams(&mut queues), (0..10).collect::<Vec<_>>());
     }
 }

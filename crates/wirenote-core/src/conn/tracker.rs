@@ -350,6 +350,16 @@ impl Slot {
         }
     }
 
+    /// Its `tcp.completeness` so far. An attempt's one segment is a pure SYN that made
+    /// the connection, which sets `SYN_SENT` alone (what [`Conn::from_attempt`] would
+    /// compute, without building the connection).
+    fn completeness(&self) -> u8 {
+        match self {
+            Slot::Conn(conn) => conn.summary.completeness,
+            Slot::Attempt(_) => completeness::SYN_SENT,
+        }
+    }
+
     /// The connection, made whole in place if it was an attempt (one fewer then).
     fn whole(&mut self, key: &Key, attempts: &mut usize) -> &mut Conn {
         if let Slot::Attempt(attempt) = self {
@@ -541,11 +551,9 @@ impl Tracker {
                 return result;
             }
         }
-        let (conn, is_new) = self.conn_for(key, seg, reused);
+        let (conn, is_new, queues) = self.conn_for(key, seg, reused);
         let result = apply(conn, seg, is_new, reused, syn_retry);
-        if let Some((kind, entry)) = conn.queue_entry(key) {
-            self.queues.push(kind, entry);
-        }
+        queue_after_segment(queues, conn, key);
         result
     }
 
@@ -556,12 +564,9 @@ impl Tracker {
         if !self.conns.contains_key(&key) {
             self.recall(key, seg);
         }
-        let conn = self.conn_for(key, seg, false).0;
-        let stream = conn.stream;
-        if let Some((kind, entry)) = conn.queue_entry(key) {
-            self.queues.push(kind, entry);
-        }
-        stream
+        let (conn, _, queues) = self.conn_for(key, seg, false);
+        queue_after_segment(queues, conn, key);
+        conn.stream
     }
 
     /// A segment on a key with no live connection whose connection was forgotten: the
@@ -614,17 +619,21 @@ impl Tracker {
 
     /// The connection `seg` belongs to, and whether it was just created: a new
     /// conversation, or a new stream replacing a reused one (the old one waits in
-    /// `replaced` to be collected). One hash lookup either way.
+    /// `replaced` to be collected). One hash lookup either way. The expiry queues come
+    /// with it (a borrow apart from the connections'), to queue it after the segment.
     #[inline]
     fn conn_for(
         &mut self,
         key: (Endpoint, Endpoint),
         seg: &SegmentInput<'_>,
         reused: bool,
-    ) -> (&mut Conn, bool) {
+    ) -> (&mut Conn, bool, &mut Queues) {
+        let queues = &mut self.queues;
         let attempts = &mut self.attempts;
         match self.conns.entry(key) {
-            Entry::Occupied(entry) if !reused => (entry.into_mut().whole(&key, attempts), false),
+            Entry::Occupied(entry) if !reused => {
+                (entry.into_mut().whole(&key, attempts), false, queues)
+            }
             entry => {
                 let conn = Box::new(Conn::new(self.next_stream, seg.src, seg.dst, seg, reused));
                 self.next_stream += 1;
@@ -639,9 +648,27 @@ impl Tracker {
                     }
                     Entry::Vacant(e) => e.insert(Slot::Conn(conn)),
                 };
-                (slot.whole(&key, attempts), true)
+                (slot.whole(&key, attempts), true, queues)
             }
         }
+    }
+}
+
+/// Queues `conn` after a segment, under the kind it is now if it has no entry there
+/// yet. A connection that just left the attempt kind (its SYN answered) takes its
+/// attempt entry back if that is still near the queue's end: found there later, the
+/// entry would cost a lookup of a connection long out of the cache, only to be dropped.
+#[inline]
+fn queue_after_segment(queues: &mut Queues, conn: &mut Conn, key: Key) {
+    let attempt = Quiet::Attempt.bit();
+    if conn.queued & attempt != 0
+        && conn.quiet_kind() != Quiet::Attempt
+        && queues.retract(Quiet::Attempt, &key, conn.stream)
+    {
+        conn.queued &= !attempt;
+    }
+    if let Some((kind, entry)) = conn.queue_entry(key) {
+        queues.push(kind, entry);
     }
 }
 
@@ -980,14 +1007,13 @@ impl Tracker {
         std::mem::take(&mut self.replaced)
     }
 
-    /// Removes every connection, handing each to `each` in no particular order (end of
-    /// capture, when only per-connection facts are wanted: no list of them is built).
-    pub fn drain_each(&mut self, mut each: impl FnMut(Conn)) {
-        self.queues.clear();
-        self.forgotten.clear();
-        self.attempts = 0;
-        for (key, slot) in self.conns.drain() {
-            each(slot.into_conn(&key));
+    /// Calls `each` with the stream and `tcp.completeness` of every connection held, in
+    /// no particular order, changing nothing (the end of a first pass: its facts are
+    /// published before its state is freed, so that the second pass need not wait for
+    /// that).
+    pub fn each_completeness(&self, mut each: impl FnMut(u64, u8)) {
+        for slot in self.conns.values() {
+            each(slot.stream(), slot.completeness());
         }
     }
 
@@ -1044,5 +1070,48 @@ mod sizes {
         assert_eq!(CONN_COST, 977);
         const { assert!(ATTEMPT_COST <= 512 && CONN_COST <= 1024) };
         assert_eq!(forgotten::RECORD_COST, 28);
+    }
+}
+
+#[cfg(test)]
+mod end_of_first_pass {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn syn(port: u16, frame: u64) -> SegmentInput<'static> {
+        let at = |port| Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port,
+        };
+        SegmentInput {
+            src: at(port),
+            dst: at(80),
+            seq: 1000,
+            ack: 0,
+            flags: TcpFlags::SYN,
+            window: 64240,
+            len: 0,
+            options: &[3, 3, 7],
+            time_ns: 0,
+            frame,
+            tunnel: Tunnels::default(),
+        }
+    }
+
+    /// What a first pass publishes from a connection kept as its SYN equals what the
+    /// connection rebuilt from it would say.
+    #[test]
+    fn an_attempt_has_the_completeness_of_its_rebuilt_connection() {
+        let mut tracker = Tracker::new();
+        tracker.on_segment(&syn(1000, 1));
+        let mut seen = Vec::new();
+        tracker.each_completeness(|stream, value| seen.push((stream, value)));
+        let rebuilt: Vec<(u64, u8)> = tracker
+            .drain()
+            .iter()
+            .map(|c| (c.stream, c.summary.completeness))
+            .collect();
+        assert_eq!(seen, [(0, completeness::SYN_SENT)]);
+        assert_eq!(seen, rebuilt);
     }
 }
