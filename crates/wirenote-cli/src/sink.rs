@@ -24,6 +24,7 @@ impl AnnotateFormat {
         Wants {
             connections: matches!(self, AnnotateFormat::Lua | AnnotateFormat::Xlsx),
             exchanges: self == AnnotateFormat::Xlsx,
+            ignores_rows: false,
         }
     }
 }

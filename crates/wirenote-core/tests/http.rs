@@ -5,7 +5,7 @@
 mod corpus;
 
 use corpus::Corpus;
-use wirenote_core::record::{BodyEnd, ExchangeRecord, PacketRecord};
+use wirenote_core::record::{BodyEnd, ConnRecord, ExchangeRecord, PacketRecord};
 use wirenote_core::CaptureReader;
 use wirenote_core::{Dissector, Exchanges, Pass};
 
@@ -244,6 +244,71 @@ fn rows_only_makes_the_same_rows() {
     // Our fixtures alone have 20 HTTP rows; the public corpus, when present, hundreds.
     let least = if Corpus::locate().is_some() { 100 } else { 20 };
     assert!(http_rows >= least, "{http_rows} HTTP rows compared");
+}
+
+/// Everything a dissector hands out on one capture: rows, connection records (as they
+/// end and at the end) and exchanges in order. With `bare`, rows are left bare
+/// ([`Dissector::leave_rows_bare`]), exchanges wanted or not.
+fn everything(
+    bytes: &[u8],
+    bare: Option<bool>,
+) -> (Vec<PacketRecord>, Vec<ConnRecord>, Vec<ExchangeRecord>) {
+    let mut reader = CaptureReader::from_slice(bytes).unwrap();
+    let mut dissector = Dissector::new();
+    if let Some(exchanges_wanted) = bare {
+        dissector.leave_rows_bare(exchanges_wanted);
+    }
+    let (mut rows, mut conns, mut exchanges) = (Vec::new(), Vec::new(), Vec::new());
+    while let Ok(Some(frame)) = reader.next_frame() {
+        rows.push(dissector.dissect(&frame));
+        conns.extend(dissector.take_finished().iter().map(ConnRecord::from_conn));
+        exchanges.extend(dissector.take_exchanges());
+    }
+    conns.extend(dissector.finish().iter().map(ConnRecord::from_conn));
+    exchanges.extend(dissector.take_exchanges());
+    exchanges.sort_by_key(|e| (e.stream, e.trans_depth));
+    (rows, conns, exchanges)
+}
+
+/// Bare rows (a `flows` or `http` table's, nobody reads them) lose their Info text and
+/// HTTP records and nothing else; the connection records are the same, and so are the
+/// exchanges when they are wanted (none is made when they are not), on every capture.
+#[test]
+fn bare_rows_change_no_connection_or_exchange() {
+    let mut compared = (0, 0);
+    for (name, bytes) in Corpus::every_capture() {
+        let (rows, conns, exchanges) = everything(&bytes, None);
+        for exchanges_wanted in [true, false] {
+            let (bare, bare_conns, bare_exchanges) = everything(&bytes, Some(exchanges_wanted));
+            assert_eq!(bare_conns, conns, "{name}");
+            let expected: &[ExchangeRecord] = if exchanges_wanted { &exchanges } else { &[] };
+            assert_eq!(bare_exchanges, expected, "{name}");
+            assert_eq!(bare.len(), rows.len(), "{name}");
+            for (bare, full) in bare.iter().zip(&rows) {
+                assert!(bare.http.is_empty(), "{name}");
+                if full.tcp.is_some() && full.malformed.is_none() {
+                    assert!(bare.info.is_empty(), "{name}: {}", bare.info);
+                }
+                let without_text = |row: &PacketRecord| PacketRecord {
+                    info: String::new(),
+                    http: Vec::new(),
+                    protocol: "",
+                    ..row.clone()
+                };
+                assert_eq!(without_text(bare), without_text(full), "{name}");
+            }
+        }
+        compared = (compared.0 + conns.len(), compared.1 + exchanges.len());
+    }
+    let least = if Corpus::locate().is_some() {
+        (2000, 100)
+    } else {
+        (5, 5)
+    };
+    assert!(
+        compared.0 >= least.0 && compared.1 >= least.1,
+        "{compared:?} connections and exchanges compared"
+    );
 }
 
 /// One row per request head seen, on every capture of the corpus: each request and each

@@ -319,6 +319,7 @@ impl<W: Write + Send> Sink for ConnParquet<W> {
         Wants {
             connections: true,
             exchanges: false,
+            ignores_rows: true,
         }
     }
 
@@ -357,6 +358,7 @@ impl<W: Write + Send> Sink for ExchangeParquet<W> {
         Wants {
             connections: false,
             exchanges: true,
+            ignores_rows: true,
         }
     }
 

@@ -77,6 +77,7 @@ impl<W: Write> Sink for LuaMetadata<W> {
         Wants {
             connections: true,
             exchanges: false,
+            ignores_rows: false,
         }
     }
 
@@ -198,6 +199,7 @@ impl<W: Write> Sink for ConnTable<W> {
         Wants {
             connections: true,
             exchanges: false,
+            ignores_rows: true,
         }
     }
 
@@ -256,6 +258,7 @@ impl<W: Write> Sink for ExchangeTable<W> {
         Wants {
             connections: false,
             exchanges: true,
+            ignores_rows: true,
         }
     }
 

@@ -567,6 +567,7 @@ impl<W: Write + Send> Sink for Workbook<W> {
         Wants {
             connections: self.connections.is_some(),
             exchanges: self.exchanges.is_some(),
+            ignores_rows: false,
         }
     }
 

@@ -74,6 +74,7 @@ impl Sink for Collected {
         Wants {
             connections: true,
             exchanges: true,
+            ignores_rows: false,
         }
     }
 

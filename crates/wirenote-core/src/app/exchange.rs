@@ -192,6 +192,17 @@ impl Exchanges {
             .collect()
     }
 
+    /// [`Exchanges::on_frame`] for a row nobody reads: the transaction list and the
+    /// exchange table move as they would, and no per-packet records are built.
+    pub fn on_frame_unshown(&mut self, stream: u64, seen: &[SeenMessage]) {
+        for item in seen {
+            if !item.head_only {
+                self.track_transaction(item);
+            }
+            self.exchange_table(stream, item);
+        }
+    }
+
     /// Only tshark's transaction list, for a first pass that needs nothing but the
     /// `(request, response)` pairs ([`Exchanges::take_paired`]): no per-packet records, no
     /// exchange table.

@@ -48,6 +48,11 @@ pub struct Dissector {
     untimed: bool,
     /// The idle timeout, which also bounds a clock jump that moves the expiry clock.
     idle_ns: i128,
+    /// Nobody reads the rows' text (see [`Dissector::leave_rows_bare`]).
+    bare_rows: bool,
+    /// Whether payloads go to the application layer (HTTP): not for a single pass whose
+    /// rows are bare and whose exchanges nobody wants.
+    app_layer: bool,
 }
 
 /// How much a dissector may remember: when connections are forgotten, and the bytes
@@ -128,7 +133,30 @@ impl Dissector {
             last_frame_ns: None,
             untimed: false,
             idle_ns: limits.timeouts.idle_ns,
+            bare_rows: false,
+            app_layer: true,
         }
+    }
+
+    /// For a sink that reads nothing of the rows but their frames (a connection or
+    /// exchange table): rows get no Info text and no HTTP records, which nobody would
+    /// read (a fifth of `flows`' time went to them). A single pass that is not asked for
+    /// exchanges (`exchanges_wanted`) skips HTTP altogether: nothing it would learn
+    /// reaches a row or a connection record. Only the memory budget counted its state;
+    /// without it, a connection table under a flood forgets fewer connections early.
+    /// A first pass is lean already, and keeps its HTTP state for the pairs.
+    pub fn leave_rows_bare(&mut self, exchanges_wanted: bool) {
+        if self.passing.is_first() {
+            return;
+        }
+        self.bare_rows = true;
+        self.app_layer = exchanges_wanted || self.passing.is_second();
+    }
+
+    /// Whether rows get their Info text (not in a first pass, nor for a bare row).
+    #[inline]
+    fn writes_text(&self) -> bool {
+        !self.passing.is_first() && !self.bare_rows
     }
 
     /// What the memory budget has cost so far (connections forgotten early).
@@ -379,7 +407,7 @@ impl Dissector {
             // number, and stops at the short segment before any analysis state moves.
             let stream = self.tracker.stream_only(&input);
             record.tcp = Some(bogus_tcp_record(&input, stream));
-            if !self.passing.is_first() {
+            if self.writes_text() {
                 write_bogus_tcp_info(&mut record.info, &input);
             }
             return mark_malformed(
@@ -390,13 +418,13 @@ impl Dissector {
         let (result, tcp) = self.track(&input);
         let mut info = std::mem::take(&mut record.info);
         let mut fence = 0;
-        if !self.passing.is_first() {
+        if self.writes_text() {
             fence = write_tcp_info(&mut info, &tcp, &header, result.ack_base);
         }
         let mut columns = Columns::new(info, fence);
         let payload = header.payload();
         let payload = &payload[..payload.len().min(len as usize)];
-        if !payload.is_empty() || input.flags.contains(TcpFlags::FIN) {
+        if self.app_layer && (!payload.is_empty() || input.flags.contains(TcpFlags::FIN)) {
             let segment = PayloadSegment {
                 seq: SeqNumber(input.seq),
                 flags: input.flags,
@@ -420,6 +448,10 @@ impl Dissector {
                 .ends_with("[Packet size limited during capture]")
         {
             record.info.push_str("[Packet size limited during capture]");
+        }
+        if self.bare_rows {
+            // What HTTP wrote there: nobody reads it either.
+            record.info.clear();
         }
         record.tcp = Some(tcp);
     }
@@ -492,7 +524,11 @@ impl Dissector {
             self.passing.learn_pairs(paired);
             return;
         }
-        record.http = app.exchanges.on_frame(stream, &seen);
+        if self.bare_rows {
+            app.exchanges.on_frame_unshown(stream, &seen);
+        } else {
+            record.http = app.exchanges.on_frame(stream, &seen);
+        }
         let paired = app.exchanges.take_paired();
         self.exchanges.extend(app.exchanges.take_done());
         self.passing.learn_pairs(paired);

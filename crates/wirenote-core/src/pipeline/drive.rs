@@ -23,6 +23,10 @@ pub struct Wants {
     pub connections: bool,
     /// HTTP exchanges with their text (method, host, URI…).
     pub exchanges: bool,
+    /// The sink reads nothing of the rows but their frames (a connection or exchange
+    /// table): they are left without Info text and HTTP records, and a single pass that
+    /// wants no exchanges either keeps no HTTP state at all.
+    pub ignores_rows: bool,
 }
 
 impl Wants {
@@ -31,6 +35,7 @@ impl Wants {
         Wants {
             connections: self.connections || other.connections,
             exchanges: self.exchanges || other.exchanges,
+            ignores_rows: self.ignores_rows && other.ignores_rows,
         }
     }
 }
@@ -232,8 +237,12 @@ impl Driver {
         } else {
             Exchanges::Framed
         };
+        let mut dissector = Dissector::for_pass_with(pass, exchanges, limits);
+        if wants.ignores_rows {
+            dissector.leave_rows_bare(wants.exchanges);
+        }
         Driver {
-            dissector: Dissector::for_pass_with(pass, exchanges, limits),
+            dissector,
             wants,
             row: PacketRecord::default(),
             malformed_run: (0, 0, 0),

@@ -39,6 +39,7 @@ impl Sink for RowCount {
         Wants {
             connections: true,
             exchanges: true,
+            ignores_rows: false,
         }
     }
 
