@@ -223,9 +223,12 @@ impl ConnRecord {
             packets_s2c: s.packets[1],
             bytes_c2s: s.bytes[0],
             bytes_s2c: s.bytes[1],
-            conn_state: s.conn_state(),
-            history: s.zeek.history().to_owned(),
-            zeek_orig: if s.zeek.orig_is_first() == conn.first_is_client {
+            // A tracker told to leave Zeek's state out (a pass that makes no records)
+            // would give `OTH` and no history: no record is made of its connections.
+            conn_state: s.conn_state().unwrap_or(ConnState::Oth),
+            history: s.zeek.as_ref().map_or("", |z| z.history()).to_owned(),
+            zeek_orig: if s.zeek.as_ref().is_none_or(|z| z.orig_is_first()) == conn.first_is_client
+            {
                 Side::Client
             } else {
                 Side::Server

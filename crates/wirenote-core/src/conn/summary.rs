@@ -44,8 +44,9 @@ pub struct ConnSummary {
     pub packets: [u64; 2],
     /// Payload bytes sent by the client and by the server.
     pub bytes: [u64; 2],
-    /// Zeek's endpoint states and history letters.
-    pub zeek: ZeekConn,
+    /// Zeek's endpoint states and history letters, if the tracker keeps them (boxed:
+    /// only connection records read them, and inline they were a third of a connection).
+    pub zeek: Option<Box<ZeekConn>>,
     /// Segments flagged as retransmissions (any kind).
     pub retransmissions: u64,
     /// Wireshark's `tcp.completeness` after the last packet.
@@ -56,12 +57,18 @@ pub struct ConnSummary {
 
 impl ConnSummary {
     /// Starts a summary at the connection's first packet, which has these flags and
-    /// ports (Zeek picks its originator from them).
-    pub fn new(time: i128, first_flags: TcpFlags, sender_port: u16, receiver_port: u16) -> Self {
+    /// ports (Zeek picks its originator from them), with Zeek's state if `zeek`.
+    pub fn new(
+        time: i128,
+        first_flags: TcpFlags,
+        sender_port: u16,
+        receiver_port: u16,
+        zeek: bool,
+    ) -> Self {
         ConnSummary {
             first_time: time,
             last_time: time,
-            zeek: ZeekConn::new(first_flags, sender_port, receiver_port),
+            zeek: zeek.then(|| Box::new(ZeekConn::new(first_flags, sender_port, receiver_port))),
             ..ConnSummary::default()
         }
     }
@@ -89,12 +96,14 @@ impl ConnSummary {
         if retransmission {
             self.retransmissions += 1;
         }
-        self.zeek.on_segment(seg);
+        if let Some(zeek) = &mut self.zeek {
+            zeek.on_segment(seg);
+        }
     }
 
-    /// Zeek's `conn_state`.
-    pub fn conn_state(&self) -> ConnState {
-        self.zeek.conn_state()
+    /// Zeek's `conn_state`, if the tracker kept Zeek's state.
+    pub fn conn_state(&self) -> Option<ConnState> {
+        self.zeek.as_ref().map(|zeek| zeek.conn_state())
     }
 }
 

@@ -29,7 +29,7 @@ use crate::conn::lifecycle::{
 };
 use crate::conn::summary::{completeness, ConnSummary};
 use crate::conn::window::WindowScale;
-use crate::conn::zeek::ZeekSegment;
+use crate::conn::zeek::{ZeekConn, ZeekSegment};
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::{self, TcpFlags};
 use crate::wire::tunnel::Tunnels;
@@ -73,6 +73,7 @@ impl Conn {
         second: Endpoint,
         seg: &SegmentInput<'_>,
         reused: bool,
+        zeek: bool,
     ) -> Conn {
         let opening = client_of_first_packet(seg.flags, first.port, second.port);
         Conn {
@@ -84,7 +85,7 @@ impl Conn {
             timing: ConnTiming::default(),
             first_is_client: opening.sender == Side::Client,
             lifecycle: Lifecycle::new(opening.midstream),
-            summary: ConnSummary::new(seg.time_ns, seg.flags, first.port, second.port),
+            summary: ConnSummary::new(seg.time_ns, seg.flags, first.port, second.port, zeek),
             reused_ports: reused,
             tunnel: seg.tunnel,
             past_syn: !is_pure_syn(seg.flags),
@@ -95,13 +96,13 @@ impl Conn {
     /// The connection a forgotten `record` describes, recalled by `seg` on `key`: its
     /// stream, endpoints, relative zeros, window scales and completeness as they were;
     /// everything else starts again.
-    fn recalled(record: &Record, key: Key, seg: &SegmentInput<'_>) -> Conn {
+    fn recalled(record: &Record, key: Key, seg: &SegmentInput<'_>, zeek: bool) -> Conn {
         let (first, second, first_side) = if record.first_is_low() {
             (key.0, key.1, 0)
         } else {
             (key.1, key.0, 1)
         };
-        let mut conn = Conn::new(record.stream(), first, second, seg, false);
+        let mut conn = Conn::new(record.stream(), first, second, seg, false, zeek);
         let opening = client_of_first_packet(seg.flags, seg.src.port, seg.dst.port);
         conn.first_is_client = (opening.sender == Side::Client) == (seg.src == first);
         for (flow, i) in [
@@ -119,7 +120,7 @@ impl Conn {
 
     /// The connection an attempt stands for: its one segment fed to a new connection,
     /// as it was when it arrived.
-    fn from_attempt(attempt: &Attempt, key: &Key) -> Conn {
+    fn from_attempt(attempt: &Attempt, key: &Key, zeek: bool) -> Conn {
         let (src, dst) = attempt.endpoints(key);
         let (options, len) = attempt.options();
         let seg = SegmentInput {
@@ -135,7 +136,7 @@ impl Conn {
             frame: attempt.frame,
             tunnel: attempt.tunnel,
         };
-        let mut conn = Conn::new(attempt.stream, src, dst, &seg, false);
+        let mut conn = Conn::new(attempt.stream, src, dst, &seg, false, zeek);
         apply(&mut conn, &seg, true, false, false);
         conn.queued = Quiet::Attempt.bit();
         conn
@@ -319,6 +320,8 @@ pub struct Tracker {
     max_bytes: usize,
     /// Connections forgotten early, and records dropped, for the memory budget.
     shed: Shed,
+    /// Whether connections keep Zeek's state (see [`Tracker::leave_out_zeek`]).
+    zeek: bool,
 }
 
 /// A connection as the tracker holds it: whole, or as its one SYN.
@@ -361,23 +364,23 @@ impl Slot {
     }
 
     /// The connection, made whole in place if it was an attempt (one fewer then).
-    fn whole(&mut self, key: &Key, attempts: &mut usize) -> &mut Conn {
+    fn whole(&mut self, key: &Key, attempts: &mut usize, zeek: bool) -> &mut Conn {
         if let Slot::Attempt(attempt) = self {
             *attempts -= 1;
-            let conn = Conn::from_attempt(attempt, key);
+            let conn = Conn::from_attempt(attempt, key, zeek);
             *self = Slot::Conn(Box::new(conn));
         }
         match self {
             Slot::Conn(conn) => conn,
-            Slot::Attempt(_) => self.whole(key, attempts),
+            Slot::Attempt(_) => self.whole(key, attempts, zeek),
         }
     }
 
     /// The whole connection (an attempt's rebuilt from its segment).
-    fn into_conn(self, key: &Key) -> Conn {
+    fn into_conn(self, key: &Key, zeek: bool) -> Conn {
         match self {
             Slot::Conn(conn) => *conn,
-            Slot::Attempt(attempt) => Conn::from_attempt(&attempt, key),
+            Slot::Attempt(attempt) => Conn::from_attempt(&attempt, key, zeek),
         }
     }
 }
@@ -418,8 +421,12 @@ pub const DEFAULT_MAX_BYTES: usize = 1 << 30;
 const SLOT_COST: usize =
     std::mem::size_of::<(Key, Slot)>() * 8 / 7 + 1 + std::mem::size_of::<Queued>() + 16;
 
-/// Bytes one live connection costs, all told.
-pub const CONN_COST: usize = std::mem::size_of::<Conn>() + SLOT_COST;
+/// Bytes a connection's Zeek state costs (boxed): the state and its allocation.
+const ZEEK_COST: usize = std::mem::size_of::<ZeekConn>() + 16;
+
+/// Bytes one live connection costs, all told, counted with its Zeek state whether the
+/// tracker keeps it or not (see [`Tracker::leave_out_zeek`]).
+pub const CONN_COST: usize = std::mem::size_of::<Conn>() + SLOT_COST + ZEEK_COST;
 
 /// Bytes one connection that has seen only a SYN costs, all told.
 pub const ATTEMPT_COST: usize = std::mem::size_of::<Attempt>() + SLOT_COST;
@@ -451,7 +458,18 @@ impl Tracker {
             hasher: ahash::RandomState::new(),
             max_bytes,
             shed: Shed::default(),
+            zeek: true,
         }
+    }
+
+    /// Connections from now on keep no Zeek state (endpoint states, history): for a
+    /// pass that hands out no connection records, the only readers of it. It was a third
+    /// of each connection's memory and a tenth of its work per segment. A record made of
+    /// such a connection has no `conn_state` and an empty history. The memory budget
+    /// counts a connection as if it kept it, so that two passes of a pair, one with it
+    /// and one without, forget the same connections at the same frames.
+    pub fn leave_out_zeek(&mut self) {
+        self.zeek = false;
     }
 
     /// Makes this the tracker of a first pass: it lists the records of forgotten
@@ -534,7 +552,7 @@ impl Tracker {
             if let Entry::Vacant(vacant) = self.conns.entry(key) {
                 let stream = self.next_stream;
                 self.next_stream += 1;
-                let mut conn = Conn::new(stream, seg.src, seg.dst, seg, false);
+                let mut conn = Conn::new(stream, seg.src, seg.dst, seg, false, self.zeek);
                 let result = apply(&mut conn, seg, true, false, false);
                 // One SYN and nothing else: kept as that segment (see `conn::attempt`).
                 let kind = conn.quiet_kind();
@@ -581,7 +599,7 @@ impl Tracker {
         if is_pure_syn(seg.flags) && side.base_seq.is_some_and(|base| base.0 != seg.seq) {
             return Recall::Reused;
         }
-        let conn = Conn::recalled(&record, key, seg);
+        let conn = Conn::recalled(&record, key, seg, self.zeek);
         self.conns.insert(key, Slot::Conn(Box::new(conn)));
         Recall::Back
     }
@@ -630,12 +648,20 @@ impl Tracker {
     ) -> (&mut Conn, bool, &mut Queues) {
         let queues = &mut self.queues;
         let attempts = &mut self.attempts;
+        let zeek = self.zeek;
         match self.conns.entry(key) {
             Entry::Occupied(entry) if !reused => {
-                (entry.into_mut().whole(&key, attempts), false, queues)
+                (entry.into_mut().whole(&key, attempts, zeek), false, queues)
             }
             entry => {
-                let conn = Box::new(Conn::new(self.next_stream, seg.src, seg.dst, seg, reused));
+                let conn = Box::new(Conn::new(
+                    self.next_stream,
+                    seg.src,
+                    seg.dst,
+                    seg,
+                    reused,
+                    zeek,
+                ));
                 self.next_stream += 1;
                 let slot = match entry {
                     Entry::Occupied(mut e) => {
@@ -643,12 +669,12 @@ impl Tracker {
                         if matches!(old, Slot::Attempt(_)) {
                             *attempts -= 1;
                         }
-                        self.replaced.push(old.into_conn(&key));
+                        self.replaced.push(old.into_conn(&key, zeek));
                         e.into_mut()
                     }
                     Entry::Vacant(e) => e.insert(Slot::Conn(conn)),
                 };
-                (slot.whole(&key, attempts), true, queues)
+                (slot.whole(&key, attempts, zeek), true, queues)
             }
         }
     }
@@ -996,7 +1022,7 @@ impl Tracker {
         if matches!(slot, Slot::Attempt(_)) {
             self.attempts -= 1;
         }
-        let conn = slot.into_conn(&entry.key);
+        let conn = slot.into_conn(&entry.key, self.zeek);
         self.forgotten
             .keep(&self.hasher, &entry.key, conn.record(&entry.key));
         Some(conn)
@@ -1031,7 +1057,7 @@ impl Tracker {
                 if matches!(slot, Slot::Attempt(_)) {
                     self.attempts -= 1;
                 }
-                each(slot.into_conn(&key));
+                each(slot.into_conn(&key, self.zeek));
             }
         }
         self.conns = HashMap::default();
@@ -1039,13 +1065,14 @@ impl Tracker {
 
     /// Removes and returns every connection, in stream order (end of capture).
     pub fn drain(&mut self) -> Vec<Conn> {
+        let zeek = self.zeek;
         self.queues.clear();
         self.forgotten.clear();
         self.attempts = 0;
         let mut out: Vec<Conn> = self
             .conns
             .drain()
-            .map(|(key, slot)| slot.into_conn(&key))
+            .map(|(key, slot)| slot.into_conn(&key, zeek))
             .collect();
         out.sort_by_key(|c| c.stream);
         out
@@ -1064,10 +1091,10 @@ mod sizes {
     #[test]
     fn a_connection_costs_what_the_readme_says() {
         assert_eq!(size_of::<Attempt>(), 64);
-        assert_eq!(size_of::<Conn>(), 832);
+        assert_eq!(size_of::<Conn>(), 560);
         assert_eq!(size_of::<Record>(), 16);
         assert_eq!(ATTEMPT_COST, 209);
-        assert_eq!(CONN_COST, 977);
+        assert_eq!(CONN_COST, 1001);
         const { assert!(ATTEMPT_COST <= 512 && CONN_COST <= 1024) };
         assert_eq!(forgotten::RECORD_COST, 28);
     }

@@ -241,6 +241,9 @@ impl Driver {
         if wants.ignores_rows {
             dissector.leave_rows_bare(wants.exchanges);
         }
+        if !wants.connections {
+            dissector.leave_out_zeek();
+        }
         Driver {
             dissector,
             wants,
