@@ -929,7 +929,7 @@ impl Tracker {
         self.time_floor = floor_ns;
     }
 
-    /// Removes and returns, in stream order, the connections whose timeout has expired
+    /// Removes, in stream order, the connections whose timeout has expired
     /// as of capture time `now_ns` (see [`crate::conn::expiry`]), then, while the state
     /// held is over the memory budget, the oldest quiet ones. Each leaves a record that
     /// gives its 4-tuple back its stream should it return. Memory then follows the number
@@ -938,22 +938,26 @@ impl Tracker {
     ///
     /// `app_bytes` is what the layers above keep for the open connections (HTTP state):
     /// the budget counts it, and takes each connection forgotten for it to free its share.
-    pub fn evict(&mut self, now_ns: i128, app_bytes: usize) -> Vec<Conn> {
-        let mut out = Vec::new();
+    ///
+    /// The connections are appended to `out` (a list the caller keeps, so that a frame
+    /// that forgets one, as every frame of a SYN flood does, allocates no list for it).
+    pub fn evict(&mut self, now_ns: i128, app_bytes: usize, out: &mut Vec<Conn>) {
+        let before = out.len();
         for kind in Quiet::ALL {
             let timeout = self.timeouts.of(kind);
             while let Some(entry) = self.queues.pop_due(kind, now_ns, timeout, self.time_floor) {
-                out.extend(self.settle(kind, entry, Some((now_ns, timeout))));
+                if let Some(conn) = self.settle(kind, entry, Some((now_ns, timeout))) {
+                    out.push(conn);
+                }
             }
         }
         if self.live_bytes() + app_bytes > self.live_budget() {
-            self.shed_to_budget(&mut out, app_bytes);
+            self.shed_to_budget(out, app_bytes);
         }
         if self.forgotten.bytes() > self.max_bytes / 4 {
             self.drop_records();
         }
-        out.sort_by_key(|c| c.stream);
-        out
+        out[before..].sort_by_key(|c| c.stream);
     }
 
     /// The memory budget's share for live connections: the oldest quiet ones are

@@ -86,6 +86,9 @@ pub enum Exchanges {
     Framed,
 }
 
+/// The longest list of ended connections [`Dissector::drop_finished`] keeps for reuse.
+const KEPT_FINISHED: usize = 64;
+
 /// Bytes the HTTP state of one connection costs, as the memory budget counts it: the
 /// state itself (boxed) and, measured on half-open connections with one request each
 /// (peak RSS per connection less the TCP state's: 559 bytes with 368 of state, from
@@ -206,15 +209,32 @@ impl Dissector {
     /// Connections that ended (evicted after closing or idling, or displaced by port
     /// reuse) since the last call, in stream order.
     pub fn take_finished(&mut self) -> Vec<Conn> {
-        let mut out = std::mem::take(&mut self.finished);
-        out.sort_by_key(|c| c.stream);
-        for conn in &out {
+        self.learn_finished();
+        std::mem::take(&mut self.finished)
+    }
+
+    /// [`Dissector::take_finished`] for a caller that wants no connections: they are
+    /// dropped, and their list is kept for the next ones (a SYN flood forgets one on
+    /// nearly every frame), unless a burst made it long (it would hold its memory).
+    pub fn drop_finished(&mut self) {
+        self.learn_finished();
+        if self.finished.capacity() > KEPT_FINISHED {
+            self.finished = Vec::new();
+        } else {
+            self.finished.clear();
+        }
+    }
+
+    /// Puts the connections that ended in stream order, and learns what a first pass
+    /// publishes of them.
+    fn learn_finished(&mut self) {
+        self.finished.sort_by_key(|c| c.stream);
+        for conn in &self.finished {
             self.passing
                 .learn_completeness(conn.stream, conn.summary.completeness);
         }
         self.passing.learn_taken(self.tracker.take_taken());
         self.passing.publish_if_due(self.last_frame);
-        out
     }
 
     /// HTTP exchanges whose outcome is known since the last call.
@@ -314,11 +334,12 @@ impl Dissector {
         if now_ns - previous > self.idle_ns {
             return;
         }
-        let evicted = self.tracker.evict(now_ns, self.apps.len() * APP_COST);
-        for conn in &evicted {
-            self.close_app(conn);
+        let before = self.finished.len();
+        self.tracker
+            .evict(now_ns, self.apps.len() * APP_COST, &mut self.finished);
+        for conn in &self.finished[before..] {
+            close_app(&mut self.apps, &mut self.exchanges, conn);
         }
-        self.finished.extend(evicted);
     }
 
     /// Dissects one frame into a row.

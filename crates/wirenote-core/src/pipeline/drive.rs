@@ -300,10 +300,14 @@ impl Driver {
         // Before the sink may take the row (see `Sink::take_row`).
         let give_up = self.too_many_malformed(frame);
         sink.take_row(frame, &mut self.row)?;
-        let ended = self.dissector.take_finished();
-        if self.wants.connections && !ended.is_empty() {
-            let records: Vec<ConnRecord> = ended.iter().map(ConnRecord::from_conn).collect();
-            sink.connections(&records)?;
+        if self.wants.connections {
+            let ended = self.dissector.take_finished();
+            if !ended.is_empty() {
+                let records: Vec<ConnRecord> = ended.iter().map(ConnRecord::from_conn).collect();
+                sink.connections(&records)?;
+            }
+        } else {
+            self.dissector.drop_finished();
         }
         self.hand_over_exchanges(sink)?;
         if give_up {
