@@ -4,13 +4,14 @@
 use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use anyhow::Context;
 use wirenote_core::{CaptureReader, Frame};
 
 use crate::pipe::Delivery;
+use crate::read_ahead::with_read_ahead;
 
 /// A capture opened for reading, possibly more than once.
 pub(crate) struct Capture {
@@ -69,37 +70,9 @@ impl Capture {
         &self,
         each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<String>> {
-        walk_frames(
-            &self.name,
-            ReadAt {
-                file: &self.file,
-                at: 0,
-                counter: self.counter.as_deref(),
-            },
-            each,
-        )
-    }
-}
-
-/// Reads a file from the start at its own position, so that two passes can read one
-/// file at once on two threads.
-struct ReadAt<'a> {
-    file: &'a File,
-    at: u64,
-    counter: Option<&'a AtomicU64>,
-}
-
-impl io::Read for ReadAt<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        #[cfg(unix)]
-        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
-        #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
-        self.at += n as u64;
-        if let Some(counter) = self.counter {
-            counter.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        Ok(n)
+        with_read_ahead(&self.file, self.counter.as_deref(), |reader| {
+            walk_frames(&self.name, reader, each)
+        })
     }
 }
 

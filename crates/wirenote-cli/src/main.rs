@@ -13,6 +13,7 @@ mod output;
 mod passes;
 mod pipe;
 mod progress;
+mod read_ahead;
 mod sink;
 mod tables;
 
