@@ -83,6 +83,12 @@ impl Sink for RowPipe {
         self.wants
     }
 
+    /// TCP's Info summaries are formatted on the writer's thread, which has time to spare
+    /// while the dissecting thread is the one the run waits for.
+    fn renders_info(&self) -> bool {
+        true
+    }
+
     fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
         self.take_row(frame, &mut row.clone())
     }
@@ -197,7 +203,8 @@ fn write_batches<'s>(
         let Some(mut batch) = message else {
             return sink.finish();
         };
-        for (frame, row) in &batch.rows[..batch.used] {
+        for (frame, row) in &mut batch.rows[..batch.used] {
+            row.render_info();
             sink.packet(frame, row)?;
         }
         if !batch.conns.is_empty() {

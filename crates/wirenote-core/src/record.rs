@@ -7,6 +7,7 @@ use crate::conn::analysis::Analysis;
 use crate::conn::lifecycle::{Role, Side, TcpState};
 use crate::conn::summary::ConnState;
 use crate::conn::tracker::Conn;
+use crate::wire::tcp::{self, TcpFlags};
 use crate::wire::tunnel::Tunnels;
 
 /// Request or response: what an HTTP message is (a record's fact, so that the HTTP
@@ -113,14 +114,106 @@ pub struct PacketRecord {
     pub cap_len: u32,
     /// Wireshark's Protocol column (or `malformed`).
     pub protocol: &'static str,
-    /// Wireshark's Info column.
+    /// Wireshark's Info column (see [`PacketRecord::info_summary`]).
     pub info: String,
+    /// TCP's own summary, which belongs in `info` but is not written there yet (see
+    /// [`InfoSummary`]); [`PacketRecord::render_info`] writes it.
+    pub info_summary: Option<InfoSummary>,
     /// Why the frame could not be dissected, when `protocol` is `malformed`.
     pub malformed: Option<String>,
     /// HTTP messages completed in this frame.
     pub http: Vec<HttpRecord>,
     /// The tunnels the frame's innermost IP packet came through, outermost first.
     pub tunnel: Tunnels,
+}
+
+/// TCP's own summary in Info (`3048 → 80 [SYN] Seq=0 Ack=1 Win=64240 Len=0 MSS=1460 …`),
+/// kept as the few facts it is made of: formatting it was a sixth of a second pass's time
+/// on real traffic, and a row written on another thread (`annotate`'s writer) has it
+/// formatted there, by [`PacketRecord::render_info`]. The rest of the row's fields
+/// (ports, flags, relative numbers, window, length) are the row's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InfoSummary {
+    /// Where in `info` the summary goes: after the analysis prefix, before what an
+    /// application appended after it (a reassembly suffix or error).
+    pub at: usize,
+    /// `tcp.urgent_pointer`, shown with URG.
+    pub urgent: u16,
+    /// The SACK blocks' relative zero (`tcp.options.sack_le` is relative to it).
+    pub sack_base: Option<u32>,
+    /// The option bytes captured (at most 40).
+    options: [u8; 40],
+    options_len: u8,
+}
+
+impl InfoSummary {
+    /// The summary of a segment whose captured option bytes are `options`.
+    pub fn new(at: usize, urgent: u16, sack_base: Option<u32>, options: &[u8]) -> InfoSummary {
+        let mut held = [0u8; 40];
+        let len = options.len().min(40);
+        held[..len].copy_from_slice(&options[..len]);
+        InfoSummary {
+            at,
+            urgent,
+            sack_base,
+            options: held,
+            options_len: len as u8,
+        }
+    }
+
+    /// Writes the summary of the segment `tcp` describes to `info`, as tshark's Info:
+    /// `sport → dport [FLAGS] Seq=… Ack=… Win=… Len=… options`. Numbers go through
+    /// `itoa`: this runs once per TCP frame and `core::fmt` showed in profiles.
+    pub fn write(&self, info: &mut String, tcp: &TcpRecord) {
+        let mut num = itoa::Buffer::new();
+        // The record keeps the raw bits (its shape is the export's).
+        let flags = TcpFlags::from_bits(tcp.flags);
+        info.push_str(num.format(tcp.source_port));
+        info.push_str(" → ");
+        info.push_str(num.format(tcp.destination_port));
+        info.push_str(" [");
+        tcp::write_flag_names(info, flags);
+        info.push_str("] Seq=");
+        info.push_str(num.format(tcp.relative_seq));
+        if flags.contains(TcpFlags::ACK) {
+            info.push_str(" Ack=");
+            info.push_str(num.format(tcp.relative_ack));
+        }
+        info.push_str(" Win=");
+        info.push_str(num.format(tcp.window));
+        if flags.contains(TcpFlags::URG) {
+            info.push_str(" Urg=");
+            info.push_str(num.format(self.urgent));
+        }
+        info.push_str(" Len=");
+        info.push_str(num.format(tcp.len));
+        let options = &self.options[..usize::from(self.options_len)];
+        tcp::write_option_summary(info, options, self.sack_base);
+    }
+}
+
+impl PacketRecord {
+    /// Writes TCP's summary into `info` where it belongs, if it is still pending (see
+    /// [`InfoSummary`]). Every sink sees rows rendered: the driver renders them, unless
+    /// its sink renders them itself on its own thread ([`crate::Sink::renders_info`]).
+    pub fn render_info(&mut self) {
+        let (Some(summary), Some(tcp)) = (self.info_summary.take(), self.tcp.as_ref()) else {
+            return;
+        };
+        let end = self.info.len();
+        let at = summary.at.min(end);
+        summary.write(&mut self.info, tcp);
+        if at < end {
+            // What was appended after the summary's place (a reassembly suffix, on most
+            // frames inside a PDU) moves behind it, in place.
+            let mut bytes = std::mem::take(&mut self.info).into_bytes();
+            let written = bytes.len() - end;
+            bytes[at..].rotate_right(written);
+            // `at` and `end` are character boundaries, so the bytes are still UTF-8.
+            self.info = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        }
+    }
 }
 
 /// One row per TCP connection (the `wirenote flows` table).
@@ -360,4 +453,53 @@ pub struct ExchangeRecord {
     pub response_time: Option<f64>,
     /// What happened next on the connection: `reused` (another request), `closed`, `open`.
     pub connection_after: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(info: &str, at: usize, options: &[u8]) -> PacketRecord {
+        PacketRecord {
+            tcp: Some(TcpRecord {
+                source_port: 80,
+                destination_port: 3048,
+                flags: (TcpFlags::SYN | TcpFlags::ACK).bits(),
+                relative_ack: 1,
+                window: 65160,
+                ..TcpRecord::default()
+            }),
+            info: info.into(),
+            info_summary: Some(InfoSummary::new(at, 0, None, options)),
+            ..PacketRecord::default()
+        }
+    }
+
+    #[test]
+    fn the_summary_goes_between_the_prefix_and_what_followed_it() {
+        // MSS 1460, then SACK permitted.
+        let options = [2, 4, 0x05, 0xb4, 4, 2];
+        let summary = "80 → 3048 [SYN, ACK] Seq=0 Ack=1 Win=65160 Len=0 MSS=1460 SACK_PERM";
+        for (info, at, want) in [
+            ("", 0, summary.to_string()),
+            (
+                "[TCP Port numbers reused] ",
+                26,
+                format!("[TCP Port numbers reused] {summary}"),
+            ),
+            (
+                "[TCP Retransmission]  [TCP segment of a reassembled PDU]",
+                21,
+                format!("[TCP Retransmission] {summary} [TCP segment of a reassembled PDU]"),
+            ),
+        ] {
+            let mut record = row(info, at, &options);
+            record.render_info();
+            assert_eq!(record.info, want);
+            assert_eq!(record.info_summary, None);
+            // Rendering twice writes it once.
+            record.render_info();
+            assert_eq!(record.info, want);
+        }
+    }
 }

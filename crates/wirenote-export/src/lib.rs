@@ -444,6 +444,7 @@ mod tests {
             cap_len: 74,
             protocol: "TCP",
             info: "18508 → 5000 [SYN] Seq=0 Win=65535 Len=0".into(),
+            info_summary: None,
             malformed: None,
             http: Vec::new(),
             tunnel: Default::default(),

@@ -204,14 +204,23 @@ pub enum AppPass {
 }
 
 /// The Protocol and Info columns as Wireshark's column code builds them.
+///
+/// TCP's own summary may be pending rather than written (see
+/// [`crate::record::InfoSummary`]): it then stands, unwritten, at the end of the analysis
+/// prefix, and everything here treats it as there.
 #[derive(Debug, Clone)]
 pub struct Columns {
     /// Protocol column.
     pub protocol: &'static str,
-    /// Info column.
+    /// Info column, without TCP's summary while that is pending.
     pub info: String,
     fence: usize,
     protocol_locked: bool,
+    /// TCP's summary stands, unwritten, at `summary_at` in `info`.
+    summary_pending: bool,
+    summary_at: usize,
+    /// The fence was moved past the pending summary: an application's Info follows it.
+    fence_past_summary: bool,
 }
 
 impl Columns {
@@ -223,12 +232,40 @@ impl Columns {
             info: tcp_info,
             fence,
             protocol_locked: false,
+            summary_pending: false,
+            summary_at: 0,
+            fence_past_summary: false,
         }
     }
 
+    /// Starts from the analysis prefix, with TCP's summary pending after it.
+    pub fn with_pending_summary(prefix: String) -> Columns {
+        let at = prefix.len();
+        Columns {
+            summary_pending: true,
+            summary_at: at,
+            ..Columns::new(prefix, at)
+        }
+    }
+
+    /// Where TCP's pending summary goes in `info`; `None` if it was replaced, or written.
+    pub fn pending_summary(&self) -> Option<usize> {
+        self.summary_pending.then_some(self.summary_at)
+    }
+
     fn set_info(&mut self, text: &str) {
+        // Truncating at the fence drops the summary too, unless the fence lies past it.
+        if !self.fence_past_summary {
+            self.summary_pending = false;
+        }
         self.info.truncate(self.fence);
         self.info.push_str(text);
+    }
+
+    /// Fences what Info holds now: a later PDU's text follows it.
+    fn fence_here(&mut self) {
+        self.fence = self.info.len();
+        self.fence_past_summary |= self.summary_pending;
     }
 
     fn set_protocol(&mut self, protocol: &'static str) {
@@ -244,7 +281,7 @@ impl Columns {
     }
 
     fn append_suffix(&mut self) {
-        if !self.info.is_empty() {
+        if !self.info.is_empty() || self.summary_pending {
             self.info.push(' ');
         }
         self.info.push_str(SUFFIX);
@@ -550,7 +587,7 @@ impl ConnApp {
                 }
             }
             if another_pdu_follows > 0 {
-                columns.fence = columns.info.len();
+                columns.fence_here();
                 columns.protocol_locked = true;
                 walk.first_pdu = false;
                 walk.offset += another_pdu_follows as usize;

@@ -18,7 +18,7 @@ use crate::conn::tracker::{Conn, SegmentInput, SegmentResult, Shed, Tracker, DEF
 use crate::pipeline::decap::{self, mark_malformed, protocol_name};
 use crate::pipeline::pass::{Pass, Passing};
 use crate::record::Kind;
-use crate::record::{ExchangeRecord, PacketRecord, TcpRecord};
+use crate::record::{ExchangeRecord, InfoSummary, PacketRecord, TcpRecord};
 use crate::wire::ip::{self, Defragmenter, IpPacket};
 use crate::wire::seq::SeqNumber;
 use crate::wire::tcp::{self, TcpFlags};
@@ -344,11 +344,14 @@ impl Dissector {
 
     /// Dissects one frame into a row.
     pub fn dissect(&mut self, frame: &Frame<'_>) -> PacketRecord {
-        self.dissect_with(frame, String::new())
+        let mut row = self.dissect_with(frame, String::new());
+        row.render_info();
+        row
     }
 
     /// Dissects one frame into `row`, reusing its Info buffer: a caller that recycles rows
-    /// allocates nothing per frame for the Info text.
+    /// allocates nothing per frame for the Info text. TCP's summary may be left pending in
+    /// the row ([`PacketRecord::render_info`] writes it).
     pub fn dissect_into(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) {
         let mut info = std::mem::take(&mut row.info);
         info.clear();
@@ -446,11 +449,13 @@ impl Dissector {
         }
         let (result, tcp) = self.track(&input);
         let mut info = std::mem::take(&mut record.info);
-        let mut fence = 0;
-        if self.writes_text() {
-            fence = write_tcp_info(&mut info, &tcp, &header, result.ack_base);
-        }
-        let mut columns = Columns::new(info, fence);
+        // TCP's summary is left pending: whoever writes the row formats it.
+        let mut columns = if self.writes_text() {
+            tcp.analysis.write_info_prefix(&mut info);
+            Columns::with_pending_summary(info)
+        } else {
+            Columns::new(info, 0)
+        };
         let payload = header.payload();
         let payload = &payload[..payload.len().min(len as usize)];
         if self.app_layer && (!payload.is_empty() || input.flags.contains(TcpFlags::FIN)) {
@@ -469,6 +474,14 @@ impl Dissector {
         }
         self.release_if_closed(result.stream, &tcp);
         record.protocol = columns.protocol;
+        record.info_summary = columns.pending_summary().map(|at| {
+            InfoSummary::new(
+                at,
+                header.urgent_pointer(),
+                result.ack_base,
+                header.options(),
+            )
+        });
         record.info = columns.info;
         if (frame.data.len() as u32) < frame.orig_len
             && !header.is_complete()
@@ -481,6 +494,7 @@ impl Dissector {
         if self.bare_rows {
             // What HTTP wrote there: nobody reads it either.
             record.info.clear();
+            record.info_summary = None;
         }
         record.tcp = Some(tcp);
     }
@@ -636,43 +650,4 @@ fn write_bogus_tcp_info(info: &mut String, input: &SegmentInput<'_>) {
         let _ = write!(info, " Ack={}", input.ack);
     }
     let _ = write!(info, " Win={}[Malformed Packet]", input.window);
-}
-
-/// Wireshark's TCP Info column: `sport → dport [FLAGS] Seq=… Ack=… Win=… Len=… options`.
-///
-/// Numbers go through `itoa`: this runs once per TCP frame and `core::fmt` showed in
-/// profiles. Returns the length of the analysis prefix (`[TCP Fast Retransmission] `…),
-/// which Wireshark fences: an application's Info follows it instead of replacing it.
-fn write_tcp_info<T: AsRef<[u8]>>(
-    info: &mut String,
-    tcp: &TcpRecord,
-    header: &tcp::Header<T>,
-    ack_base: Option<u32>,
-) -> usize {
-    let mut num = itoa::Buffer::new();
-    // The record keeps the raw bits (its shape is the export's); the tests want the type.
-    let flags = TcpFlags::from_bits(tcp.flags);
-    tcp.analysis.write_info_prefix(info);
-    let fence = info.len();
-    info.push_str(num.format(tcp.source_port));
-    info.push_str(" → ");
-    info.push_str(num.format(tcp.destination_port));
-    info.push_str(" [");
-    tcp::write_flag_names(info, flags);
-    info.push_str("] Seq=");
-    info.push_str(num.format(tcp.relative_seq));
-    if flags.contains(TcpFlags::ACK) {
-        info.push_str(" Ack=");
-        info.push_str(num.format(tcp.relative_ack));
-    }
-    info.push_str(" Win=");
-    info.push_str(num.format(tcp.window));
-    if flags.contains(TcpFlags::URG) {
-        info.push_str(" Urg=");
-        info.push_str(num.format(header.urgent_pointer()));
-    }
-    info.push_str(" Len=");
-    info.push_str(num.format(tcp.len));
-    tcp::write_option_summary(info, header.options(), ack_base);
-    fence
 }

@@ -59,6 +59,13 @@ pub trait Sink {
         self.packet(frame, row)
     }
 
+    /// Whether the sink writes TCP's pending Info summary into the rows itself
+    /// ([`PacketRecord::render_info`]), say on the thread that formats them; otherwise the
+    /// driver does before handing a row over.
+    fn renders_info(&self) -> bool {
+        false
+    }
+
     /// Connections that ended since the last call, in stream order (only when
     /// [`Wants::connections`]).
     fn connections(&mut self, _conns: &[ConnRecord]) -> io::Result<()> {
@@ -96,6 +103,9 @@ macro_rules! forward_sink {
             fn take_row(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) -> io::Result<()> {
                 (**self).take_row(frame, row)
             }
+            fn renders_info(&self) -> bool {
+                (**self).renders_info()
+            }
             fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
                 (**self).connections(conns)
             }
@@ -130,6 +140,10 @@ impl<S: Sink> Sink for Vec<S> {
         };
         others.iter_mut().try_for_each(|s| s.packet(frame, row))?;
         last.take_row(frame, row)
+    }
+    fn renders_info(&self) -> bool {
+        // The sinks before the last read the row before it is shipped.
+        !self.is_empty() && self.iter().all(|s| s.renders_info())
     }
     fn connections(&mut self, conns: &[ConnRecord]) -> io::Result<()> {
         self.iter_mut()
@@ -216,6 +230,8 @@ const FINISH_BATCH: usize = 4096;
 pub struct Driver {
     dissector: Dissector,
     wants: Wants,
+    /// The sink writes the rows' pending Info summaries itself (see [`Sink::renders_info`]).
+    sink_renders_info: bool,
     /// The row every frame is dissected into (its Info buffer is reused).
     row: PacketRecord,
     /// Malformed frames in a row so far, and where the run began (frame, byte offset).
@@ -247,6 +263,7 @@ impl Driver {
         Driver {
             dissector,
             wants,
+            sink_renders_info: sink.renders_info(),
             row: PacketRecord::default(),
             malformed_run: (0, 0, 0),
             gave_up: None,
@@ -294,6 +311,9 @@ impl Driver {
             return Ok(Step::Stop);
         }
         self.dissector.dissect_into(frame, &mut self.row);
+        if !self.sink_renders_info {
+            self.row.render_info();
+        }
         if self.dissector.lost_the_first_pass() {
             return Err(DriveError::FirstPassLost);
         }
