@@ -50,6 +50,12 @@ struct Msp {
     /// Wireshark's MSP_FLAGS_REASSEMBLE_ENTIRE_SEGMENT: take whole segments (one more).
     entire_segment: bool,
     data: Vec<u8>,
+    /// The PDU's length once it is known (a Content-Length body), if it may be kept.
+    expected: Option<usize>,
+    /// The PDU's bytes are not kept, only how far they reach: it is longer than
+    /// [`MAX_PDU_BYTES`], so it will be given up before it completes, and nothing will
+    /// ever read them (a 5 MB download was 4 MiB copied for nothing, in each pass).
+    unread_len: Option<usize>,
     /// Bytes from `seq` received without a hole.
     contiguous: usize,
     /// Received ranges beyond `contiguous` (holes waiting to be filled), sorted, disjoint.
@@ -70,6 +76,8 @@ impl Msp {
             next_pdu,
             entire_segment: false,
             data: bytes.to_vec(),
+            expected: None,
+            unread_len: None,
             contiguous: bytes.len(),
             islands: Vec::new(),
             seen_last: false,
@@ -80,15 +88,31 @@ impl Msp {
     }
 
     /// Reserves room for the whole PDU once its length is known, so that a large body is
-    /// copied once rather than again at every reallocation.
-    fn expect_whole(&mut self) {
-        let total = (self.next_pdu.diff(self.seq).max(0) as usize).min(FIRST_PDU_LIMIT as usize);
-        self.data.reserve(total.saturating_sub(self.data.len()));
+    /// copied once rather than again at every reallocation: up to Wireshark's first-PDU
+    /// limit now, the rest once the bytes get there (a length claimed is not a length
+    /// sent). A PDU longer than the cap keeps no bytes at all, unless a FIN may end it
+    /// early (`fin_ends_pdus`: the direction delimits a PDU by its FIN).
+    fn expect_whole(&mut self, fin_ends_pdus: bool) {
+        let total = self.next_pdu.diff(self.seq).max(0) as usize;
+        if total > MAX_PDU_BYTES && !fin_ends_pdus {
+            self.unread_len = Some(self.len());
+            self.data = Vec::new();
+            self.expected = None;
+            return;
+        }
+        self.expected = Some(total);
+        let now = total.min(FIRST_PDU_LIMIT as usize);
+        self.data.reserve(now.saturating_sub(self.data.len()));
+    }
+
+    /// How far the bytes received reach (holes included).
+    fn len(&self) -> usize {
+        self.unread_len.unwrap_or(self.data.len())
     }
 
     /// Whether every byte up to the end of the data has arrived.
     fn whole(&self) -> bool {
-        self.contiguous == self.data.len()
+        self.contiguous == self.len()
     }
 
     /// Adds bytes at `seq`; returns false if the PDU would outgrow the cap, leave a hole
@@ -97,12 +121,17 @@ impl Msp {
     fn insert(&mut self, seq: SeqNumber, bytes: &[u8]) -> bool {
         let at = seq.diff(self.seq).max(0) as usize;
         let end = at + bytes.len();
-        if end > MAX_PDU_BYTES || at > self.data.len() + MAX_HOLE {
+        if end > MAX_PDU_BYTES || at > self.len() + MAX_HOLE {
             return false;
         }
-        // In-order data (the common case) is appended, not zero-filled and then copied.
         let held = self.data.len();
-        if at >= held {
+        if let Some(reach) = &mut self.unread_len {
+            *reach = (*reach).max(end);
+        } else if at >= held {
+            // In-order data (the common case) is appended, not zero-filled and then copied.
+            if let Some(total) = self.expected.filter(|_| end > self.data.capacity()) {
+                self.data.reserve_exact(total.max(end) - held);
+            }
             self.data.resize(at, 0);
             self.data.extend_from_slice(bytes);
         } else {
@@ -732,7 +761,7 @@ impl ConnApp {
             // The same bytes, waiting for more: the head's scan resumes where it stopped.
             pending.hint = hint;
         }
-        let until_fin = pending.extend_for(n, seq, payload.len(), len);
+        let until_fin = pending.extend_for(n, seq, payload.len(), len, state.until_fin);
         state.until_fin |= until_fin;
         state.set_msp(pending);
         walk.offset += len;
@@ -772,7 +801,7 @@ impl ConnApp {
             }
             Need::Bytes(bytes) => {
                 msp.next_pdu = next_seq.wrapping_add(bytes);
-                msp.expect_whole();
+                msp.expect_whole(state.until_fin);
             }
         }
         state.set_msp(msp);
@@ -847,7 +876,14 @@ impl Msp {
     /// the segment at `seq` with `payload_len` bytes of which `len` went into the PDU.
     /// Returns whether the PDU now runs until the FIN.
     #[inline]
-    fn extend_for(&mut self, n: Need, seq: SeqNumber, payload_len: usize, len: usize) -> bool {
+    fn extend_for(
+        &mut self,
+        n: Need,
+        seq: SeqNumber,
+        payload_len: usize,
+        len: usize,
+        fin_ends_pdus: bool,
+    ) -> bool {
         match n {
             Need::OneMoreSegment => {
                 let reach = seq.wrapping_add(payload_len as u32);
@@ -870,7 +906,7 @@ impl Msp {
                 } else {
                     self.next_pdu = self.next_pdu.wrapping_add(bytes);
                 }
-                self.expect_whole();
+                self.expect_whole(fin_ends_pdus);
                 false
             }
         }
@@ -893,6 +929,53 @@ mod tests {
             "refused, not a 4 MB zero fill"
         );
         assert!(msp.data.len() < 1024);
+    }
+
+    #[test]
+    fn a_pdu_longer_than_the_cap_keeps_no_bytes_and_is_given_up_at_it() {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5242880\r\n\r\n";
+        let total = head.len() as u32 + 5_242_880;
+        let mut msp = Msp::new(SeqNumber(0), SeqNumber(total), head);
+        msp.expect_whole(false);
+        let segment = [7u8; 1448];
+        let mut seq = head.len() as u32;
+        while msp.insert(SeqNumber(seq), &segment) {
+            assert!(msp.data.is_empty() && msp.whole());
+            seq += segment.len() as u32;
+        }
+        assert!(
+            seq as usize + segment.len() > MAX_PDU_BYTES,
+            "given up at the cap only"
+        );
+        // Where a FIN may end the PDU early, its bytes may be read: they are kept.
+        let mut msp = Msp::new(SeqNumber(0), SeqNumber(total), head);
+        msp.expect_whole(true);
+        assert!(msp.insert(SeqNumber(head.len() as u32), &segment));
+        assert_eq!(msp.data.len(), head.len() + segment.len());
+    }
+
+    #[test]
+    fn a_known_length_past_the_first_reservation_is_reserved_once() {
+        let total = 3 * 1024 * 1024;
+        let mut msp = Msp::new(SeqNumber(0), SeqNumber(total as u32), &[1; 1000]);
+        msp.expect_whole(false);
+        let segment = [2u8; 1448];
+        let mut seq = 1000u32;
+        let mut capacities = vec![msp.data.capacity()];
+        while (seq as usize) < total {
+            let n = segment.len().min(total - seq as usize);
+            assert!(msp.insert(SeqNumber(seq), &segment[..n]));
+            seq += n as u32;
+            if capacities.last() != Some(&msp.data.capacity()) {
+                capacities.push(msp.data.capacity());
+            }
+        }
+        assert!(msp.whole() && msp.data.len() == total);
+        assert_eq!(
+            capacities,
+            [FIRST_PDU_LIMIT as usize, total],
+            "one reallocation"
+        );
     }
 
     #[test]
