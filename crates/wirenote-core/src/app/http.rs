@@ -175,38 +175,14 @@ fn with_validator(seen: Option<&'static str>, name: &'static str) -> &'static st
 
 fn head_facts(head: &[u8], first_line: &str, kind: Kind) -> (String, String, HeadFacts) {
     let mut facts = HeadFacts::default();
-    let mut fields = [httparse::EMPTY_HEADER; 96];
-    let mut parsed_version = None;
-    let mut parsed_reason = None;
-    let headers: Option<Vec<httparse::Header<'_>>> = match kind {
-        Kind::Request => {
-            let mut req = httparse::Request::new(&mut fields);
-            match req.parse(head) {
-                Ok(httparse::Status::Complete(_)) => {
-                    parsed_version = req.version.map(|v| format!("HTTP/1.{v}"));
-                    Some(req.headers.to_vec())
-                }
-                _ => None,
-            }
-        }
-        Kind::Response => {
-            let mut res = httparse::Response::new(&mut fields);
-            match res.parse(head) {
-                Ok(httparse::Status::Complete(_)) => {
-                    parsed_version = res.version.map(|v| format!("HTTP/1.{v}"));
-                    parsed_reason = res.reason.map(str::to_string);
-                    Some(res.headers.to_vec())
-                }
-                _ => None,
-            }
-        }
-    };
-    facts.well_formed = headers.is_some();
-    let mut visit = |name: &str, value: &str| {
+    // Only the fields read here become text: converting every field's value was a fifth
+    // of the cost of a message.
+    let mut visit = |name: &str, value: &[u8]| {
+        let text = || String::from_utf8_lossy(value);
         if name.eq_ignore_ascii_case("host") {
-            facts.host = Some(value.trim().to_string());
+            facts.host = Some(text().trim().to_string());
         } else if name.eq_ignore_ascii_case("connection") {
-            facts.connection = Some(value.trim().to_ascii_lowercase());
+            facts.connection = Some(text().trim().to_ascii_lowercase());
         } else if name.eq_ignore_ascii_case("if-modified-since") {
             facts.conditional = true;
             facts.validators = Some(with_validator(facts.validators, "If-Modified-Since"));
@@ -215,20 +191,48 @@ fn head_facts(head: &[u8], first_line: &str, kind: Kind) -> (String, String, Hea
             facts.validators = Some(with_validator(facts.validators, "If-None-Match"));
         }
     };
-    match &headers {
-        Some(headers) => {
-            for h in headers {
-                visit(h.name, &String::from_utf8_lossy(h.value));
+    let mut fields = [httparse::EMPTY_HEADER; 96];
+    // The version and reason httparse read, when it could read the head.
+    let parsed: Option<(Option<u8>, Option<&str>)> = match kind {
+        Kind::Request => {
+            let mut req = httparse::Request::new(&mut fields);
+            match req.parse(head) {
+                Ok(httparse::Status::Complete(_)) => {
+                    req.headers.iter().for_each(|h| visit(h.name, h.value));
+                    Some((req.version, None))
+                }
+                _ => None,
             }
         }
-        None => {
-            for line in String::from_utf8_lossy(head).lines().skip(1) {
-                if let Some((name, value)) = line.split_once(':') {
-                    visit(name.trim(), value);
+        Kind::Response => {
+            let mut res = httparse::Response::new(&mut fields);
+            match res.parse(head) {
+                Ok(httparse::Status::Complete(_)) => {
+                    res.headers.iter().for_each(|h| visit(h.name, h.value));
+                    Some((res.version, res.reason))
                 }
+                _ => None,
+            }
+        }
+    };
+    facts.well_formed = parsed.is_some();
+    if parsed.is_none() {
+        for line in String::from_utf8_lossy(head).lines().skip(1) {
+            if let Some((name, value)) = line.split_once(':') {
+                visit(name.trim(), value.as_bytes());
             }
         }
     }
+    let (parsed_version, parsed_reason) = parsed.unwrap_or_default();
+    let parsed_version = parsed_version.map(|minor| match minor {
+        0 => "HTTP/1.0".to_string(),
+        1 => "HTTP/1.1".to_string(),
+        minor => format!("HTTP/1.{minor}"),
+    });
+    let parsed_version = match (parsed_version, parsed_reason) {
+        (Some(version), Some(reason)) => return (version, reason.to_string(), facts),
+        (version, _) => version,
+    };
     // Version and reason from the first line when httparse could not read the head.
     let mut parts = first_line.trim_start_matches("M-").splitn(3, ' ');
     let (a, b, c) = (
@@ -237,15 +241,15 @@ fn head_facts(head: &[u8], first_line: &str, kind: Kind) -> (String, String, Hea
         parts.next().unwrap_or(""),
     );
     let (line_version, line_reason) = match kind {
-        Kind::Request => (c.to_string(), String::new()),
+        Kind::Request => (c, ""),
         Kind::Response => {
             let _ = b;
-            (a.to_string(), c.to_string())
+            (a, c)
         }
     };
     (
-        parsed_version.unwrap_or(line_version),
-        parsed_reason.unwrap_or(line_reason),
+        parsed_version.unwrap_or_else(|| line_version.to_string()),
+        parsed_reason.unwrap_or(line_reason).to_string(),
         facts,
     )
 }
