@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use anyhow::Context;
-use wirenote_core::{CaptureReader, Frame};
+use wirenote_core::{CaptureError, CaptureReader, Frame};
 
 use crate::pipe::Delivery;
 use crate::read_ahead::with_read_ahead;
@@ -70,8 +70,9 @@ impl Capture {
         &self,
         each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<String>> {
-        with_read_ahead(&self.file, self.counter.as_deref(), |reader| {
-            walk_frames(&self.name, reader, each)
+        with_read_ahead(&self.file, self.counter.as_deref(), |blocks| {
+            let reader = CaptureReader::from_blocks(blocks);
+            walk_reader(&self.name, reader, each)
         })
     }
 }
@@ -81,9 +82,18 @@ impl Capture {
 pub(crate) fn walk_frames(
     name: &str,
     input: impl io::Read,
+    each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<Option<String>> {
+    walk_reader(name, CaptureReader::from_read(input), each)
+}
+
+/// [`walk_frames`] over a reader already opened (or the error that opening it gave).
+fn walk_reader(
+    name: &str,
+    reader: Result<CaptureReader<'_>, CaptureError>,
     mut each: impl FnMut(&Frame<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Option<String>> {
-    let mut reader = CaptureReader::from_read(input).with_context(|| name.to_owned())?;
+    let mut reader = reader.with_context(|| name.to_owned())?;
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => match each(&frame) {

@@ -1,5 +1,7 @@
-//! The pull reader: one record at a time from a byte slice (borrowed in place) or from
-//! any `Read` through a small refillable buffer. Memory use is one record, never the file.
+//! The pull reader: one record at a time from a byte slice (borrowed in place), from any
+//! `Read` through a small refillable buffer, or from blocks of the file read elsewhere
+//! ([`BlockSource`], borrowed in place too). Memory use is one record (or one block),
+//! never the file.
 
 use std::io::{self, Read};
 
@@ -12,10 +14,44 @@ use crate::capture::gzip;
 use crate::capture::pcap::step_pcap;
 use crate::capture::pcapng::{step_pcapng, PcapNgSection, PCAPNG_SHB};
 
+/// Room a [`Block`] leaves before its bytes, where the reader puts the start of a record
+/// that the block before it cut: a record longer than this (rare: snap lengths are
+/// 262,144 bytes at most) is put together by copying instead.
+pub const BLOCK_HEADROOM: usize = 64 * 1024;
+
+/// A block of a capture file's bytes, `buf[start..]`, with room before `start` (see
+/// [`BLOCK_HEADROOM`]).
+#[derive(Debug, Default)]
+pub struct Block {
+    /// The buffer.
+    pub buf: Vec<u8>,
+    /// Where the block's bytes start in `buf`.
+    pub start: usize,
+}
+
+/// Consecutive blocks of a capture file, read elsewhere (say, ahead on another thread):
+/// the reader parses records in place in them, so that the file's bytes are copied once,
+/// out of the page cache, and not again into a buffer of the reader's.
+pub trait BlockSource {
+    /// The next block, `None` at the end of the file, or the error that stopped reading
+    /// there (every byte before it has been delivered).
+    fn next_block(&mut self) -> io::Result<Option<Block>>;
+    /// Hands back a block the reader is done with, for reuse.
+    fn recycle(&mut self, block: Block);
+}
+
 /// Where the bytes come from.
 enum Source<'s> {
     /// The whole capture in memory: records are borrowed in place.
     Slice { data: &'s [u8], pos: usize },
+    /// Blocks read elsewhere: records are borrowed in place, a record cut by the end of a
+    /// block is finished in the next block's headroom. The bytes are `buf[start..]`.
+    Blocks {
+        blocks: Box<dyn BlockSource + 's>,
+        buf: Vec<u8>,
+        start: usize,
+        eof: bool,
+    },
     /// A stream read through a buffer that holds at least one record.
     Stream {
         reader: Box<dyn Read + 's>,
@@ -30,6 +66,7 @@ impl<'s> Source<'s> {
     fn available(&self) -> &[u8] {
         match self {
             Source::Slice { data, pos } => &data[*pos..],
+            Source::Blocks { buf, start, .. } => &buf[*start..],
             Source::Stream {
                 buf, start, end, ..
             } => &buf[*start..*end],
@@ -39,7 +76,7 @@ impl<'s> Source<'s> {
     fn advance(&mut self, n: usize) {
         match self {
             Source::Slice { pos, .. } => *pos += n,
-            Source::Stream { start, .. } => *start += n,
+            Source::Blocks { start, .. } | Source::Stream { start, .. } => *start += n,
         }
     }
 
@@ -47,6 +84,21 @@ impl<'s> Source<'s> {
     fn fill(&mut self, want: usize) -> io::Result<bool> {
         match self {
             Source::Slice { .. } => Ok(false),
+            Source::Blocks {
+                blocks,
+                buf,
+                start,
+                eof,
+            } => {
+                let before = buf.len() - *start;
+                while !*eof && buf.len() - *start < want.max(before + 1) {
+                    match blocks.next_block()? {
+                        None => *eof = true,
+                        Some(next) => join_block(blocks.as_mut(), buf, start, next),
+                    }
+                }
+                Ok(buf.len() - *start > before)
+            }
             Source::Stream {
                 reader,
                 buf,
@@ -90,6 +142,28 @@ impl<'s> Source<'s> {
     }
 }
 
+/// Makes `next` the buffer, with what is left of `buf` from `start` put in front of its
+/// bytes: in its headroom if it fits, else by copying it after what is left.
+fn join_block(blocks: &mut dyn BlockSource, buf: &mut Vec<u8>, start: &mut usize, next: Block) {
+    let rest = buf.len() - *start;
+    if rest <= next.start {
+        let mut next = next;
+        let front = next.start - rest;
+        next.buf[front..next.start].copy_from_slice(&buf[*start..]);
+        let done = std::mem::replace(buf, next.buf);
+        *start = front;
+        blocks.recycle(Block {
+            buf: done,
+            start: 0,
+        });
+    } else {
+        buf.drain(..*start);
+        buf.extend_from_slice(&next.buf[next.start..]);
+        *start = 0;
+        blocks.recycle(next);
+    }
+}
+
 enum Parser {
     Pcap { header: PcapHeader, link_type: u32 },
     PcapNg(PcapNgSection),
@@ -118,6 +192,35 @@ impl<'s> CaptureReader<'s> {
     /// its magic number and decompressed on the fly.
     pub fn from_read<R: Read + 's>(reader: R) -> Result<Self, CaptureError> {
         Self::from_boxed(Box::new(reader))
+    }
+
+    /// Reads a capture from blocks of its file (see [`BlockSource`]). A gzip-compressed
+    /// capture is decompressed as a stream, reading the blocks through a buffer.
+    pub fn from_blocks(mut blocks: impl BlockSource + 's) -> Result<Self, CaptureError> {
+        let io_error = |source| CaptureError::Io {
+            last_frame: 0,
+            offset: 0,
+            source,
+        };
+        let first = blocks.next_block().map_err(io_error)?;
+        let (first, eof) = match first {
+            Some(block) => (block, false),
+            None => (Block::default(), true),
+        };
+        // A compressed capture, or a first block too short to tell, goes as a stream.
+        let head = &first.buf[first.start..];
+        if gzip::is_gzip(head) || (!eof && head.len() < 2) {
+            return Self::from_boxed(Box::new(BlockReader {
+                blocks,
+                block: first,
+            }));
+        }
+        Self::open(Source::Blocks {
+            blocks: Box::new(blocks),
+            buf: first.buf,
+            start: first.start,
+            eof,
+        })
     }
 
     /// `from_read` without generics, so that a gzip layer does not nest types forever.
@@ -293,7 +396,7 @@ impl<'s> CaptureReader<'s> {
                 *pos += found.consumed;
                 (base, data)
             }
-            Source::Stream { buf, start, .. } => {
+            Source::Blocks { buf, start, .. } | Source::Stream { buf, start, .. } => {
                 let base = *start;
                 *start += found.consumed;
                 (base, buf)
@@ -314,6 +417,32 @@ impl<'s> CaptureReader<'s> {
             options: &bytes[base + found.options.start..base + found.options.end],
             options_big_endian: found.big_endian,
         }))
+    }
+}
+
+/// Blocks read as a stream (for a compressed capture, which is decoded from a `Read`).
+struct BlockReader<B> {
+    blocks: B,
+    /// The block being read, from `start` on.
+    block: Block,
+}
+
+impl<B: BlockSource> Read for BlockReader<B> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.block.start == self.block.buf.len() {
+            match self.blocks.next_block()? {
+                Some(next) => {
+                    let done = std::mem::replace(&mut self.block, next);
+                    self.blocks.recycle(done);
+                }
+                None => return Ok(0),
+            }
+        }
+        let bytes = &self.block.buf[self.block.start..];
+        let n = out.len().min(bytes.len());
+        out[..n].copy_from_slice(&bytes[..n]);
+        self.block.start += n;
+        Ok(n)
     }
 }
 
@@ -350,6 +479,94 @@ mod tests {
             out.extend_from_slice(data);
         }
         out
+    }
+
+    /// A file cut into blocks of `size` bytes with `headroom` before each.
+    struct Cut<'a> {
+        rest: &'a [u8],
+        size: usize,
+        headroom: usize,
+        recycled: usize,
+    }
+
+    impl BlockSource for Cut<'_> {
+        fn next_block(&mut self) -> io::Result<Option<Block>> {
+            if self.rest.is_empty() {
+                return Ok(None);
+            }
+            let (bytes, rest) = self.rest.split_at(self.size.min(self.rest.len()));
+            self.rest = rest;
+            let mut buf = vec![0xee; self.headroom];
+            buf.extend_from_slice(bytes);
+            let start = self.headroom;
+            Ok(Some(Block { buf, start }))
+        }
+        fn recycle(&mut self, _block: Block) {
+            self.recycled += 1;
+        }
+    }
+
+    /// Every frame (number, offset, bytes) and how reading ended.
+    fn frames_of(mut reader: CaptureReader<'_>) -> (Vec<(u64, u64, Vec<u8>)>, String) {
+        let mut frames = Vec::new();
+        loop {
+            match reader.next_frame() {
+                Ok(Some(f)) => frames.push((f.number, f.offset, f.data.to_vec())),
+                Ok(None) => return (frames, "end".into()),
+                Err(e) => return (frames, e.to_string()),
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_of_any_size_read_as_the_whole_file() {
+        let big = vec![7u8; BLOCK_HEADROOM + 5_000];
+        let file = pcap_le(&[
+            (&[1, 2, 3], 3),
+            (&big, 80_000),
+            (&[4; 1514], 1514),
+            (&[5], 60),
+        ]);
+        for cut_at in [file.len(), file.len() - 1, file.len() - 10, 30, 10] {
+            let file = &file[..cut_at];
+            let whole = match CaptureReader::from_slice(file) {
+                Ok(reader) => frames_of(reader),
+                Err(e) => (Vec::new(), e.to_string()),
+            };
+            for size in [1, 7, 100, 4096, BLOCK_HEADROOM + 1, 1 << 20] {
+                for headroom in [0, 16, BLOCK_HEADROOM] {
+                    let cut = Cut {
+                        rest: file,
+                        size,
+                        headroom,
+                        recycled: 0,
+                    };
+                    let read = match CaptureReader::from_blocks(cut) {
+                        Ok(reader) => frames_of(reader),
+                        Err(e) => (Vec::new(), e.to_string()),
+                    };
+                    assert!(
+                        read == whole,
+                        "{cut_at} bytes in blocks of {size}, {headroom} room"
+                    );
+                }
+            }
+        }
+        // A compressed capture is decoded from its blocks as from its file.
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&file).unwrap();
+        let gz = encoder.finish().unwrap();
+        let whole = frames_of(CaptureReader::from_slice(&gz).unwrap());
+        for size in [1, 100, 1 << 20] {
+            let cut = Cut {
+                rest: &gz,
+                size,
+                headroom: 16,
+                recycled: 0,
+            };
+            assert!(frames_of(CaptureReader::from_blocks(cut).unwrap()) == whole);
+        }
     }
 
     #[test]
