@@ -30,11 +30,18 @@ TOOLS="wirenote wirenote1 xlsx tshark tshark2 cat catpipe dd"
 TSHARK_FIELDS=(-n -T fields -e frame.number -e tcp.stream -e tcp.flags.str -e tcp.seq -e tcp.ack -e tcp.len
   -e tcp.analysis.flags -e http.request.method -e http.response.code -e http.request_in -e http.response_in)
 
-# One timed run: prints "seconds max_rss_kib".
+# One timed run: prints "seconds cpu_seconds max_rss_kib". The wall time is taken with
+# nanosecond clocks around the run (`/usr/bin/time`'s %e has 10 ms steps, a tenth of a
+# run here); CPU (user + system, all threads) and peak RSS come from /usr/bin/time.
 timed() {
-  /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" > /dev/null 2> "$WORK/stderr.txt" || true
-  cat "$WORK/time.txt"
+  local t0 t1
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%U %S %M" -o "$WORK/time.txt" "$@" > /dev/null 2> "$WORK/stderr.txt" || true
+  t1=$(date +%s%N)
+  awk -v ns=$((t1 - t0)) '{ printf "%.4f %.2f %d\n", ns / 1e9, $1 + $2, $3 }' "$WORK/time.txt"
 }
+# The middle field of timed's output: CPU seconds.
+cpu_of() { local rest=${1#* }; printf '%s' "${rest%% *}"; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 report_kind() {
@@ -75,8 +82,8 @@ report_file() {
   local kind=$1 file=$2 frames=$3
   local bytes; bytes=$(stat -c %s "$file")
   cat "$file" > /dev/null   # warm the page cache
-  declare -A t rss
-  for name in $TOOLS; do t[$name]=""; rss[$name]=0; done
+  declare -A t rss cpu
+  for name in $TOOLS; do t[$name]=""; cpu[$name]=""; rss[$name]=0; done
   for round in $(seq "$ROUNDS"); do
     # Alternate the order each round so that no tool always runs on a cooler machine.
     for name in $TOOLS; do
@@ -92,6 +99,7 @@ report_file() {
         dd)       out=$(timed dd if="$file" of=/dev/null bs=1M status=none) ;;
       esac
       t[$name]+="${out%% *}"$'\n'
+      cpu[$name]+="$(cpu_of "$out")"$'\n'
       r=${out##* }; [ "$r" -gt "${rss[$name]}" ] && rss[$name]=$r
     done
   done
@@ -99,7 +107,10 @@ report_file() {
   for name in $TOOLS; do m[$name]=$(printf '%s' "${t[$name]}" | median); done
   printf '\n== %s: %s MB, %s frames, %s rounds (median seconds, peak RSS)\n' "$kind" "$((bytes / 1000000))" "$frames" "$ROUNDS"
   for name in $TOOLS; do
-    printf '%-10s %8.3f s  %8d KiB\n' "$name" "${m[$name]}" "${rss[$name]}"
+    local c; c=$(printf '%s' "${cpu[$name]}" | median)
+    # CPU / wall: how many cores the run kept busy (2 at most here).
+    printf '%-10s %8.3f s  %8d KiB  cpu %6.2f s  cpu/wall %.2f\n' "$name" "${m[$name]}" "${rss[$name]}" "$c" \
+      "$(awk -v c="$c" -v w="${m[$name]}" 'BEGIN { print (w > 0 ? c / w : 0) }')"
   done
   awk -v w="${m[wirenote]}" -v w1="${m[wirenote1]}" -v t1="${m[tshark]}" -v t2="${m[tshark2]}" -v c="${m[cat]}" -v cp="${m[catpipe]}" -v d="${m[dd]}" -v b="$bytes" -v f="$frames" 'BEGIN {
     printf "wirenote: %.0f MB/s, %.2f us/frame\n", b / 1e6 / w, w * 1e6 / f;

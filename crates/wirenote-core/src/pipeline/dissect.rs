@@ -344,32 +344,26 @@ impl Dissector {
 
     /// Dissects one frame into a row.
     pub fn dissect(&mut self, frame: &Frame<'_>) -> PacketRecord {
-        let mut row = self.dissect_with(frame, String::new());
+        let mut row = PacketRecord::default();
+        self.dissect_into(frame, &mut row);
         row.render_info();
         row
     }
 
-    /// Dissects one frame into `row`, reusing its Info buffer: a caller that recycles rows
-    /// allocates nothing per frame for the Info text. TCP's summary may be left pending in
-    /// the row ([`PacketRecord::render_info`] writes it).
+    /// Dissects one frame into `row`, overwriting every field in place and reusing its
+    /// buffers: a caller that recycles rows allocates nothing per frame for the Info text,
+    /// and no row is built elsewhere and moved in (two copies of it a frame, a twentieth
+    /// of a first pass). TCP's summary may be left pending in the row
+    /// ([`PacketRecord::render_info`] writes it).
     pub fn dissect_into(&mut self, frame: &Frame<'_>, row: &mut PacketRecord) {
-        let mut info = std::mem::take(&mut row.info);
-        info.clear();
-        *row = self.dissect_with(frame, info);
+        start_row(row, frame);
+        self.dissect_with(frame, row);
     }
 
     /// The pipeline for one frame, layer by layer; each layer that cannot go on leaves
-    /// the row as far as it got (or marks it malformed) and returns it.
-    fn dissect_with(&mut self, frame: &Frame<'_>, info: String) -> PacketRecord {
+    /// the row as far as it got (or marks it malformed) and returns.
+    fn dissect_with(&mut self, frame: &Frame<'_>, record: &mut PacketRecord) {
         self.last_frame = frame.number;
-        let mut record = PacketRecord {
-            frame: frame.number,
-            time: frame.timestamp,
-            frame_len: frame.orig_len,
-            cap_len: frame.data.len() as u32,
-            info,
-            ..PacketRecord::default()
-        };
         if let FrameKind::CustomBlock { pen, copyable } = frame.kind {
             record.protocol = "PCAPNG";
             let copy = if copyable {
@@ -378,10 +372,10 @@ impl Dissector {
                 "will not be copied"
             };
             record.info = format!("Custom Block: PEN = {pen}, {copy}");
-            return record;
+            return;
         }
-        let Some(reached) = decap::reach(frame, &mut self.defrag, &mut record) else {
-            return record;
+        let Some(reached) = decap::reach(frame, &mut self.defrag, record) else {
+            return;
         };
         let (payload, announced_len) = (&reached.payload[..], reached.announced_len);
         let packet = IpPacket {
@@ -394,10 +388,9 @@ impl Dissector {
         };
         if packet.protocol != ip::PROTO_TCP {
             record.protocol = protocol_name(packet.protocol);
-            return record;
+            return;
         }
-        self.dissect_tcp(frame, &packet, payload, announced_len, &mut record);
-        record
+        self.dissect_tcp(frame, &packet, payload, announced_len, record);
     }
 
     /// TCP: the header, the tracker, the Info text, then the application layer.
@@ -638,6 +631,40 @@ fn bogus_tcp_record(input: &SegmentInput<'_>, stream: u64) -> TcpRecord {
         window: u32::from(input.window),
         ..TcpRecord::default()
     }
+}
+
+/// Makes `row` the start of `frame`'s row, in place: the frame's own facts, every other
+/// field empty, the Info and HTTP buffers kept for reuse. Every field is named, so that a
+/// field added to the row must be reset here too.
+fn start_row(row: &mut PacketRecord, frame: &Frame<'_>) {
+    let PacketRecord {
+        frame: number,
+        time,
+        src,
+        dst,
+        tcp,
+        frame_len,
+        cap_len,
+        protocol,
+        info,
+        info_summary,
+        malformed,
+        http,
+        tunnel,
+    } = row;
+    *number = frame.number;
+    *time = frame.timestamp;
+    *src = None;
+    *dst = None;
+    *tcp = None;
+    *frame_len = frame.orig_len;
+    *cap_len = frame.data.len() as u32;
+    *protocol = "";
+    info.clear();
+    *info_summary = None;
+    *malformed = None;
+    http.clear();
+    *tunnel = Default::default();
 }
 
 /// tshark's Info for such a segment: the summary as far as it got, then its exception.
