@@ -141,6 +141,11 @@ fn process_all(config: &Config, stop: &AtomicBool) -> anyhow::Result<Vec<Summary
         .num_threads(config.jobs)
         .build()
         .context("cannot start worker threads")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if pool.current_num_threads() >= cores {
+        // The jobs keep every core busy: no core is left for reader threads.
+        crate::input::read_on_the_pass_thread();
+    }
     let rows = progress.run(|| {
         pool.install(|| {
             config
