@@ -18,11 +18,12 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 
 use wirenote_core::capture::{Block, BlockSource, BLOCK_HEADROOM};
 
-/// Bytes a block holds: large enough that a hand-over is rare (one per 512 KiB).
-const BLOCK_BYTES: usize = 512 * 1024;
+/// Bytes a block holds: large enough that a hand-over is rare (one per 256 KiB), small
+/// enough that the blocks in flight are a small part of the memory a pass holds.
+const BLOCK_BYTES: usize = 256 * 1024;
 
 /// Blocks in flight between the reader and its pass (and so the most it reads ahead).
-const BLOCKS: usize = 4;
+const BLOCKS: usize = 2;
 
 /// The pass's end of a read-ahead: the blocks the reader sends, in order.
 pub(crate) struct ReadAhead<'a> {
