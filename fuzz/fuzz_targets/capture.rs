@@ -3,36 +3,10 @@
 //! files, ahead on another thread), whatever the blocks' size.
 #![no_main]
 
-use std::io;
-
 use libfuzzer_sys::fuzz_target;
-use wirenote_core::capture::{Block, BlockSource};
+use wirenote_core::capture::SliceBlocks;
 use wirenote_core::CaptureReader;
 use wirenote_core::Dissector;
-
-/// The file in blocks of `size` bytes, each with `room` bytes before it.
-struct Cut<'a> {
-    rest: &'a [u8],
-    size: usize,
-    room: usize,
-}
-
-impl BlockSource for Cut<'_> {
-    fn next_block(&mut self) -> io::Result<Option<Block>> {
-        if self.rest.is_empty() {
-            return Ok(None);
-        }
-        let (bytes, rest) = self.rest.split_at(self.size.min(self.rest.len()));
-        self.rest = rest;
-        let mut buf = vec![0; self.room];
-        buf.extend_from_slice(bytes);
-        Ok(Some(Block {
-            buf,
-            start: self.room,
-        }))
-    }
-    fn recycle(&mut self, _block: Block) {}
-}
 
 /// Every frame (number, offset, bytes) and how reading ended; bounded: every record
 /// consumes at least 12 bytes.
@@ -67,11 +41,7 @@ fuzz_target!(|data: &[u8]| {
     dissector.finish();
     let size = 1 + usize::from(data.first().copied().unwrap_or(0));
     let room = usize::from(data.get(1).copied().unwrap_or(0)) * 4;
-    let cut = Cut {
-        rest: data,
-        size,
-        room,
-    };
+    let cut = SliceBlocks::new(data, size, room);
     let blocks = frames(CaptureReader::from_blocks(cut), data.len(), |_| {});
     assert_eq!(whole, blocks, "blocks of {size} bytes, {room} before each");
 });

@@ -25,4 +25,4 @@ mod reader;
 pub use error::CaptureError;
 pub use frame::{Format, Frame, FrameKind, RawTime, Timestamp};
 pub use pcap::MAX_RECORD_LEN;
-pub use reader::{Block, BlockSource, CaptureReader, BLOCK_HEADROOM};
+pub use reader::{Block, BlockSource, CaptureReader, SliceBlocks, BLOCK_HEADROOM};

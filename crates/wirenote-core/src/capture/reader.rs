@@ -40,6 +40,43 @@ pub trait BlockSource {
     fn recycle(&mut self, block: Block);
 }
 
+/// A capture in memory, handed out in blocks of `size` bytes with `headroom` bytes
+/// (of a filler no record has) before each: how the tests and the `capture` fuzz target
+/// check that a file read in blocks of any size yields what the whole file yields.
+#[derive(Debug)]
+pub struct SliceBlocks<'a> {
+    rest: &'a [u8],
+    size: usize,
+    headroom: usize,
+}
+
+impl<'a> SliceBlocks<'a> {
+    /// `data` in blocks of `size` bytes (at least one).
+    pub fn new(data: &'a [u8], size: usize, headroom: usize) -> Self {
+        SliceBlocks {
+            rest: data,
+            size: size.max(1),
+            headroom,
+        }
+    }
+}
+
+impl BlockSource for SliceBlocks<'_> {
+    fn next_block(&mut self) -> io::Result<Option<Block>> {
+        if self.rest.is_empty() {
+            return Ok(None);
+        }
+        let (bytes, rest) = self.rest.split_at(self.size.min(self.rest.len()));
+        self.rest = rest;
+        let mut buf = vec![0xee; self.headroom];
+        buf.extend_from_slice(bytes);
+        let start = self.headroom;
+        Ok(Some(Block { buf, start }))
+    }
+
+    fn recycle(&mut self, _block: Block) {}
+}
+
 /// Where the bytes come from.
 enum Source<'s> {
     /// The whole capture in memory: records are borrowed in place.
@@ -481,31 +518,6 @@ mod tests {
         out
     }
 
-    /// A file cut into blocks of `size` bytes with `headroom` before each.
-    struct Cut<'a> {
-        rest: &'a [u8],
-        size: usize,
-        headroom: usize,
-        recycled: usize,
-    }
-
-    impl BlockSource for Cut<'_> {
-        fn next_block(&mut self) -> io::Result<Option<Block>> {
-            if self.rest.is_empty() {
-                return Ok(None);
-            }
-            let (bytes, rest) = self.rest.split_at(self.size.min(self.rest.len()));
-            self.rest = rest;
-            let mut buf = vec![0xee; self.headroom];
-            buf.extend_from_slice(bytes);
-            let start = self.headroom;
-            Ok(Some(Block { buf, start }))
-        }
-        fn recycle(&mut self, _block: Block) {
-            self.recycled += 1;
-        }
-    }
-
     /// Every frame (number, offset, bytes) and how reading ended.
     fn frames_of(mut reader: CaptureReader<'_>) -> (Vec<(u64, u64, Vec<u8>)>, String) {
         let mut frames = Vec::new();
@@ -535,12 +547,7 @@ mod tests {
             };
             for size in [1, 7, 100, 4096, BLOCK_HEADROOM + 1, 1 << 20] {
                 for headroom in [0, 16, BLOCK_HEADROOM] {
-                    let cut = Cut {
-                        rest: file,
-                        size,
-                        headroom,
-                        recycled: 0,
-                    };
+                    let cut = SliceBlocks::new(file, size, headroom);
                     let read = match CaptureReader::from_blocks(cut) {
                         Ok(reader) => frames_of(reader),
                         Err(e) => (Vec::new(), e.to_string()),
@@ -559,12 +566,7 @@ mod tests {
         let gz = encoder.finish().unwrap();
         let whole = frames_of(CaptureReader::from_slice(&gz).unwrap());
         for size in [1, 100, 1 << 20] {
-            let cut = Cut {
-                rest: &gz,
-                size,
-                headroom: 16,
-                recycled: 0,
-            };
+            let cut = SliceBlocks::new(&gz, size, 16);
             assert!(frames_of(CaptureReader::from_blocks(cut).unwrap()) == whole);
         }
     }
