@@ -196,10 +196,10 @@ impl Output {
     pub(crate) fn writer(&self) -> Box<dyn Write + Send + '_> {
         match self {
             // stdout is line-buffered; large blocks let it write whole lines at once. The
-            // table writers hand over blocks of 64 KiB or more, which a buffer of that
-            // size passes straight through (a larger one copied all of the output once).
+            // table writers hand over blocks of `WRITE_BLOCK` or more, which a buffer of
+            // that size passes straight through (a larger one copied all of the output).
             Output::Stdout => Box::new(Labelled {
-                inner: io::BufWriter::with_capacity(STDOUT_BLOCK, io::stdout()),
+                inner: io::BufWriter::with_capacity(wirenote_export::WRITE_BLOCK, io::stdout()),
                 shown: shown(None),
             }),
             Output::File { temp, shown, .. } => Box::new(Labelled {
@@ -231,10 +231,6 @@ impl Output {
         }
     }
 }
-
-/// The buffer before stdout: no larger than the blocks the table writers write (their
-/// `FLUSH_AT`), so that those go through it without a copy.
-const STDOUT_BLOCK: usize = 64 * 1024;
 
 /// tempfile's error with the hidden temporary path (`… at path ".wirenote-x.tmp"`) taken
 /// off: the user never named that file. (tempfile keeps the cause private, so the path

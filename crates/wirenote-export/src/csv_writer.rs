@@ -26,9 +26,10 @@ use std::net::IpAddr;
 use wirenote_core::capture::Timestamp;
 
 use crate::schema::{Cell, CellSink, Selection, Table};
-use crate::CsvStyle;
+use crate::{CsvStyle, WRITE_BLOCK};
 
-const FLUSH_AT: usize = 64 * 1024;
+/// Rows are written out once this many bytes of them are buffered.
+const FLUSH_AT: usize = WRITE_BLOCK;
 
 /// Writes rows as CSV.
 pub(crate) struct CsvWriter<W: Write> {

@@ -45,7 +45,7 @@ impl<T: Table> Serialize for Row<'_, '_, T> {
 impl<W: Write> JsonLines<W> {
     pub(crate) fn new(out: W) -> Self {
         JsonLines {
-            out: io::BufWriter::with_capacity(64 * 1024, out),
+            out: io::BufWriter::with_capacity(crate::WRITE_BLOCK, out),
             origin: None,
         }
     }

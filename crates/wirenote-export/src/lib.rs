@@ -50,6 +50,11 @@ pub use pcapng::{annotation, AnnotatedPcapNg};
 pub use sinks::{AnnotatedCopy, ConnTable, ExchangeTable, LuaMetadata, PacketTable};
 pub use xlsx::{Sheets, Workbook, WorkbookInfo, EXCEL_MAX_ROWS};
 
+/// The size of the blocks the text writers (CSV, JSON lines, Lua) hand to their output:
+/// large enough that each write is a large one, and what a buffer in front of the output
+/// may be at most for those blocks to pass through it without a copy.
+pub const WRITE_BLOCK: usize = 64 * 1024;
+
 /// How a CSV is written (see the CSV writer's documentation).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CsvStyle {

@@ -162,7 +162,7 @@ pub struct LuaWriter<W: Write> {
 impl<W: Write> LuaWriter<W> {
     /// Starts the chunk for the capture called `capture`.
     pub fn new(out: W, capture: &str) -> io::Result<Self> {
-        let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+        let mut out = io::BufWriter::with_capacity(crate::WRITE_BLOCK, out);
         writeln!(
             out,
             "-- wirenote metadata: data only, loaded by plugins/wirenote.lua"

@@ -549,6 +549,8 @@ impl Tracker {
                 return result;
             }
         }
+        // From here: a pure SYN (which may reuse the ports of a live connection), or a
+        // segment of a conversation that has no live connection (new, or forgotten).
         let (reused, syn_retry) = if self.conns.contains_key(&key) {
             self.syn_on_known_ports(&key, seg)
         } else {

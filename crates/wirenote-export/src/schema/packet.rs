@@ -29,6 +29,7 @@ fn per_message<'a>(
     joined(r, scratch, value)
 }
 
+/// [`per_message`] for a frame that completed at least one message.
 fn joined<'a>(
     r: &PacketRecord,
     scratch: &'a mut String,
