@@ -85,6 +85,15 @@ pub fn reach<'f>(
     defrag: &mut Defragmenter,
     record: &mut PacketRecord,
 ) -> Option<Reached<'f>> {
+    plain_ip(frame, record).or_else(|| by_layers(frame, defrag, record))
+}
+
+/// [`reach`] one layer at a time, for any frame.
+fn by_layers<'f>(
+    frame: &Frame<'f>,
+    defrag: &mut Defragmenter,
+    record: &mut PacketRecord,
+) -> Option<Reached<'f>> {
     let (mut layer, mut bytes) = if frame.link_type == linktype::ETHERNET {
         (Layer::Ethernet, Cow::Borrowed(frame.data))
     } else {
@@ -116,6 +125,52 @@ pub fn reach<'f>(
     }
     mark_malformed(record, format!("more than {MAX_LAYERS} nested layers"));
     None
+}
+
+/// Most frames of most captures, without the loop: Ethernet with no tag carrying an
+/// unfragmented IPv4 or IPv6 packet whose protocol is no tunnel. [`by_layers`] would take
+/// the same turns (Ethernet, EtherType, IP, done) and reach the same packet; this skips
+/// its moves between layers (a frame's decapsulation took 476 instructions that way, 214
+/// this way: a tenth of a `flows` run). `None` for any other frame, with the row
+/// untouched, for the loop to read.
+#[inline]
+fn plain_ip<'f>(frame: &Frame<'f>, record: &mut PacketRecord) -> Option<Reached<'f>> {
+    if frame.link_type != linktype::ETHERNET {
+        return None;
+    }
+    let (header, rest) = frame.data.split_at_checked(14)?;
+    if !matches!(
+        u16::from_be_bytes([header[12], header[13]]),
+        ethertype::IPV4 | ethertype::IPV6
+    ) {
+        return None;
+    }
+    let packet = ip::parse(rest).ok()?;
+    if packet.fragment.is_some() || transport_tunnel(packet.protocol, packet.payload).is_some() {
+        return None;
+    }
+    record.src = Some(packet.src);
+    record.dst = Some(packet.dst);
+    record.tunnel = Tunnels::default();
+    Some(Reached {
+        src: packet.src,
+        dst: packet.dst,
+        protocol: packet.protocol,
+        payload: Cow::Borrowed(packet.payload),
+        announced_len: packet.announced_len,
+    })
+}
+
+/// The tunnel an IP packet of `protocol` carries in `payload`, if it is one wirenote
+/// follows: IP in IP, GRE, or one of the UDP ports tshark follows.
+#[inline]
+fn transport_tunnel(protocol: u8, payload: &[u8]) -> Option<Step> {
+    match protocol {
+        4 | 41 => tunnel::ip_in_ip(protocol),
+        47 => tunnel::gre(payload, Encapsulation::Gre),
+        ip::PROTO_UDP => tunnel::udp(payload),
+        _ => None,
+    }
 }
 
 /// One turn below IP: link headers, tags, and the tunnels that sit on an EtherType.
@@ -225,13 +280,7 @@ fn ip_layer<'f>(
             }
         },
     };
-    let step = match protocol {
-        4 | 41 => tunnel::ip_in_ip(protocol),
-        47 => tunnel::gre(&payload, Encapsulation::Gre),
-        ip::PROTO_UDP => tunnel::udp(&payload),
-        _ => None,
-    };
-    match step {
+    match transport_tunnel(protocol, &payload) {
         Some(step) if tunnels.as_slice().len() < Tunnels::MAX => {
             follow(step, payload, tunnels, record)
         }
@@ -297,5 +346,56 @@ pub fn protocol_name(proto: u8) -> &'static str {
         50 => "ESP",
         132 => "SCTP",
         _ => "IP",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An Ethernet frame whose EtherType and IP header fields are drawn from what the
+    /// fast path tells apart (versions, header lengths, protocols that may be tunnels,
+    /// fragment bits), over random bytes.
+    fn frames() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::sample::select(vec![0x0800u16, 0x86dd, 0x8100, 0x8847, 0x0806, 0x05dc]),
+            prop::sample::select(vec![0x45u8, 0x46, 0x4f, 0x44, 0x60, 0x65]),
+            prop::sample::select(vec![6u8, 17, 4, 41, 47, 1, 58]),
+            any::<u16>(),
+            prop::sample::select(vec![0u16, 0x4000, 0x2000, 0x0001, 0x0100]),
+            prop::collection::vec(any::<u8>(), 0..120),
+        )
+            .prop_map(|(ethertype, first, protocol, len, frag, rest)| {
+                let mut f = vec![0u8; 12];
+                f.extend_from_slice(&ethertype.to_be_bytes());
+                let mut ip = vec![first, 0];
+                ip.extend_from_slice(&len.to_be_bytes());
+                ip.extend_from_slice(&[0, 0]);
+                ip.extend_from_slice(&frag.to_be_bytes());
+                ip.extend_from_slice(&[64, protocol, 0, 0]);
+                if first >> 4 == 6 {
+                    // IPv6: payload length, next header, hop limit.
+                    ip[4..6].copy_from_slice(&(len % 200).to_be_bytes());
+                    ip[6] = protocol;
+                }
+                f.extend_from_slice(&ip);
+                f.extend_from_slice(&rest);
+                f
+            })
+    }
+
+    proptest! {
+        /// The fast path reaches what the loop reaches, and fills the row as it does.
+        #[test]
+        fn the_fast_path_reaches_what_the_loop_reaches(data in frames(), cut in 0usize..200) {
+            let data = &data[..cut.min(data.len())];
+            let frame = Frame::packet(1, None, linktype::ETHERNET, data);
+            let (mut fast_row, mut slow_row) = (PacketRecord::default(), PacketRecord::default());
+            let fast = reach(&frame, &mut Defragmenter::default(), &mut fast_row);
+            let slow = by_layers(&frame, &mut Defragmenter::default(), &mut slow_row);
+            prop_assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+            prop_assert_eq!(fast_row, slow_row);
+        }
     }
 }
