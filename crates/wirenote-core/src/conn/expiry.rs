@@ -107,12 +107,45 @@ const RETRACT_REACH: usize = 8;
 pub(crate) struct Queues {
     queues: [VecDeque<Queued>; 3],
     pub(crate) visited: u64,
+    /// The earliest time any queue's head is due, while the heads stay as they were
+    /// (`None` once one may have changed): most frames then ask one comparison instead
+    /// of three queues (a tenth of `Tracker::evict`'s calls find anything due).
+    due_at: Option<i128>,
 }
 
 impl Queues {
     #[inline]
     pub(crate) fn push(&mut self, kind: Quiet, entry: Queued) {
-        self.queues[kind as usize].push_back(entry);
+        let queue = &mut self.queues[kind as usize];
+        if queue.is_empty() {
+            // A new head.
+            self.due_at = None;
+        }
+        queue.push_back(entry);
+    }
+
+    /// Whether some queue's head may be due at `now_ns` under `timeouts` and the time
+    /// floor `floor_ns` ([`Queues::pop_due`]'s test for each head, remembered while the
+    /// heads do not change). The caller says when the floor changes
+    /// ([`Queues::forget_due`]).
+    #[inline]
+    pub(crate) fn may_be_due(&mut self, now_ns: i128, timeouts: &Timeouts, floor_ns: i128) -> bool {
+        let due_at = *self.due_at.get_or_insert_with(|| {
+            Quiet::ALL
+                .into_iter()
+                .filter_map(|kind| {
+                    let front = self.queues[kind as usize].front()?;
+                    Some(front.since.max(floor_ns).saturating_add(timeouts.of(kind)))
+                })
+                .min()
+                .unwrap_or(i128::MAX)
+        });
+        now_ns > due_at
+    }
+
+    /// Forgets the remembered due time (the time floor changed).
+    pub(crate) fn forget_due(&mut self) {
+        self.due_at = None;
     }
 
     /// The oldest entry of `kind`, if it was queued at least `timeout_ns` before `now_ns`
@@ -126,13 +159,23 @@ impl Queues {
         timeout_ns: i128,
         floor_ns: i128,
     ) -> Option<Queued> {
-        let queue = &mut self.queues[kind as usize];
-        let front = queue.front()?;
-        if now_ns - front.since.max(floor_ns) <= timeout_ns {
-            return None;
-        }
+        self.peek_due(kind, now_ns, timeout_ns, floor_ns)?;
         self.visited += 1;
-        queue.pop_front()
+        self.due_at = None;
+        self.queues[kind as usize].pop_front()
+    }
+
+    /// The entry [`Queues::pop_due`] would remove, left in place.
+    #[inline]
+    pub(crate) fn peek_due(
+        &self,
+        kind: Quiet,
+        now_ns: i128,
+        timeout_ns: i128,
+        floor_ns: i128,
+    ) -> Option<&Queued> {
+        let front = self.queues[kind as usize].front()?;
+        (now_ns - front.since.max(floor_ns) > timeout_ns).then_some(front)
     }
 
     /// Removes the entry of `kind` for `stream` on `key` if it is among the last
@@ -149,6 +192,9 @@ impl Queues {
             .find(|&i| queue[i].stream == stream && queue[i].key == *key)
         {
             Some(i) => {
+                if i == 0 {
+                    self.due_at = None;
+                }
                 queue.remove(i);
                 true
             }
@@ -164,6 +210,7 @@ impl Queues {
             .min_by_key(|&(_, since)| since)?
             .0;
         self.visited += 1;
+        self.due_at = None;
         self.queues[kind as usize].pop_front().map(|e| (kind, e))
     }
 
@@ -171,6 +218,7 @@ impl Queues {
         for queue in &mut self.queues {
             queue.clear();
         }
+        self.due_at = None;
     }
 }
 

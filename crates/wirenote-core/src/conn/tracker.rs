@@ -939,6 +939,7 @@ impl Tracker {
     /// and must not make their connections look idle since the epoch.
     pub fn set_time_floor(&mut self, floor_ns: i128) {
         self.time_floor = floor_ns;
+        self.queues.forget_due();
     }
 
     /// Removes, in stream order, the connections whose timeout has expired
@@ -955,13 +956,24 @@ impl Tracker {
     /// that forgets one, as every frame of a SYN flood does, allocates no list for it).
     pub fn evict(&mut self, now_ns: i128, app_bytes: usize, out: &mut Vec<Conn>) {
         let before = out.len();
-        for kind in Quiet::ALL {
-            let timeout = self.timeouts.of(kind);
-            while let Some(entry) = self.queues.pop_due(kind, now_ns, timeout, self.time_floor) {
-                if let Some(conn) = self.settle(kind, entry, Some((now_ns, timeout))) {
-                    out.push(conn);
+        if self
+            .queues
+            .may_be_due(now_ns, &self.timeouts, self.time_floor)
+        {
+            for kind in Quiet::ALL {
+                let timeout = self.timeouts.of(kind);
+                while let Some(entry) = self.queues.pop_due(kind, now_ns, timeout, self.time_floor)
+                {
+                    if let Some(conn) = self.settle(kind, entry, Some((now_ns, timeout))) {
+                        out.push(conn);
+                    }
                 }
             }
+        } else {
+            debug_assert!(Quiet::ALL.into_iter().all(|kind| self
+                .queues
+                .peek_due(kind, now_ns, self.timeouts.of(kind), self.time_floor)
+                .is_none()));
         }
         if self.live_bytes() + app_bytes > self.live_budget() {
             self.shed_to_budget(out, app_bytes);
