@@ -152,6 +152,10 @@ fn push_cell(buf: &mut Vec<u8>, cell: Cell<'_>, verbatim: bool, origin: Option<T
         Cell::Null => buf.push(b','),
         Cell::UInt(v) => push_plain(buf, itoa::Buffer::new().format(v).as_bytes()),
         Cell::Text(text) => push_capture_text(buf, text.as_bytes(), verbatim),
+        Cell::Word(word) => {
+            debug_assert!(!looks_like_formula(word.as_bytes()));
+            push_plain(buf, word.as_bytes());
+        }
         Cell::Since(t) => {
             let nanos = Cell::since_nanos(t, origin);
             if nanos < 0 {

@@ -109,7 +109,7 @@ fn lua_cell(out: &mut impl Write, cell: Cell<'_>, text: &mut String) -> io::Resu
     match cell {
         Cell::UInt(v) => write!(out, "{v}"),
         Cell::Bool(v) => write!(out, "{v}"),
-        Cell::Text(v) => lua_string(out, v),
+        Cell::Text(v) | Cell::Word(v) => lua_string(out, v),
         other => {
             use std::fmt::Write as _;
             text.clear();

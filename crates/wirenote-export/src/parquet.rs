@@ -111,6 +111,7 @@ impl Column {
             }
             (Column::Bool(b), Cell::Bool(v)) => b.append_value(v),
             (Column::Text(b), Cell::Text(v)) => b.append_value(v),
+            (Column::Text(b), Cell::Word(v)) => b.append_value(v),
             (Column::Text(b), Cell::Null) => b.append_null(),
             (Column::Text(b), other) => {
                 text.clear();

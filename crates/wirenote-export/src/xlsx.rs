@@ -273,6 +273,7 @@ impl Cells<'_> {
             Cell::Ip(v) => self.text(&v.to_string())?,
             Cell::Endpoint(v) => self.text(&v.to_string())?,
             Cell::Text(v) => self.text(v)?,
+            Cell::Word(v) => self.text(v)?,
         }
         self.col += 1;
         Ok(())

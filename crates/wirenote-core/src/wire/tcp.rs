@@ -334,13 +334,22 @@ pub fn flag_names(flags: TcpFlags) -> String {
 
 /// Appends [`flag_names`] to `out` (no allocation on the per-packet path).
 pub fn write_flag_names(out: &mut String, flags: TcpFlags) {
+    match common_flag_names(flags) {
+        Some(names) => out.push_str(names),
+        None => spell_flag_names(out, flags),
+    }
+}
+
+/// [`flag_names`] of the combinations nearly every segment carries, without the loop;
+/// `None` for the others.
+#[inline]
+pub fn common_flag_names(flags: TcpFlags) -> Option<&'static str> {
     const PSH_ACK: TcpFlags = TcpFlags::PSH.union(TcpFlags::ACK);
     const SYN_ACK: TcpFlags = TcpFlags::SYN.union(TcpFlags::ACK);
     const FIN_ACK: TcpFlags = TcpFlags::FIN.union(TcpFlags::ACK);
     const FIN_PSH_ACK: TcpFlags = TcpFlags::FIN.union(PSH_ACK);
     const RST_ACK: TcpFlags = TcpFlags::RST.union(TcpFlags::ACK);
-    // The combinations nearly every segment carries, without the loop.
-    let common = match flags {
+    match flags {
         TcpFlags::ACK => Some("ACK"),
         PSH_ACK => Some("PSH, ACK"),
         TcpFlags::SYN => Some("SYN"),
@@ -350,10 +359,6 @@ pub fn write_flag_names(out: &mut String, flags: TcpFlags) {
         RST_ACK => Some("RST, ACK"),
         TcpFlags::RST => Some("RST"),
         _ => None,
-    };
-    match common {
-        Some(names) => out.push_str(names),
-        None => spell_flag_names(out, flags),
     }
 }
 
