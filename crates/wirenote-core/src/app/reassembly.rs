@@ -136,6 +136,12 @@ impl Msp {
             self.data.extend_from_slice(bytes);
         } else {
             let overlap = (held - at).min(bytes.len());
+            if self.data[at..at + overlap] != bytes[..overlap] {
+                // Other bytes where some were: what an earlier call read of them (line
+                // ends, a whole head) no longer holds, and the next call reads afresh,
+                // as Wireshark reads every reassembled buffer.
+                self.hint = HeadHint::default();
+            }
             self.data[at..at + overlap].copy_from_slice(&bytes[..overlap]);
             self.data.extend_from_slice(&bytes[overlap..]);
         }
@@ -591,17 +597,18 @@ impl ConnApp {
                 let mut need = None;
                 if !seg.analysis.withholds_payload() {
                     let payload = &seg.payload[walk.offset..];
+                    let mut hint = HeadHint::default();
                     need = self.call_subdissector(
                         seg,
                         payload,
-                        &mut HeadHint::default(),
+                        &mut hint,
                         true,
                         seg.time_ns,
                         columns,
                         messages,
                     );
                     if let Some((doff, n)) = need {
-                        self.start_msp(seg, &mut walk, doff, n);
+                        self.start_msp(seg, &mut walk, doff, n, hint);
                     }
                 }
                 (true, need, 0)
@@ -781,7 +788,17 @@ impl ConnApp {
 
     /// A PDU the subdissector could not finish in this segment (`need` more from `doff`
     /// on): start reassembling it, unless it would exceed Wireshark's first-PDU limit.
-    fn start_msp(&mut self, seg: &PayloadSegment<'_>, walk: &mut Walk, doff: usize, n: Need) {
+    ///
+    /// `hint` is what the subdissector learned of the bytes from `walk.offset`: it goes
+    /// with the PDU when the PDU starts there (`doff` 0), as the same bytes.
+    fn start_msp(
+        &mut self,
+        seg: &PayloadSegment<'_>,
+        walk: &mut Walk,
+        doff: usize,
+        n: Need,
+        hint: HeadHint,
+    ) {
         let next_seq = walk.next_seq;
         let deseg_seq = walk.seq.wrapping_add(doff as u32);
         if next_seq.diff(deseg_seq) as u32 > FIRST_PDU_LIMIT {
@@ -790,6 +807,9 @@ impl ConnApp {
         let state = &mut self.directions[seg.direction];
         let mut msp = Msp::new(deseg_seq, next_seq, &seg.payload[walk.offset + doff..]);
         msp.first_time = seg.time_ns;
+        if doff == 0 {
+            msp.hint = hint;
+        }
         match n {
             Need::OneMoreSegment => {
                 msp.next_pdu = next_seq.wrapping_add(1);
@@ -916,6 +936,42 @@ impl Msp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bytes that replace others inside a pending head (an overlapping segment that
+    /// says something else) make the next read start afresh, not from what the head said
+    /// before.
+    #[test]
+    fn other_bytes_over_a_read_head_are_read_afresh() {
+        let first = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab";
+        let mut msp = Msp::new(SeqNumber(0), SeqNumber(first.len() as u32), first);
+        let read = |msp: &mut Msp, hint: Option<&mut HeadHint>| {
+            let mut fresh = HeadHint::default();
+            let hint = hint.unwrap_or(&mut fresh);
+            http::dissect_stream(
+                &msp.data.clone(),
+                &mut HttpConv::default(),
+                true,
+                false,
+                hint,
+            )
+        };
+        let mut hint = std::mem::take(&mut msp.hint);
+        assert!(
+            read(&mut msp, Some(&mut hint)).need.is_some(),
+            "7 body bytes to come"
+        );
+        msp.hint = hint;
+        // The same bytes again: what was read still holds.
+        let again = first[20..].to_vec();
+        assert!(msp.insert(SeqNumber(20), &again));
+        // Content-Length 3 where it said 9: the message is now whole.
+        let at = first.iter().position(|&b| b == b'9').unwrap();
+        assert!(msp.insert(SeqNumber(at as u32), b"3\r\n\r\nabc"));
+        let mut hint = std::mem::take(&mut msp.hint);
+        let kept = read(&mut msp, Some(&mut hint));
+        assert_eq!(kept, read(&mut msp, None));
+        assert_eq!(kept.need, None);
+    }
 
     #[test]
     fn a_byte_far_ahead_does_not_grow_the_buffer() {
