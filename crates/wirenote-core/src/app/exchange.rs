@@ -126,10 +126,11 @@ fn seconds(ns: i128) -> f64 {
 impl Exchanges {
     /// Pairs the messages completed in one frame; returns their per-packet records and,
     /// for the frame's last transaction if it is a request, its frame (whose
-    /// `response_in` only a later frame can tell).
-    pub fn on_frame(&mut self, stream: u64, seen: &[SeenMessage]) -> Vec<HttpRecord> {
+    /// `response_in` only a later frame can tell). The records take the messages' text
+    /// (moved, not copied: the messages are done with).
+    pub fn on_frame(&mut self, stream: u64, seen: Vec<SeenMessage>) -> Vec<HttpRecord> {
         let mut frame_tail = None;
-        for item in seen {
+        for item in &seen {
             if !item.head_only {
                 self.track_transaction(item);
                 frame_tail = self.tail;
@@ -139,10 +140,10 @@ impl Exchanges {
         let Some(tail) = frame_tail else {
             return Vec::new();
         };
-        seen.iter()
+        seen.into_iter()
             .filter(|item| !item.head_only)
             .map(|item| {
-                let m = &item.message;
+                let m = item.message;
                 let conditional_answered = m.kind == Kind::Response
                     && m.status == Some(304)
                     && self.last_answered_conditional(item.frame);
@@ -173,12 +174,12 @@ impl Exchanges {
                 }
                 HttpRecord {
                     kind: m.kind,
-                    method: m.method.clone(),
-                    uri: m.uri.clone(),
-                    version: m.version.clone(),
+                    method: m.method,
+                    uri: m.uri,
+                    version: m.version,
                     status: m.status,
-                    reason: (m.kind == Kind::Response).then(|| m.reason.clone()),
-                    content_type: m.content_type.clone(),
+                    reason: (m.kind == Kind::Response).then_some(m.reason),
+                    content_type: m.content_type,
                     request_in: (m.kind == Kind::Response && tail.request_frame != 0)
                         .then_some(tail.request_frame),
                     response_in: (m.kind == Kind::Request && tail.response_frame != 0)

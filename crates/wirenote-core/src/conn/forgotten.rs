@@ -320,6 +320,12 @@ impl Memory {
         }
     }
 
+    /// Whether [`Memory::take_taken`] would return any.
+    #[inline]
+    pub(crate) fn has_taken(&self) -> bool {
+        matches!(self, Memory::Here { taken: Some(taken), .. } if !taken.is_empty())
+    }
+
     /// The table, where this tracker keeps one.
     pub(crate) fn table(&mut self) -> Option<&mut Forgotten> {
         match self {

@@ -491,6 +491,12 @@ impl Tracker {
         self.forgotten.take_taken()
     }
 
+    /// Whether records were taken back since the last [`Tracker::take_taken`].
+    #[inline]
+    pub(crate) fn has_taken(&self) -> bool {
+        self.forgotten.has_taken()
+    }
+
     /// What the memory budget has cost so far.
     pub fn shed(&self) -> Shed {
         self.shed

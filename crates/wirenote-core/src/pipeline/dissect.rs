@@ -227,7 +227,13 @@ impl Dissector {
 
     /// Puts the connections that ended in stream order, and learns what a first pass
     /// publishes of them.
+    #[inline]
     fn learn_finished(&mut self) {
+        if self.finished.is_empty() && !self.tracker.has_taken() {
+            // Most frames end no connection: only the board may be due.
+            self.passing.publish_if_due(self.last_frame);
+            return;
+        }
         self.finished.sort_by_key(|c| c.stream);
         for conn in &self.finished {
             self.passing
@@ -563,7 +569,7 @@ impl Dissector {
         if self.bare_rows {
             app.exchanges.on_frame_unshown(stream, &seen);
         } else {
-            record.http = app.exchanges.on_frame(stream, &seen);
+            record.http = app.exchanges.on_frame(stream, seen);
         }
         let paired = app.exchanges.take_paired();
         self.exchanges.extend(app.exchanges.take_done());
