@@ -102,6 +102,23 @@ def main():
         assert sum(r[2] for r in joined) == tcp, (joined, tcp)
         assert all(r[2] == r[3] for r in joined), joined
         assert len(joined) == len(csv_rows(text, "flows"))
+        # Times since each capture's first frame (`time_rel`, in every table): the
+        # seconds the CSV spells with nine decimals.
+        def seconds(text):
+            return None if text == "" else float(text)
+
+        def in_order(row):
+            return (row[0], -1.0 if row[1] is None else row[1])
+
+        for table, source in [("packets", packets), ("flows", flows), ("http", http)]:
+            got = sorted(query(db, f"SELECT capture, time_rel FROM {source}"), key=in_order)
+            want = sorted(
+                ((r["capture"], seconds(r["time_rel"])) for r in csv_rows(text, table)),
+                key=in_order,
+            )
+            assert len(got) == len(want) > 0, (table, len(got), len(want))
+            for (gc, g), (wc, w) in zip(got, want):
+                assert gc == wc and g is not None and abs(g - w) < 1e-9, (table, gc, g, wc, w)
         print(f"duckdb: {tcp} TCP packets in {len(joined)} flows, {len(per_status)} status groups: ok")
     finally:
         shutil.rmtree(work, ignore_errors=True)

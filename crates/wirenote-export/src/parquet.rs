@@ -30,6 +30,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use wirenote_core::capture::Timestamp;
 use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
 use wirenote_core::{Frame, Sink, Wants};
 
@@ -99,12 +100,16 @@ impl Column {
     }
 
     /// Appends `cell`; a cell of another type than the column's (the schema's tests rule
-    /// it out) is a null, except that a text column spells any cell.
+    /// it out) is a null, except that a text column spells any cell. A time since the
+    /// capture's first frame (`origin`) is its seconds, as the workbook writes it.
     #[inline(always)]
-    fn push(&mut self, cell: Cell<'_>, text: &mut String) {
+    fn push(&mut self, cell: Cell<'_>, text: &mut String, origin: Option<Timestamp>) {
         match (self, cell) {
             (Column::UInt(b), Cell::UInt(v)) => b.append_value(v),
             (Column::Float(b), Cell::Seconds(v)) => b.append_value(v),
+            (Column::Float(b), Cell::Since(t)) => {
+                b.append_value(Cell::since_nanos(t, origin) as f64 / 1e9);
+            }
             (Column::Time(b), Cell::Time(t)) => {
                 let nanos = i64::try_from(i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos));
                 b.append_option(nanos.ok());
@@ -141,13 +146,14 @@ struct Cells<'b> {
     columns: &'b mut [Column],
     at: usize,
     text: &'b mut String,
+    origin: Option<Timestamp>,
 }
 
 impl CellSink for Cells<'_> {
     #[inline(always)]
     fn cell(&mut self, cell: Cell<'_>) {
         if let Some(column) = self.columns.get_mut(self.at) {
-            column.push(cell, self.text);
+            column.push(cell, self.text, self.origin);
         }
         self.at += 1;
     }
@@ -176,6 +182,8 @@ pub struct ParquetTable<T: Table, W: Write + Send> {
     written: u64,
     scratch: String,
     text: String,
+    /// The capture's first frame time, which `*_rel` columns count from.
+    origin: Option<Timestamp>,
 }
 
 impl<T: Table, W: Write + Send> ParquetTable<T, W> {
@@ -214,7 +222,16 @@ impl<T: Table, W: Write + Send> ParquetTable<T, W> {
             written: 0,
             scratch: String::new(),
             text: String::new(),
+            origin: None,
         })
+    }
+
+    /// Sees a frame's time: the first one known is the origin of the `*_rel` columns.
+    #[inline]
+    pub fn origin(&mut self, time: Option<Timestamp>) {
+        if self.origin.is_none() {
+            self.origin = time;
+        }
     }
 
     /// Rows written so far.
@@ -229,6 +246,7 @@ impl<T: Table, W: Write + Send> ParquetTable<T, W> {
             columns: &mut self.builders,
             at: 0,
             text: &mut self.text,
+            origin: self.origin,
         };
         self.columns
             .each_cell(record, &mut self.scratch, &mut cells);
@@ -288,7 +306,8 @@ impl<W: Write + Send> PacketParquet<W> {
 }
 
 impl<W: Write + Send> Sink for PacketParquet<W> {
-    fn packet(&mut self, _frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        self.0.origin(frame.timestamp);
         self.0.row(row)
     }
 
@@ -324,7 +343,8 @@ impl<W: Write + Send> Sink for ConnParquet<W> {
         }
     }
 
-    fn packet(&mut self, _frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+    fn packet(&mut self, frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+        self.table.origin(frame.timestamp);
         Ok(())
     }
 
@@ -363,7 +383,8 @@ impl<W: Write + Send> Sink for ExchangeParquet<W> {
         }
     }
 
-    fn packet(&mut self, _frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+    fn packet(&mut self, frame: &Frame<'_>, _row: &PacketRecord) -> io::Result<()> {
+        self.0.origin(frame.timestamp);
         Ok(())
     }
 
