@@ -102,6 +102,15 @@ def main():
         assert sum(r[2] for r in joined) == tcp, (joined, tcp)
         assert all(r[2] == r[3] for r in joined), joined
         assert len(joined) == len(csv_rows(text, "flows"))
+        # An empty CSV cell is a null in Parquet, and only that: column by column, as
+        # many values in both.
+        for table, source in [("packets", packets), ("flows", flows), ("http", http)]:
+            rows = csv_rows(text, table)
+            for (column,) in query(db, f"SELECT column_name FROM (DESCRIBE SELECT * FROM {source})"):
+                [(values,)] = query(db, f'SELECT count("{column}") FROM {source}')
+                filled = sum(1 for r in rows if r.get(column, "") != "")
+                assert values == filled, (table, column, values, filled)
+
         # Times since each capture's first frame (`time_rel`, in every table): the
         # seconds the CSV spells with nine decimals.
         def seconds(text):

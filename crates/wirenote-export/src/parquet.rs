@@ -115,9 +115,10 @@ impl Column {
                 b.append_option(nanos.ok());
             }
             (Column::Bool(b), Cell::Bool(v)) => b.append_value(v),
+            // An empty cell is a null, as in JSON (`analysis` on a segment with no flags).
+            (Column::Text(b), Cell::Null | Cell::Text("") | Cell::Word("")) => b.append_null(),
             (Column::Text(b), Cell::Text(v)) => b.append_value(v),
             (Column::Text(b), Cell::Word(v)) => b.append_value(v),
-            (Column::Text(b), Cell::Null) => b.append_null(),
             (Column::Text(b), other) => {
                 text.clear();
                 let _ = write!(text, "{other}");
@@ -401,7 +402,7 @@ impl<W: Write + Send> Sink for ExchangeParquet<W> {
 mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{TimestampNanosecondType, UInt64Type};
+    use arrow_array::types::{Float64Type, TimestampNanosecondType, UInt64Type};
     use arrow_array::Array;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::basic::Encoding;
@@ -411,6 +412,7 @@ mod tests {
         let mut table =
             ParquetTable::<PacketColumn, _>::new(&mut out, Selection::All, capture).unwrap();
         for record in records {
+            table.origin(record.time);
             table.row(record).unwrap();
         }
         table.finish().unwrap();
@@ -456,6 +458,20 @@ mod tests {
         );
         let sport = batch.column_by_name("sport").unwrap();
         assert!(sport.is_null(3), "a frame that is not TCP has no port");
+        let analysis = batch.column_by_name("analysis").unwrap();
+        assert!(
+            (0..records.len()).all(|i| analysis.is_null(i)
+                == records[i]
+                    .tcp
+                    .as_ref()
+                    .is_none_or(|t| t.analysis.flags.is_empty())),
+            "an empty cell is a null, as in JSON"
+        );
+        let time_rel = batch
+            .column_by_name("time_rel")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        assert_eq!(time_rel.value(0), 0.0, "the first frame is the origin");
         let src = batch.column_by_name("src").unwrap().as_string::<i32>();
         assert_eq!(src.value(4), "2001:db8::1");
         let info = batch.column_by_name("info").unwrap().as_string::<i32>();
