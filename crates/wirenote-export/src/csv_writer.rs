@@ -25,7 +25,7 @@ use std::net::IpAddr;
 
 use wirenote_core::capture::Timestamp;
 
-use crate::schema::{Cell, CellSink, Selection, Table};
+use crate::schema::{dotted_quad, Cell, CellSink, Selection, Table};
 use crate::{CsvStyle, WRITE_BLOCK};
 
 /// Rows are written out once this many bytes of them are buffered.
@@ -185,13 +185,7 @@ fn push_cell(buf: &mut Vec<u8>, cell: Cell<'_>, verbatim: bool, origin: Option<T
         }
         // Dotted quads by hand: `Ipv4Addr`'s Display goes through the formatting machinery.
         Cell::Ip(IpAddr::V4(v4)) => {
-            let mut num = itoa::Buffer::new();
-            for (i, octet) in v4.octets().iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'.');
-                }
-                buf.extend_from_slice(num.format(*octet).as_bytes());
-            }
+            dotted_quad(v4, |piece| buf.extend_from_slice(piece.as_bytes()));
             buf.push(b',');
         }
         other => push_display(buf, &other),

@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -35,7 +36,7 @@ use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
 use wirenote_core::{Frame, Sink, Wants};
 
 use crate::schema::{
-    Cell, CellSink, ConnColumn, ExchangeColumn, PacketColumn, Selection, Table, Type,
+    dotted_quad, Cell, CellSink, ConnColumn, ExchangeColumn, PacketColumn, Selection, Table, Type,
 };
 
 /// Rows gathered before they go to the Parquet writer as one Arrow batch.
@@ -119,6 +120,11 @@ impl Column {
             (Column::Text(b), Cell::Null | Cell::Text("") | Cell::Word("")) => b.append_null(),
             (Column::Text(b), Cell::Text(v)) => b.append_value(v),
             (Column::Text(b), Cell::Word(v)) => b.append_value(v),
+            (Column::Text(b), Cell::Ip(IpAddr::V4(v4))) => {
+                text.clear();
+                dotted_quad(v4, |piece| text.push_str(piece));
+                b.append_value(text.as_str());
+            }
             (Column::Text(b), other) => {
                 text.clear();
                 let _ = write!(text, "{other}");

@@ -3,7 +3,7 @@
 //! tables use it, it uses none of them.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use wirenote_core::capture::Timestamp;
 
@@ -156,6 +156,20 @@ impl fmt::Display for Cell<'_> {
             Cell::Text(v) => f.write_str(v),
             Cell::Word(v) => f.write_str(v),
         }
+    }
+}
+
+/// Spells an IPv4 address as its `Display` does (`192.0.2.1`), a piece at a time into
+/// `put`, without the formatting machinery: two address cells on every packet row, in
+/// CSV and Parquet alike.
+#[inline]
+pub(crate) fn dotted_quad(v4: Ipv4Addr, mut put: impl FnMut(&str)) {
+    let mut num = itoa::Buffer::new();
+    for (i, octet) in v4.octets().iter().enumerate() {
+        if i > 0 {
+            put(".");
+        }
+        put(num.format(*octet));
     }
 }
 
@@ -427,3 +441,20 @@ macro_rules! table {
     };
 }
 pub(crate) use table;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The hand-spelled dotted quad is the address's `Display`.
+        #[test]
+        fn a_dotted_quad_is_the_display(bits in any::<u32>()) {
+            let v4 = Ipv4Addr::from(bits);
+            let mut spelled = String::new();
+            dotted_quad(v4, |piece| spelled.push_str(piece));
+            prop_assert_eq!(spelled, v4.to_string());
+        }
+    }
+}

@@ -29,6 +29,7 @@ mod conn;
 mod exchange;
 mod packet;
 
+pub(crate) use cell::dotted_quad;
 pub use cell::{markdown, write_elapsed, Cell, CellSink, Mirror, Selection, Spec, Table, Type};
 pub use conn::ConnColumn;
 pub use exchange::ExchangeColumn;
