@@ -345,6 +345,39 @@ impl HeadHint {
         self.first_line
     }
 
+    /// The framing of the head of the message `rest` and where its body starts, as an
+    /// earlier call kept them or scanned from `headers_at` on; `None` while the head is
+    /// not whole.
+    fn head(&mut self, rest: &[u8], headers_at: usize) -> Option<(Framing, usize)> {
+        match self.read.as_deref() {
+            Some(read) => Some((read.framing.clone(), read.body_start)),
+            None => scan_headers(rest, headers_at, self),
+        }
+    }
+
+    /// Keeps a whole head whose body is still to come, with the message `build` makes of
+    /// it (built once, by the first call that keeps it); returns that message.
+    fn keep_head(
+        &mut self,
+        framing: &Framing,
+        body_start: usize,
+        build: Option<impl FnOnce() -> Message>,
+    ) -> Option<&Message> {
+        let read = self.read.get_or_insert_with(|| {
+            Box::new(ReadHead {
+                framing: framing.clone(),
+                body_start,
+                message: build.map(|build| build()),
+            })
+        });
+        read.message.as_ref()
+    }
+
+    /// The kept head's message, for the read that completes its body.
+    fn take_message(&mut self) -> Option<Message> {
+        self.read.take().and_then(|read| read.message)
+    }
+
     fn for_message(&mut self, start: usize) -> &mut HeadHint {
         if self.start != start {
             *self = HeadHint {
@@ -711,11 +744,7 @@ fn dissect_message(
     let no_body =
         kind == Kind::Response && response_has_no_body(status, conv.last_method.as_deref());
     let try_body = !end_of_stream && !no_body;
-    let head = match hint.read.as_deref() {
-        Some(read) => Some((read.framing.clone(), read.body_start)),
-        None => scan_headers(rest, first_next, hint),
-    };
-    let Some((framing, body_start)) = head else {
+    let Some((framing, body_start)) = hint.head(rest, first_next) else {
         if can_desegment {
             result.need = Some((offset, Need::OneMoreSegment));
             return None;
@@ -731,17 +760,10 @@ fn dissect_message(
     if try_body && can_desegment {
         if let Some(need) = body_need(conv, rest, body_start, &framing, kind, available) {
             result.need = Some((offset, need));
-            let lean = conv.lean;
-            let read = hint.read.get_or_insert_with(|| {
-                let head = &rest[..body_start];
-                Box::new(ReadHead {
-                    framing: framing.clone(),
-                    body_start,
-                    message: (!lean)
-                        .then(|| Message::new(false, head, first_line, line_text, kind, status)),
-                })
-            });
-            if let (true, Some(message)) = (conv.want_open_head, &read.message) {
+            let head = &rest[..body_start];
+            let build = || Message::new(false, head, first_line, line_text, kind, status);
+            let kept = hint.keep_head(&framing, body_start, (!conv.lean).then_some(build));
+            if let (true, Some(message)) = (conv.want_open_head, kept) {
                 result.open_head = Some(message.clone().with_body(framing.content_type, available));
             }
             return None;
@@ -756,10 +778,9 @@ fn dissect_message(
         result.info += &media_suffix(media, &body_magic, body_len);
     }
     let head = &rest[..body_start];
-    let message = match hint.read.take().and_then(|read| read.message) {
-        Some(message) => message,
-        None => Message::new(conv.lean, head, first_line, line_text, kind, status),
-    };
+    let message = hint
+        .take_message()
+        .unwrap_or_else(|| Message::new(conv.lean, head, first_line, line_text, kind, status));
     let mut message = message.with_body(framing.content_type, body_len);
     if kind == Kind::Request {
         conv.last_method = message.method.clone();
