@@ -45,7 +45,10 @@ pub use explain::{
     MAX_ARROWS, MAX_LADDERS,
 };
 pub use lua::{LuaWriter, LUA_FORMAT_VERSION};
-pub use parquet::{ConnParquet, ExchangeParquet, PacketParquet, ParquetTable};
+pub use parquet::{
+    split_packet_parquet, ConnParquet, ExchangeParquet, PacketParquet, PacketParquetRows,
+    ParquetEncoder, ParquetTable,
+};
 pub use pcapng::{annotation, AnnotatedPcapNg};
 pub use sinks::{AnnotatedCopy, ConnTable, ExchangeTable, LuaMetadata, PacketTable};
 pub use xlsx::{Sheets, Workbook, WorkbookInfo, EXCEL_MAX_ROWS};

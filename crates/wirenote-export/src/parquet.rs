@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -178,77 +179,67 @@ fn io_error(err: ParquetError) -> io::Error {
     }
 }
 
-/// One table written as Parquet, one row at a time.
-pub struct ParquetTable<T: Table, W: Write + Send> {
-    writer: Option<ArrowWriter<W>>,
+/// The writer settings of a table of `columns`: dictionaries for the strings (roles,
+/// states, addresses repeat); numbers and times written plain and left to zstd, which is
+/// faster than hashing them; statistics per column chunk, not per page.
+fn writer_properties<T: Table>(columns: &Selection<T>) -> WriterProperties {
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_created_by(format!("wirenote {}", env!("CARGO_PKG_VERSION")));
+    for column in columns.columns() {
+        let spec = column.spec();
+        let strings = matches!(spec.ty, Type::Text | Type::Address);
+        props = props.set_column_dictionary_enabled(ColumnPath::from(spec.name), strings);
+    }
+    props.build()
+}
+
+/// A table's rows gathered into Arrow arrays, [`BATCH_ROWS`] at a time.
+struct Gathered<T: Table> {
     schema: SchemaRef,
     columns: Selection<T>,
     builders: Vec<Column>,
     capture: Option<String>,
     rows: usize,
-    written: u64,
     scratch: String,
     text: String,
     /// The capture's first frame time, which `*_rel` columns count from.
     origin: Option<Timestamp>,
 }
 
-impl<T: Table, W: Write + Send> ParquetTable<T, W> {
-    /// A table of `columns` on `out`, led by a `capture` column holding `capture` when
-    /// given. The file's header is written now, its footer by [`ParquetTable::finish`].
-    pub fn new(out: W, columns: Selection<T>, capture: Option<&str>) -> io::Result<Self> {
+impl<T: Table> Gathered<T> {
+    fn new(columns: Selection<T>, capture: Option<&str>) -> Self {
         let schema = Arc::new(arrow_schema(&columns, capture.is_some()));
-        // Dictionaries for the strings (roles, states, addresses repeat); numbers and
-        // times are written plain and left to zstd, which is faster than hashing them.
-        // Statistics per column chunk, not per page.
-        let mut props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_created_by(format!("wirenote {}", env!("CARGO_PKG_VERSION")));
-        for column in columns.columns() {
-            let spec = column.spec();
-            let strings = matches!(spec.ty, Type::Text | Type::Address);
-            props = props.set_column_dictionary_enabled(ColumnPath::from(spec.name), strings);
-        }
-        let props = props.build();
-        let writer =
-            ArrowWriter::try_new(out, Arc::clone(&schema), Some(props)).map_err(io_error)?;
         let builders = columns
             .columns()
             .iter()
             .map(|c| Column::new(c.spec().ty))
             .collect();
-        Ok(ParquetTable {
-            writer: Some(writer),
+        Gathered {
             schema,
             columns,
             builders,
             capture: capture.map(str::to_owned),
             rows: 0,
-            written: 0,
             scratch: String::new(),
             text: String::new(),
             origin: None,
-        })
+        }
     }
 
     /// Sees a frame's time: the first one known is the origin of the `*_rel` columns.
     #[inline]
-    pub fn origin(&mut self, time: Option<Timestamp>) {
+    fn origin(&mut self, time: Option<Timestamp>) {
         if self.origin.is_none() {
             self.origin = time;
         }
     }
 
-    /// Rows written so far.
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
-    /// Appends one row.
+    /// Appends one row; returns the batch it filled, if it did.
     #[inline]
-    pub fn row(&mut self, record: &T::Record) -> io::Result<()> {
+    fn row(&mut self, record: &T::Record) -> io::Result<Option<RecordBatch>> {
         let mut cells = Cells {
             columns: &mut self.builders,
             at: 0,
@@ -258,17 +249,16 @@ impl<T: Table, W: Write + Send> ParquetTable<T, W> {
         self.columns
             .each_cell(record, &mut self.scratch, &mut cells);
         self.rows += 1;
-        self.written += 1;
         if self.rows >= BATCH_ROWS {
-            self.write_batch()?;
+            return self.batch();
         }
-        Ok(())
+        Ok(None)
     }
 
-    /// Hands the gathered rows to the Parquet writer as one Arrow batch.
-    fn write_batch(&mut self) -> io::Result<()> {
+    /// The rows gathered so far as one Arrow batch (`None` when there are none).
+    fn batch(&mut self) -> io::Result<Option<RecordBatch>> {
         if self.rows == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let capture = self.capture.as_deref().map(|name| {
             Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
@@ -280,10 +270,58 @@ impl<T: Table, W: Write + Send> ParquetTable<T, W> {
             .chain(self.builders.iter_mut().map(Column::finish))
             .collect();
         self.rows = 0;
-        let batch =
-            RecordBatch::try_new(Arc::clone(&self.schema), arrays).map_err(io::Error::other)?;
+        RecordBatch::try_new(Arc::clone(&self.schema), arrays)
+            .map(Some)
+            .map_err(io::Error::other)
+    }
+}
+
+/// One table written as Parquet, one row at a time.
+pub struct ParquetTable<T: Table, W: Write + Send> {
+    writer: Option<ArrowWriter<W>>,
+    gathered: Gathered<T>,
+    written: u64,
+}
+
+impl<T: Table, W: Write + Send> ParquetTable<T, W> {
+    /// A table of `columns` on `out`, led by a `capture` column holding `capture` when
+    /// given. The file's header is written now, its footer by [`ParquetTable::finish`].
+    pub fn new(out: W, columns: Selection<T>, capture: Option<&str>) -> io::Result<Self> {
+        let props = writer_properties(&columns);
+        let gathered = Gathered::new(columns, capture);
+        let writer = ArrowWriter::try_new(out, Arc::clone(&gathered.schema), Some(props))
+            .map_err(io_error)?;
+        Ok(ParquetTable {
+            writer: Some(writer),
+            gathered,
+            written: 0,
+        })
+    }
+
+    /// Sees a frame's time: the first one known is the origin of the `*_rel` columns.
+    #[inline]
+    pub fn origin(&mut self, time: Option<Timestamp>) {
+        self.gathered.origin(time);
+    }
+
+    /// Rows written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Appends one row.
+    #[inline]
+    pub fn row(&mut self, record: &T::Record) -> io::Result<()> {
+        self.written += 1;
+        match self.gathered.row(record)? {
+            Some(batch) => self.write(&batch),
+            None => Ok(()),
+        }
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> io::Result<()> {
         match self.writer.as_mut() {
-            Some(writer) => writer.write(&batch).map_err(io_error),
+            Some(writer) => writer.write(batch).map_err(io_error),
             None => Err(io::Error::other("Parquet table already finished")),
         }
     }
@@ -293,12 +331,116 @@ impl<T: Table, W: Write + Send> ParquetTable<T, W> {
         if self.writer.is_none() {
             return Ok(());
         }
-        self.write_batch()?;
+        if let Some(batch) = self.gathered.batch()? {
+            self.write(&batch)?;
+        }
         match self.writer.take() {
             // The footer, then a flush of the output (an error keeps its kind).
             Some(mut writer) => writer.finish().map(drop).map_err(io_error),
             None => Ok(()),
         }
+    }
+}
+
+/// What the rows' half of a split table hands its encoder.
+enum ToEncoder {
+    /// Rows, gathered.
+    Batch(RecordBatch),
+    /// The rows are complete: the table may be finished.
+    Complete,
+}
+
+/// Batches in flight between a split table's halves (and so the most rows it holds
+/// beyond a row group).
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// The per-packet table in two halves, for two threads: the rows' half, a [`Sink`] on the
+/// thread that makes the rows, gathers them into Arrow arrays; the encoder, on a thread of
+/// its own ([`ParquetEncoder::run`]), compresses and writes them. One writer thread doing
+/// both had three times the second pass's work (callgrind), so the run waited for it.
+pub fn split_packet_parquet<W: Write + Send>(
+    out: W,
+    capture: Option<&str>,
+) -> (PacketParquetRows, ParquetEncoder<W>) {
+    let props = writer_properties(&Selection::<PacketColumn>::All);
+    let gathered = Gathered::new(Selection::All, capture);
+    let schema = Arc::clone(&gathered.schema);
+    let (to_encoder, from_rows) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+    let rows = PacketParquetRows {
+        gathered,
+        to_encoder,
+    };
+    let encoder = ParquetEncoder {
+        out,
+        schema,
+        props,
+        from_rows,
+    };
+    (rows, encoder)
+}
+
+/// The rows' half of [`split_packet_parquet`].
+pub struct PacketParquetRows {
+    gathered: Gathered<PacketColumn>,
+    to_encoder: SyncSender<ToEncoder>,
+}
+
+impl PacketParquetRows {
+    fn send(&self, message: ToEncoder) -> io::Result<()> {
+        self.to_encoder
+            .send(message)
+            .map_err(|_| io::Error::other("the Parquet writer stopped"))
+    }
+}
+
+impl Sink for PacketParquetRows {
+    fn packet(&mut self, frame: &Frame<'_>, row: &PacketRecord) -> io::Result<()> {
+        self.gathered.origin(frame.timestamp);
+        match self.gathered.row(row)? {
+            Some(batch) => self.send(ToEncoder::Batch(batch)),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if let Some(batch) = self.gathered.batch()? {
+            self.send(ToEncoder::Batch(batch))?;
+        }
+        self.send(ToEncoder::Complete)
+    }
+}
+
+/// The encoding half of [`split_packet_parquet`].
+pub struct ParquetEncoder<W: Write + Send> {
+    out: W,
+    schema: SchemaRef,
+    props: WriterProperties,
+    from_rows: Receiver<ToEncoder>,
+}
+
+impl<W: Write + Send> ParquetEncoder<W> {
+    /// Writes the batches as they come, and the footer once the rows are complete. The
+    /// file starts with the first message: rows that fail before any (an unreadable
+    /// capture) write nothing at all, and rows that fail later (their half is dropped
+    /// without completing) leave the table without its footer, for the caller to discard.
+    pub fn run(self) -> io::Result<()> {
+        let ParquetEncoder {
+            out,
+            schema,
+            props,
+            from_rows,
+        } = self;
+        let Ok(first) = from_rows.recv() else {
+            return Ok(());
+        };
+        let mut writer = ArrowWriter::try_new(out, schema, Some(props)).map_err(io_error)?;
+        for message in std::iter::once(first).chain(from_rows) {
+            match message {
+                ToEncoder::Batch(batch) => writer.write(&batch).map_err(io_error)?,
+                ToEncoder::Complete => return writer.finish().map(drop).map_err(io_error),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -424,6 +566,53 @@ mod tests {
         table.finish().unwrap();
         drop(table);
         out
+    }
+
+    /// `records` through the two halves of [`split_packet_parquet`] on two threads, the
+    /// rows' half finished when `complete`, else dropped (as after a failed run).
+    fn split_file(records: &[PacketRecord], complete: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (mut rows, encoder) = split_packet_parquet(&mut out, None);
+        std::thread::scope(|scope| {
+            let encoding = scope.spawn(move || encoder.run());
+            for (i, record) in records.iter().enumerate() {
+                let frame = Frame::packet(i as u64 + 1, record.time, 1, &[]);
+                rows.packet(&frame, record).unwrap();
+            }
+            if complete {
+                rows.finish().unwrap();
+            }
+            drop(rows);
+            encoding.join().unwrap().unwrap();
+        });
+        out
+    }
+
+    /// Gathering rows on one thread and encoding them on another writes the very file one
+    /// table writes; rows that never complete leave no footer, and none at all nothing.
+    #[test]
+    fn the_split_table_writes_what_one_table_writes() {
+        let one = crate::tests::packet_records();
+        let many: Vec<PacketRecord> = one
+            .iter()
+            .cycle()
+            .take(2 * BATCH_ROWS + 5)
+            .cloned()
+            .collect();
+        for records in [&one[..], &many[..], &[]] {
+            assert_eq!(split_file(records, true), packets_file(records, None));
+        }
+        let unfinished = split_file(&many, false);
+        assert!(!unfinished.is_empty(), "full batches were written");
+        assert!(
+            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(unfinished)).is_err(),
+            "but no footer: not a Parquet file"
+        );
+        assert!(
+            split_file(&one, false).is_empty(),
+            "no batch was full: nothing written"
+        );
+        assert!(split_file(&[], false).is_empty());
     }
 
     fn read(bytes: Vec<u8>) -> Vec<RecordBatch> {
