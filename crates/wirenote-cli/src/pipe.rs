@@ -17,12 +17,13 @@
 //! and the writer flushes whenever it has caught up, so a row reaches the reader as soon
 //! as its packet has arrived while a fast stream still goes out in large writes.
 
-use std::io;
+use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 
 use anyhow::Context;
 use wirenote_core::record::{ConnRecord, ExchangeRecord, PacketRecord};
 use wirenote_core::{Frame, Sink, Wants};
+use wirenote_export::{PacketParquetRows, ParquetEncoder};
 
 /// Rows per batch.
 const BATCH_ROWS: usize = 256;
@@ -179,12 +180,44 @@ pub(crate) fn with_writer_thread<'s, T>(
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the row writer panicked")));
-        match (produced, written) {
-            (_, Err(err)) => Err(err.into()),
-            (Err(err), Ok(())) => Err(err),
-            (Ok(value), Ok(())) => Ok(value),
-        }
+        outcome(produced, written)
     })
+}
+
+/// Runs `produce` on this thread with the rows' half of a split Parquet table as its sink
+/// (it gathers the rows into Arrow arrays here), and the encoder on another thread
+/// (`wirenote_export::split_packet_parquet`): a writer thread that did both had three
+/// times the second pass's work. The file is finished only if the rows completed; a
+/// write error stops `produce` at its next batch and is the error returned.
+pub(crate) fn with_encoder_thread<W: Write + Send, T>(
+    mut rows: PacketParquetRows,
+    encoder: ParquetEncoder<W>,
+    produce: impl FnOnce(&mut dyn Sink) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    std::thread::scope(|scope| {
+        let encoding = std::thread::Builder::new()
+            .name("wirenote-writer".into())
+            .spawn_scoped(scope, move || encoder.run())
+            .context("cannot start the writer thread")?;
+        let produced = produce(&mut rows);
+        // The rows' half hangs up: the encoder ends.
+        drop(rows);
+        let written = encoding
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the Parquet writer panicked")));
+        outcome(produced, written)
+    })
+}
+
+/// The outcome of rows made on one thread and written on another: the writer's error
+/// first (the maker's, when both failed, only follows from it: say, a full disk stopped
+/// the writer and then the maker's next hand-over).
+fn outcome<T>(produced: anyhow::Result<T>, written: io::Result<()>) -> anyhow::Result<T> {
+    match (produced, written) {
+        (_, Err(err)) => Err(err.into()),
+        (Err(err), Ok(())) => Err(err),
+        (Ok(value), Ok(())) => Ok(value),
+    }
 }
 
 fn write_batches<'s>(

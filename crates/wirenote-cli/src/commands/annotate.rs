@@ -16,7 +16,7 @@ use crate::exit::Exit;
 use crate::input::{stdin_delivery, walk_frames, Capture};
 use crate::output::Output;
 use crate::passes::{drive, EachFrame, Walk};
-use crate::pipe::{with_writer_thread, Delivery};
+use crate::pipe::{with_encoder_thread, with_writer_thread, Delivery};
 use crate::progress::Progress;
 use crate::sink::packet_sink;
 use crate::tables::{
@@ -182,9 +182,9 @@ fn two_passes_at_once(
 }
 
 /// Drives every frame `walk` yields (from `source`, which messages name) through a
-/// dissector for `pass`: the rows go to the
-/// format's sink on a writer thread, the annotated pcapng copy (which needs the frames'
-/// bytes) is written on this one.
+/// dissector for `pass`: the rows go to the format's sink on a writer thread (Parquet's
+/// are gathered here and encoded there), the annotated pcapng copy (which needs the
+/// frames' bytes) is written on this one.
 fn annotate(
     config: &Config,
     source: &str,
@@ -194,8 +194,21 @@ fn annotate(
     pcapng: Option<&Output>,
     delivery: Delivery,
 ) -> anyhow::Result<Option<String>> {
+    let mut copy = pcapng
+        .map(|out| AnnotatedCopy::new(out.writer()))
+        .transpose()?;
+    let produce = |rows: &mut dyn Sink| {
+        // The rows' sink last: it may take the rows (see `Sink::take_row`).
+        let mut sinks: Vec<&mut dyn Sink> = Vec::with_capacity(2);
+        if let Some(copy) = copy.as_mut() {
+            sinks.push(copy);
+        }
+        sinks.push(rows);
+        drive(source, walk, pass, config.limits, &mut sinks)
+    };
     if config.format == AnnotateFormat::Parquet {
-        return annotate_parquet(config, source, walk, pass, output, pcapng);
+        let (rows, encoder) = split_packet_parquet(output.writer(), None);
+        return with_encoder_thread(rows, encoder, produce);
     }
     let make_sink = || {
         packet_sink(
@@ -205,59 +218,8 @@ fn annotate(
             &config.info,
         )
     };
-    let mut copy = pcapng
-        .map(|out| AnnotatedCopy::new(out.writer()))
-        .transpose()?;
     with_writer_thread(make_sink, config.format.wants(), delivery, |pipe| {
-        // The pipe last: it takes the rows (see `Sink::take_row`).
-        let mut sinks: Vec<&mut dyn Sink> = Vec::with_capacity(2);
-        if let Some(copy) = copy.as_mut() {
-            sinks.push(copy);
-        }
-        sinks.push(pipe);
-        drive(source, walk, pass, config.limits, &mut sinks)
-    })
-}
-
-/// [`annotate`] into Parquet: the rows are gathered into Arrow arrays on this thread and
-/// encoded on another (`wirenote_export::split_packet_parquet`), rather than all of it
-/// on a writer thread, which had three times the second pass's work.
-fn annotate_parquet(
-    config: &Config,
-    source: &str,
-    walk: Walk<'_>,
-    pass: Pass,
-    output: &Output,
-    pcapng: Option<&Output>,
-) -> anyhow::Result<Option<String>> {
-    let (mut rows, encoder) = split_packet_parquet(output.writer(), None);
-    let mut copy = pcapng
-        .map(|out| AnnotatedCopy::new(out.writer()))
-        .transpose()?;
-    std::thread::scope(|scope| {
-        let encoding = std::thread::Builder::new()
-            .name("wirenote-writer".into())
-            .spawn_scoped(scope, move || encoder.run())
-            .context("cannot start the writer thread")?;
-        let produced = {
-            let mut sinks: Vec<&mut dyn Sink> = Vec::with_capacity(2);
-            if let Some(copy) = copy.as_mut() {
-                sinks.push(copy);
-            }
-            sinks.push(&mut rows);
-            drive(source, walk, pass, config.limits, &mut sinks)
-        };
-        // The rows' half hangs up: the encoder ends (finishing the file only if the rows
-        // completed).
-        drop(rows);
-        let written = encoding
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the Parquet writer panicked")));
-        match (produced, written) {
-            (_, Err(err)) => Err(err.into()),
-            (Err(err), Ok(())) => Err(err),
-            (Ok(damage), Ok(())) => Ok(damage),
-        }
+        produce(pipe)
     })
 }
 
