@@ -61,6 +61,11 @@ impl Attempt {
         }
     }
 
+    /// The last window-scale option's shift, if the SYN had one.
+    pub fn window_scale(&self) -> Option<u8> {
+        self.window_scale
+    }
+
     /// The segment's flags.
     pub fn flags(&self) -> TcpFlags {
         TcpFlags::from_bits(self.flags)

@@ -306,7 +306,7 @@ pub struct Tracker {
     attempts: usize,
     next_stream: u64,
     /// Connections displaced by port reuse, waiting to be collected.
-    replaced: Vec<Conn>,
+    replaced: Vec<Ended>,
     /// See [`Tracker::set_time_floor`].
     time_floor: i128,
     timeouts: Timeouts,
@@ -382,6 +382,76 @@ impl Slot {
             Slot::Conn(conn) => *conn,
             Slot::Attempt(attempt) => Conn::from_attempt(&attempt, key, zeek),
         }
+    }
+
+    /// What it leaves once forgotten. An attempt's record is read off its one SYN, as
+    /// [`Conn::from_attempt`]'s connection would give it, without making that connection
+    /// (a kilobyte, for every SYN of a flood).
+    fn record(&self, key: &Key) -> Option<Record> {
+        let attempt = match self {
+            Slot::Conn(conn) => return conn.record(key),
+            Slot::Attempt(attempt) => attempt,
+        };
+        // The SYN's side: its ISN, and its window scale or none used (`learn_bases`,
+        // `learn_window_scale`); the other side has sent nothing, and is not known to
+        // use none until its SYN-ACK says so.
+        let (sender_scale, other_scale) = match attempt.window_scale() {
+            Some(shift) => (WindowScale::Shift(shift.min(14)), WindowScale::Unknown),
+            None => (WindowScale::NotUsed, WindowScale::NotUsed),
+        };
+        let sender = forgotten::Side {
+            base_seq: Some(SeqNumber(attempt.seq)),
+            win_scale: sender_scale,
+        };
+        let other = forgotten::Side {
+            base_seq: None,
+            win_scale: other_scale,
+        };
+        let sides = if attempt.from_low {
+            [sender, other]
+        } else {
+            [other, sender]
+        };
+        Record::new(attempt.stream, attempt.from_low, sides, self.completeness())
+    }
+}
+
+/// A connection the tracker forgot (expired, shed, or displaced by port reuse), as it was
+/// held: made a whole [`Conn`] only when one is wanted, for a table of connections. A
+/// pass that writes none needs its stream and completeness only, and an attempt's
+/// connection, built and dropped unread for every SYN of a flood, was a seventh of such a
+/// pass's time (perf).
+#[derive(Debug)]
+pub struct Ended {
+    key: Key,
+    slot: Slot,
+    zeek: bool,
+}
+
+impl Ended {
+    /// Its `tcp.stream`.
+    #[inline]
+    pub fn stream(&self) -> u64 {
+        self.slot.stream()
+    }
+
+    /// Its final `tcp.completeness`.
+    #[inline]
+    pub fn completeness(&self) -> u8 {
+        self.slot.completeness()
+    }
+
+    /// The connection, if it was held whole (not as its one SYN).
+    pub fn whole(&self) -> Option<&Conn> {
+        match &self.slot {
+            Slot::Conn(conn) => Some(conn),
+            Slot::Attempt(_) => None,
+        }
+    }
+
+    /// The connection.
+    pub fn into_conn(self) -> Conn {
+        self.slot.into_conn(&self.key, self.zeek)
     }
 }
 
@@ -687,7 +757,11 @@ impl Tracker {
                         if matches!(old, Slot::Attempt(_)) {
                             *attempts -= 1;
                         }
-                        self.replaced.push(old.into_conn(&key, zeek));
+                        self.replaced.push(Ended {
+                            key,
+                            slot: old,
+                            zeek,
+                        });
                         e.into_mut()
                     }
                     Entry::Vacant(e) => e.insert(Slot::Conn(conn)),
@@ -960,7 +1034,7 @@ impl Tracker {
     ///
     /// The connections are appended to `out` (a list the caller keeps, so that a frame
     /// that forgets one, as every frame of a SYN flood does, allocates no list for it).
-    pub fn evict(&mut self, now_ns: i128, app_bytes: usize, out: &mut Vec<Conn>) {
+    pub fn evict(&mut self, now_ns: i128, app_bytes: usize, out: &mut Vec<Ended>) {
         let before = out.len();
         if self
             .queues
@@ -987,13 +1061,13 @@ impl Tracker {
         if self.forgotten.bytes() > self.max_bytes / 4 {
             self.drop_records();
         }
-        out[before..].sort_by_key(|c| c.stream);
+        out[before..].sort_by_key(Ended::stream);
     }
 
     /// The memory budget's share for live connections: the oldest quiet ones are
     /// forgotten until their state is 1/16 under it (so that the next one shed is not a
     /// frame away).
-    fn shed_to_budget(&mut self, out: &mut Vec<Conn>, mut app_bytes: usize) {
+    fn shed_to_budget(&mut self, out: &mut Vec<Ended>, mut app_bytes: usize) {
         let share = app_bytes / self.conns.len().max(1);
         let target = self.live_budget() - self.live_budget() / 16;
         while self.live_bytes() + app_bytes > target {
@@ -1026,7 +1100,7 @@ impl Tracker {
     /// A queue entry of `kind` taken off its queue: its connection is forgotten if it
     /// expired (`due` is `(now, timeout)`; `None` forgets it regardless), queued again if
     /// it was seen since, or left alone if it is gone or now of another kind.
-    fn settle(&mut self, kind: Quiet, entry: Queued, due: Option<(i128, i128)>) -> Option<Conn> {
+    fn settle(&mut self, kind: Quiet, entry: Queued, due: Option<(i128, i128)>) -> Option<Ended> {
         // One lookup: the entry is kept, queued again, or removed through it.
         let Entry::Occupied(mut occupied) = self.conns.entry(entry.key) else {
             return None;
@@ -1056,14 +1130,17 @@ impl Tracker {
         if matches!(slot, Slot::Attempt(_)) {
             self.attempts -= 1;
         }
-        let conn = slot.into_conn(&entry.key, self.zeek);
         self.forgotten
-            .keep(&self.hasher, &entry.key, conn.record(&entry.key));
-        Some(conn)
+            .keep(&self.hasher, &entry.key, slot.record(&entry.key));
+        Some(Ended {
+            key: entry.key,
+            slot,
+            zeek: self.zeek,
+        })
     }
 
     /// Takes the connections that port reuse displaced since the last call.
-    pub fn take_replaced(&mut self) -> Vec<Conn> {
+    pub fn take_replaced(&mut self) -> Vec<Ended> {
         std::mem::take(&mut self.replaced)
     }
 
@@ -1174,5 +1251,41 @@ mod end_of_first_pass {
             .collect();
         assert_eq!(seen, [(0, completeness::SYN_SENT)]);
         assert_eq!(seen, rebuilt);
+    }
+}
+
+#[cfg(test)]
+mod attempt_records {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    proptest! {
+        /// A forgotten attempt leaves, read off its SYN, the record the connection
+        /// `Conn::from_attempt` makes of it would leave.
+        #[test]
+        fn an_attempt_records_what_its_connection_would(
+            stream in 0u64..(1 << 33),
+            from_low in any::<bool>(),
+            seq in any::<u32>(),
+            ack in any::<u32>(),
+            window in any::<u16>(),
+            scale in proptest::option::of(any::<u8>()),
+            ports in (1u16.., 1u16..),
+        ) {
+            let at = |port| Endpoint { addr: IpAddr::V4(Ipv4Addr::LOCALHOST), port };
+            let key = conversation_key(at(ports.0), at(ports.1));
+            let attempt = Attempt::new(
+                stream,
+                from_low,
+                (seq, ack, TcpFlags::SYN, window),
+                scale,
+                1_000,
+                7,
+                Tunnels::default(),
+            );
+            let whole = Conn::from_attempt(&attempt, &key, false).record(&key);
+            prop_assert_eq!(Slot::Attempt(Box::new(attempt)).record(&key), whole);
+        }
     }
 }

@@ -14,7 +14,9 @@ use crate::conn::expiry::Timeouts;
 pub use crate::conn::expiry::CLOSED_LINGER_NS;
 use crate::conn::flow::Endpoint;
 use crate::conn::lifecycle::TcpState;
-use crate::conn::tracker::{Conn, SegmentInput, SegmentResult, Shed, Tracker, DEFAULT_MAX_BYTES};
+use crate::conn::tracker::{
+    Conn, Ended, SegmentInput, SegmentResult, Shed, Tracker, DEFAULT_MAX_BYTES,
+};
 use crate::pipeline::decap::{self, mark_malformed, protocol_name};
 use crate::pipeline::pass::{Pass, Passing};
 use crate::record::Kind;
@@ -38,8 +40,9 @@ pub struct Dissector {
     exchanges_kept: Exchanges,
     /// The last frame dissected.
     last_frame: u64,
-    /// Connections finished since the last [`Dissector::take_finished`].
-    finished: Vec<Conn>,
+    /// Connections finished since the last [`Dissector::take_finished`] (made whole
+    /// there, not here: see [`Ended`]).
+    finished: Vec<Ended>,
     /// HTTP exchanges whose outcome is known, not yet taken.
     exchanges: Vec<ExchangeRecord>,
     /// Capture time of the previous TCP frame that had one.
@@ -192,9 +195,9 @@ impl Dissector {
     /// the board is closed, while the second pass goes on (freeing 200,000 half-open
     /// connections first made the second pass wait a tenth of the run for it).
     fn settle_all(&mut self) {
-        for conn in std::mem::take(&mut self.finished) {
+        for ended in std::mem::take(&mut self.finished) {
             self.passing
-                .learn_completeness(conn.stream, conn.summary.completeness);
+                .learn_completeness(ended.stream(), ended.completeness());
         }
         let passing = &mut self.passing;
         self.tracker
@@ -211,6 +214,9 @@ impl Dissector {
     pub fn take_finished(&mut self) -> Vec<Conn> {
         self.learn_finished();
         std::mem::take(&mut self.finished)
+            .into_iter()
+            .map(Ended::into_conn)
+            .collect()
     }
 
     /// [`Dissector::take_finished`] for a caller that wants no connections: they are
@@ -234,10 +240,10 @@ impl Dissector {
             self.passing.publish_if_due(self.last_frame);
             return;
         }
-        self.finished.sort_by_key(|c| c.stream);
-        for conn in &self.finished {
+        self.finished.sort_by_key(Ended::stream);
+        for ended in &self.finished {
             self.passing
-                .learn_completeness(conn.stream, conn.summary.completeness);
+                .learn_completeness(ended.stream(), ended.completeness());
         }
         self.passing.learn_taken(self.tracker.take_taken());
         self.passing.publish_if_due(self.last_frame);
@@ -282,11 +288,11 @@ impl Dissector {
             return;
         }
         let mut early = std::mem::take(&mut self.finished);
-        early.sort_by_key(|c| c.stream);
-        let mut early = early.into_iter().peekable();
+        early.sort_by_key(Ended::stream);
+        let mut early = early.into_iter().map(Ended::into_conn).peekable();
         let (apps, exchanges) = (&mut self.apps, &mut self.exchanges);
         let mut hand_over = |conn: Conn| {
-            close_app(apps, exchanges, &conn);
+            close_app(apps, exchanges, conn.stream, Some(&conn));
             each(conn);
         };
         self.tracker.drain_in_order(|conn| {
@@ -304,8 +310,13 @@ impl Dissector {
         }
     }
 
-    fn close_app(&mut self, conn: &Conn) {
-        close_app(&mut self.apps, &mut self.exchanges, conn);
+    fn close_app(&mut self, ended: &Ended) {
+        close_app(
+            &mut self.apps,
+            &mut self.exchanges,
+            ended.stream(),
+            ended.whole(),
+        );
     }
 
     /// The time a TCP frame counts at for connection tracking: its own, or for a frame
@@ -343,8 +354,13 @@ impl Dissector {
         let before = self.finished.len();
         self.tracker
             .evict(now_ns, self.apps.len() * APP_COST, &mut self.finished);
-        for conn in &self.finished[before..] {
-            close_app(&mut self.apps, &mut self.exchanges, conn);
+        for ended in &self.finished[before..] {
+            close_app(
+                &mut self.apps,
+                &mut self.exchanges,
+                ended.stream(),
+                ended.whole(),
+            );
         }
     }
 
@@ -608,17 +624,18 @@ impl Dissector {
 fn close_app(
     apps: &mut HashMap<u64, Box<ConnApp>, ahash::RandomState>,
     exchanges: &mut Vec<ExchangeRecord>,
-    conn: &Conn,
+    stream: u64,
+    conn: Option<&Conn>,
 ) {
-    if let Some(mut app) = apps.remove(&conn.stream) {
-        let end = if conn.summary.first_rst.is_some() {
-            ConnEnd::Reset
-        } else if conn.is_closed() {
-            ConnEnd::Closed
-        } else {
-            ConnEnd::Open
+    if let Some(mut app) = apps.remove(&stream) {
+        // A connection held as its one SYN has no payload, and so no app, but would be
+        // open.
+        let end = match conn {
+            Some(conn) if conn.summary.first_rst.is_some() => ConnEnd::Reset,
+            Some(conn) if conn.is_closed() => ConnEnd::Closed,
+            _ => ConnEnd::Open,
         };
-        exchanges.extend(app.exchanges.finish(conn.stream, end));
+        exchanges.extend(app.exchanges.finish(stream, end));
     }
 }
 
