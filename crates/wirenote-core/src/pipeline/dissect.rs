@@ -213,10 +213,11 @@ impl Dissector {
     /// reuse) since the last call, in stream order.
     pub fn take_finished(&mut self) -> Vec<Conn> {
         self.learn_finished();
-        std::mem::take(&mut self.finished)
-            .into_iter()
-            .map(Ended::into_conn)
-            .collect()
+        if self.finished.is_empty() {
+            // Most frames end none: no list is made for them.
+            return Vec::new();
+        }
+        self.finished.drain(..).map(Ended::into_conn).collect()
     }
 
     /// [`Dissector::take_finished`] for a caller that wants no connections: they are
