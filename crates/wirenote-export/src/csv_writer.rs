@@ -185,7 +185,7 @@ fn push_cell(buf: &mut Vec<u8>, cell: Cell<'_>, verbatim: bool, origin: Option<T
         }
         // Dotted quads by hand: `Ipv4Addr`'s Display goes through the formatting machinery.
         Cell::Ip(IpAddr::V4(v4)) => {
-            dotted_quad(v4, |piece| buf.extend_from_slice(piece.as_bytes()));
+            buf.extend_from_slice(dotted_quad(v4).as_bytes());
             buf.push(b',');
         }
         other => push_display(buf, &other),

@@ -121,11 +121,7 @@ impl Column {
             (Column::Text(b), Cell::Null | Cell::Text("") | Cell::Word("")) => b.append_null(),
             (Column::Text(b), Cell::Text(v)) => b.append_value(v),
             (Column::Text(b), Cell::Word(v)) => b.append_value(v),
-            (Column::Text(b), Cell::Ip(IpAddr::V4(v4))) => {
-                text.clear();
-                dotted_quad(v4, |piece| text.push_str(piece));
-                b.append_value(text.as_str());
-            }
+            (Column::Text(b), Cell::Ip(IpAddr::V4(v4))) => b.append_value(dotted_quad(v4).as_str()),
             (Column::Text(b), other) => {
                 text.clear();
                 let _ = write!(text, "{other}");
